@@ -1,0 +1,1 @@
+//! The mxsec domain audit.

@@ -1,0 +1,9 @@
+//! The I/O clients of mxsec.
+//!
+//! Everything that touches the network lives here, each piece a thin async adapter around the
+//! pure logic of [`mxsec_proto`] (re-exported as [`proto`]): DNS with DNSSEC status, the MTA-STS
+//! policy fetch, the SMTP STARTTLS probe with DANE and PKIX verification, the destination
+//! resolver that feeds the policy decision, and the stores that keep MTA-STS policies.
+//! Every network read has a timeout and a byte limit.
+
+pub use mxsec_proto as proto;

@@ -1,0 +1,1 @@
+//! The TLS policy decision for one destination.

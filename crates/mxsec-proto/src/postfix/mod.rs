@@ -1,0 +1,1 @@
+//! Postfix integration: socketmap netstrings, lookup keys and policy replies.

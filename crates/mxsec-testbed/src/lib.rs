@@ -1,0 +1,5 @@
+//! A simulated internet on loopback, for mxsec's tests and `mxsec demo`.
+//!
+//! It starts, inside the calling process, an authoritative DNS server for a private signed zone
+//! (with its own trust anchor), HTTPS policy hosts with certificates from a testbed CA, and SMTP
+//! MX hosts with STARTTLS whose behaviour each scenario chooses. Nothing leaves loopback.

@@ -1,0 +1,3 @@
+//! The `mxsec` command-line program.
+
+fn main() {}
