@@ -1,1 +1,2 @@
 //! MTA-STS (RFC 8461).
+pub mod cache;
