@@ -7,12 +7,15 @@
 //! - [`name`]: domain names normalised once (A-labels, lower case), and next-hop destinations.
 //! - [`dnssec`]: the DNSSEC status every DNS answer carries.
 //! - [`mta_sts`]: RFC 8461 TXT record, policy file and MX pattern matching.
+//! - [`certificate`]: X.509 path validation, name checks and failure classification shared by
+//!   DANE-TA and PKIX.
 //! - [`dane`]: RFC 6698/7671/7672 TLSA records, usability, digest agility and matching.
 //! - [`tlsrpt`]: RFC 8460 TXT record, result types and the JSON report.
 //! - [`smtp`]: SMTP reply parsing and the STARTTLS dialogue as a state machine.
 //! - [`postfix`]: the socketmap netstring codec, lookup keys and policy replies.
 //! - [`decision`]: the one function that maps what was learnt about a destination to a policy.
 
+pub mod certificate;
 pub mod dane;
 pub mod decision;
 pub mod dnssec;
