@@ -13,6 +13,7 @@
 //! - [`tlsrpt`]: RFC 8460 TXT record, result types and the JSON report.
 //! - [`smtp`]: SMTP reply parsing and the STARTTLS dialogue as a state machine.
 //! - [`postfix`]: the socketmap netstring codec, lookup keys and policy replies.
+//! - [`parsed`]: a parsed value together with its warnings.
 //! - [`decision`]: the one function that maps what was learnt about a destination to a policy.
 
 pub mod certificate;
@@ -21,6 +22,7 @@ pub mod decision;
 pub mod dnssec;
 pub mod mta_sts;
 pub mod name;
+pub mod parsed;
 pub mod postfix;
 pub mod smtp;
 pub mod tlsrpt;

@@ -1,2 +1,19 @@
 //! MTA-STS (RFC 8461).
+//!
+//! - [`record`]: the `_mta-sts` TXT record and the selection rules over its RRset (§3.1).
+//! - [`policy`]: the policy file served at `https://mta-sts.<domain>/.well-known/mta-sts.txt`
+//!   (§3.2), and its canonical lines for Postfix and TLS-RPT.
+//! - [`matcher`]: `mx` patterns and how MX host names match them (§4.1).
+//! - [`cache`]: the rules for a cached policy.
+//!
+//! Parsers return a [`Parsed`](crate::parsed::Parsed) value with warnings for what a sender
+//! accepts but a checker should flag, or a typed error that says what to fix.
+
 pub mod cache;
+pub mod matcher;
+pub mod policy;
+pub mod record;
+
+pub use matcher::MxPattern;
+pub use policy::{Mode, Policy};
+pub use record::{PolicyId, StsRecord};
