@@ -7,3 +7,6 @@
 //! Every network read has a timeout and a byte limit.
 
 pub use mxsec_proto as proto;
+
+pub mod dial;
+pub mod trust;

@@ -3,3 +3,5 @@
 //! It starts, inside the calling process, an authoritative DNS server for a private signed zone
 //! (with its own trust anchor), HTTPS policy hosts with certificates from a testbed CA, and SMTP
 //! MX hosts with STARTTLS whose behaviour each scenario chooses. Nothing leaves loopback.
+
+pub mod pki;
