@@ -9,4 +9,5 @@
 pub use mxsec_proto as proto;
 
 pub mod dial;
+pub mod store;
 pub mod trust;

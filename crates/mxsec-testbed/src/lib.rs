@@ -5,3 +5,4 @@
 //! MX hosts with STARTTLS whose behaviour each scenario chooses. Nothing leaves loopback.
 
 pub mod pki;
+pub mod redis;

@@ -1,0 +1,202 @@
+//! Stores that keep MTA-STS policies across restarts and across a fleet of MTAs.
+//!
+//! MTA-STS protects mail only as well as the sender remembers policies: a cached `enforce`
+//! policy must survive DNS and HTTPS failures until it expires (RFC 8461 §3.3, STS-FETCH-07),
+//! and a restart of the daemon must not forget it. A [`PolicyStore`] keeps one
+//! [`CacheEntry`] per policy domain; the rules about what an entry means (live, due for
+//! refresh, in its retry wait) are the pure functions of [`mxsec_proto::mta_sts::cache`].
+//!
+//! Two back ends implement the same trait and pass the same test suite:
+//!
+//! - [`SqliteStore`]: an embedded SQLite file, the default. WAL journal, one dedicated
+//!   database thread, and every write durable on disk before `put` returns.
+//! - [`RedisStore`]: a Redis server shared by several MTAs, keys under a prefix, each entry
+//!   expiring by itself when its policy's `max_age` has passed.
+//!
+//! Times are Unix seconds passed in by the caller, as everywhere in mxsec, so that tests
+//! control the clock.
+
+mod codec;
+mod redis;
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mxsec_proto::mta_sts::cache::CacheEntry;
+use mxsec_proto::name::DomainName;
+
+pub use self::redis::RedisStore;
+pub use self::sqlite::SqliteStore;
+
+/// A persistent map from policy domain to [`CacheEntry`].
+///
+/// An entry is kept until [`CacheEntry::expires_at`]: its policy's `max_age` has passed and
+/// any retry wait is over (RFC 8461 §3.2, STS-POL-06). Stores never decide whether a policy
+/// replaces another: callers read the entry, apply [`CacheEntry::record_success`] or
+/// [`CacheEntry::record_failure`], and put the result back.
+#[async_trait::async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// The entry for `domain`, unless there is none or it has expired at `now`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the store cannot be read or holds a record it cannot decode.
+    async fn get(&self, domain: &DomainName, now: u64) -> Result<Option<CacheEntry>, StoreError>;
+
+    /// Stores `entry`, replacing any entry for the same domain. When the entry holds nothing
+    /// of use at `now` (it has expired, or is empty), the stored entry is deleted instead.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the write did not reach the store; nothing is then known to be stored.
+    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError>;
+
+    /// Deletes the entry for `domain`. Returns whether there was one.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the store cannot be written.
+    async fn delete(&self, domain: &DomainName) -> Result<bool, StoreError>;
+
+    /// Up to `limit` entries whose policy is live at `now` and due for its proactive refresh
+    /// ([`CacheEntry::refresh_at`] at or before `now`), the longest overdue first
+    /// (RFC 8461 §3.3, STS-FETCH-08).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the store cannot be read or holds a record it cannot decode.
+    async fn due_for_refresh(&self, now: u64, limit: usize) -> Result<Vec<CacheEntry>, StoreError>;
+
+    /// The number of entries not expired at `now`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the store cannot be read.
+    async fn count(&self, now: u64) -> Result<u64, StoreError>;
+
+    /// Deletes every entry expired at `now`; returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the store cannot be written.
+    async fn purge_expired(&self, now: u64) -> Result<u64, StoreError>;
+}
+
+/// Why a policy store could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The SQLite file is read-only (by its permissions or its file system).
+    #[error(
+        "policy store {path} is read-only: mxsec must write it; make the file and its \
+         directory writable by the mxsec user, or choose another store path"
+    )]
+    ReadOnly {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// The SQLite file is not a database, or is damaged.
+    #[error(
+        "policy store {path} is damaged ({detail}): move it aside and restart; the cache \
+         refills from DNS and HTTPS as mail is sent"
+    )]
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What SQLite reported.
+        detail: String,
+    },
+    /// The SQLite file holds tables, but not those of an mxsec policy store.
+    #[error("{path} is not an mxsec policy store (it holds other tables): choose another path")]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The SQLite file was written by a newer mxsec with a schema this one does not know.
+    #[error(
+        "policy store {path} has schema version {found}, but this mxsec understands only up \
+         to {supported}: upgrade mxsec, or choose another store path"
+    )]
+    NewerSchema {
+        /// The store file.
+        path: PathBuf,
+        /// The schema version found in the file.
+        found: i64,
+        /// The newest schema version this build understands.
+        supported: i64,
+    },
+    /// Any other SQLite failure (I/O error, disk full, lock held by another process).
+    #[error("policy store {path}: database error")]
+    Sqlite {
+        /// The store file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: Arc<rusqlite::Error>,
+    },
+    /// The database thread of the SQLite store could not be started.
+    #[error("policy store {path}: cannot start the database thread")]
+    Thread {
+        /// The store file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database thread of the SQLite store has stopped.
+    #[error("policy store {path}: the database thread has stopped")]
+    Stopped {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// The Redis server could not be reached or refused a command.
+    #[error("Redis policy store: {operation} failed")]
+    Redis {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The Redis client error.
+        #[source]
+        source: ::redis::RedisError,
+    },
+    /// A stored record cannot be decoded: written by something else, or damaged.
+    #[error("policy store record {key:?} cannot be read: {problem}; delete it to refetch")]
+    InvalidRecord {
+        /// The record's key (the domain, or the Redis key).
+        key: String,
+        /// What is wrong with it.
+        problem: RecordProblem,
+    },
+}
+
+/// What is wrong with a stored record.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordProblem {
+    /// The domain is not a valid domain name.
+    #[error("invalid domain name {0:?}")]
+    Domain(String),
+    /// The mode is not `enforce`, `testing` or `none`.
+    #[error("invalid mode {0:?}")]
+    Mode(String),
+    /// A time, `max_age` or count is negative or out of range.
+    #[error("{field} out of range: {value}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its stored value.
+        value: i64,
+    },
+    /// Some, but not all, of the policy's fields are present.
+    #[error("policy fields are only partly present")]
+    PartialPolicy,
+    /// The JSON encoding is invalid.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The record format version is unknown.
+    #[error("unknown record version {0}")]
+    Version(u32),
+}
+
+#[cfg(test)]
+mod tests;

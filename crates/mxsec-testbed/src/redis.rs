@@ -1,0 +1,146 @@
+//! A real `redis-server` on loopback, started by the test that needs it.
+//!
+//! The Redis policy store is tested against the real server (Debian package `redis-server`,
+//! which `scripts/test` installs), never a mock. Each [`RedisServer`] listens on its own
+//! loopback port, keeps nothing on disk, and is killed when dropped. A missing program is an
+//! error that says how to install it, so a test can never skip silently.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a new server may take to accept connections.
+const STARTUP: Duration = Duration::from_secs(10);
+
+/// How many ports `start` tries, in case another process takes the chosen one first.
+const ATTEMPTS: usize = 5;
+
+/// A running `redis-server` child process on 127.0.0.1.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+/// Why a `redis-server` could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisServerError {
+    /// The program is not installed.
+    #[error(
+        "redis-server is not installed: install the Debian package redis-server \
+         (`apt-get install -y redis-server`; scripts/test does this)"
+    )]
+    NotInstalled,
+    /// The program could not be started, or no free loopback port was found.
+    #[error("cannot start redis-server")]
+    Spawn(#[source] io::Error),
+    /// The server exited, or did not answer PING, within the startup time.
+    #[error("redis-server on 127.0.0.1:{port} did not answer PING within {STARTUP:?}")]
+    NotReady {
+        /// The port it was told to listen on.
+        port: u16,
+    },
+}
+
+impl RedisServer {
+    /// Starts a server on a free loopback port.
+    ///
+    /// # Errors
+    ///
+    /// [`RedisServerError::NotInstalled`] if `redis-server` is missing; the other variants if
+    /// it does not come up.
+    pub fn start() -> Result<Self, RedisServerError> {
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .and_then(|l| l.local_addr())
+                .map_err(RedisServerError::Spawn)?
+                .port();
+            match Self::start_on(port) {
+                Ok(server) => return Ok(server),
+                // Another process may have taken the port between our check and the start.
+                Err(e @ RedisServerError::NotReady { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(RedisServerError::NotReady { port: 0 }))
+    }
+
+    /// Starts a server on the given loopback port, for example to restart one in place.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RedisServer::start`].
+    pub fn start_on(port: u16) -> Result<Self, RedisServerError> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => RedisServerError::NotInstalled,
+                _ => RedisServerError::Spawn(e),
+            })?;
+        let mut server = Self { child, port };
+        let deadline = Instant::now() + STARTUP;
+        while Instant::now() < deadline {
+            if matches!(server.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            if server.answers_ping() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server.kill();
+        Err(RedisServerError::NotReady { port })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL to connect to, `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stops the server and waits for it to exit.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn answers_ping(&self) -> bool {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+            return false;
+        };
+        let mut reply = [0u8; 7];
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .is_ok()
+            && stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    fn kill(&mut self) {
+        // The child may already have exited; either way it is reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
