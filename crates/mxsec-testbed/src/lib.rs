@@ -4,5 +4,6 @@
 //! (with its own trust anchor), HTTPS policy hosts with certificates from a testbed CA, and SMTP
 //! MX hosts with STARTTLS whose behaviour each scenario chooses. Nothing leaves loopback.
 
+pub mod dns;
 pub mod pki;
 pub mod redis;
