@@ -10,4 +10,5 @@ pub use mxsec_proto as proto;
 
 pub mod dial;
 pub mod store;
+pub mod sts_fetch;
 pub mod trust;

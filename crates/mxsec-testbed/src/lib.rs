@@ -5,5 +5,6 @@
 //! MX hosts with STARTTLS whose behaviour each scenario chooses. Nothing leaves loopback.
 
 pub mod dns;
+pub mod https;
 pub mod pki;
 pub mod redis;
