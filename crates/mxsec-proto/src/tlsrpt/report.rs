@@ -183,10 +183,17 @@ pub enum ReportError {
         /// The size of the input.
         size: usize,
     },
-    /// The input is not JSON, or not a report (RPT-JSON-01/02); the message has line and
-    /// column.
-    #[error("not a valid TLS-RPT report: {0}")]
-    Json(#[source] serde_json::Error),
+    /// The input is not JSON, or not a report (RPT-JSON-01/02); the message has the member
+    /// at fault, line and column.
+    #[error("not a valid TLS-RPT report: {}{source}", path.as_ref().map(|p| format!("at `{p}`: ")).unwrap_or_default())]
+    Json {
+        /// The member at fault, e.g. `policies[0].summary.total-failure-session-count`; `None`
+        /// when the text is not JSON at all or the fault is in the top-level object.
+        path: Option<String>,
+        /// What is wrong, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
     /// `end-datetime` is before `start-datetime`.
     #[error("date-range ends ({end}) before it starts ({start})")]
     DateRangeReversed {
@@ -208,7 +215,16 @@ impl Report {
         if json.len() > MAX_REPORT_SIZE {
             return Err(ReportError::TooLarge { size: json.len() });
         }
-        let report: Self = serde_json::from_slice(json).map_err(ReportError::Json)?;
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let report: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            ReportError::Json {
+                path: (path != "." && path != "?").then_some(path),
+                source: e.into_inner(),
+            }
+        })?;
+        de.end()
+            .map_err(|source| ReportError::Json { path: None, source })?;
         let DateRange {
             start_datetime: start,
             end_datetime: end,
@@ -391,7 +407,7 @@ mod tests {
         let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
         let policy = v["policies"][0].clone();
         v["policies"] = policy;
-        assert!(matches!(from_value(v), Err(ReportError::Json(_))));
+        assert!(matches!(from_value(v), Err(ReportError::Json { .. })));
     }
 
     #[test]
@@ -415,7 +431,7 @@ mod tests {
         let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
         // Seen in the wild: no time zone.
         v["date-range"]["start-datetime"] = json!("2016-04-01T00:00:00");
-        assert!(matches!(from_value(v), Err(ReportError::Json(_))));
+        assert!(matches!(from_value(v), Err(ReportError::Json { .. })));
         let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
         v["date-range"]["start-datetime"] = json!("2016-04-02T00:00:00Z");
         assert!(matches!(
@@ -484,17 +500,44 @@ mod tests {
             let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
             *v.pointer_mut(pointer).unwrap() = bad;
             assert!(
-                matches!(from_value(v), Err(ReportError::Json(_))),
+                matches!(from_value(v), Err(ReportError::Json { .. })),
                 "{pointer}"
             );
         }
     }
 
     #[test]
+    fn rpt_json_02_errors_name_the_member_at_fault() {
+        let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
+        v["policies"][0]["summary"]["total-failure-session-count"] = json!("303");
+        let err = from_value(v).unwrap_err();
+        assert!(
+            matches!(&err, ReportError::Json { path: Some(p), .. }
+            if p == "policies[0].summary.total-failure-session-count"),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .contains("policies[0].summary.total-failure-session-count"));
+        let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
+        v["policies"][0]["policy"]
+            .as_object_mut()
+            .unwrap()
+            .remove("policy-domain");
+        let err = from_value(v).unwrap_err().to_string();
+        assert!(
+            err.contains("policies[0].policy") && err.contains("policy-domain"),
+            "{err}"
+        );
+        let err = Report::from_json(b"{").unwrap_err();
+        assert!(matches!(err, ReportError::Json { path: None, .. }), "{err}");
+    }
+
+    #[test]
     fn rpt_json_03_policy_domain_must_be_a_domain_name() {
         let mut v: Value = serde_json::from_str(APPENDIX_B).unwrap();
         v["policies"][0]["policy"]["policy-domain"] = json!("not a domain");
-        assert!(matches!(from_value(v), Err(ReportError::Json(_))));
+        assert!(matches!(from_value(v), Err(ReportError::Json { .. })));
     }
 
     #[test]
