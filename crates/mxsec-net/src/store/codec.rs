@@ -1,7 +1,8 @@
 //! The stored form of a cache entry, shared by the back ends: JSON for Redis values and for
 //! the list of failed fetches in SQLite, and checked conversions for SQLite columns.
 
-use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy, FetchFailure, Mode};
+use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy, FetchFailure};
+use mxsec_proto::mta_sts::PolicyId;
 use mxsec_proto::name::DomainName;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +23,6 @@ struct StoredEntry {
 struct StoredPolicy {
     id: String,
     body: String,
-    mode: String,
-    max_age: u32,
     fetched_at: u64,
 }
 
@@ -46,10 +45,21 @@ pub(super) fn domain(key: &str, value: &str) -> Result<DomainName, StoreError> {
     DomainName::parse(value).map_err(|_| invalid(key, RecordProblem::Domain(value.to_owned())))
 }
 
-/// Parses a stored mode.
-pub(super) fn mode(key: &str, value: &str) -> Result<Mode, StoreError> {
-    Mode::from_policy_value(value)
-        .ok_or_else(|| invalid(key, RecordProblem::Mode(value.to_owned())))
+/// Parses a stored policy id.
+fn policy_id(key: &str, value: &str) -> Result<PolicyId, StoreError> {
+    PolicyId::parse(value).map_err(|_| invalid(key, RecordProblem::PolicyId(value.to_owned())))
+}
+
+/// Rebuilds a cached policy from its stored id, body and fetch time. The body is parsed
+/// again, so only a valid policy comes out of a store.
+pub(super) fn policy(
+    key: &str,
+    id: &str,
+    body: String,
+    fetched_at: u64,
+) -> Result<CachedPolicy, StoreError> {
+    CachedPolicy::parse(policy_id(key, id)?, body, fetched_at)
+        .map_err(|e| invalid(key, RecordProblem::Policy(e)))
 }
 
 /// A Unix time or count as an SQLite integer; times past year 292 billion saturate.
@@ -62,19 +72,6 @@ pub(super) fn from_sql_int(key: &str, field: &'static str, value: i64) -> Result
     u64::try_from(value).map_err(|_| invalid(key, RecordProblem::OutOfRange { field, value }))
 }
 
-/// A stored SQLite integer as a `max_age`.
-pub(super) fn max_age(key: &str, value: i64) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| {
-        invalid(
-            key,
-            RecordProblem::OutOfRange {
-                field: "max_age",
-                value,
-            },
-        )
-    })
-}
-
 /// The failed fetches as JSON, for an SQLite column.
 pub(super) fn failures_to_json(key: &str, failures: &[FetchFailure]) -> Result<String, StoreError> {
     let stored: Vec<StoredFailure> = failures.iter().map(stored_failure).collect();
@@ -85,10 +82,7 @@ pub(super) fn failures_to_json(key: &str, failures: &[FetchFailure]) -> Result<S
 pub(super) fn failures_from_json(key: &str, json: &str) -> Result<Vec<FetchFailure>, StoreError> {
     let stored: Vec<StoredFailure> =
         serde_json::from_str(json).map_err(|e| invalid(key, e.into()))?;
-    Ok(stored
-        .into_iter()
-        .map(|f| FetchFailure::new(f.id, f.at))
-        .collect())
+    failures(key, stored)
 }
 
 /// The whole entry as JSON, for a Redis value.
@@ -97,10 +91,8 @@ pub(super) fn entry_to_json(entry: &CacheEntry) -> Result<String, StoreError> {
         version: VERSION,
         domain: entry.domain().to_string(),
         policy: entry.policy().map(|p| StoredPolicy {
-            id: p.id().to_owned(),
+            id: p.id().to_string(),
             body: p.body().to_owned(),
-            mode: p.mode().as_str().to_owned(),
-            max_age: p.max_age(),
             fetched_at: p.fetched_at(),
         }),
         failures: entry.failures().iter().map(stored_failure).collect(),
@@ -115,30 +107,26 @@ pub(super) fn entry_from_json(key: &str, json: &str) -> Result<CacheEntry, Store
         return Err(invalid(key, RecordProblem::Version(stored.version)));
     }
     let policy = match stored.policy {
-        Some(p) => Some(CachedPolicy::new(
-            p.id,
-            p.body,
-            mode(key, &p.mode)?,
-            p.max_age,
-            p.fetched_at,
-        )),
+        Some(p) => Some(policy(key, &p.id, p.body, p.fetched_at)?),
         None => None,
     };
-    let failures = stored
-        .failures
-        .into_iter()
-        .map(|f| FetchFailure::new(f.id, f.at))
-        .collect();
     Ok(CacheEntry::from_parts(
         domain(key, &stored.domain)?,
         policy,
-        failures,
+        failures(key, stored.failures)?,
     ))
+}
+
+fn failures(key: &str, stored: Vec<StoredFailure>) -> Result<Vec<FetchFailure>, StoreError> {
+    stored
+        .into_iter()
+        .map(|f| Ok(FetchFailure::new(policy_id(key, &f.id)?, f.at)))
+        .collect()
 }
 
 fn stored_failure(failure: &FetchFailure) -> StoredFailure {
     StoredFailure {
-        id: failure.id().to_owned(),
+        id: failure.id().to_string(),
         at: failure.at(),
     }
 }

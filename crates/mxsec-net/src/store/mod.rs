@@ -176,10 +176,13 @@ pub enum RecordProblem {
     /// The domain is not a valid domain name.
     #[error("invalid domain name {0:?}")]
     Domain(String),
-    /// The mode is not `enforce`, `testing` or `none`.
-    #[error("invalid mode {0:?}")]
-    Mode(String),
-    /// A time, `max_age` or count is negative or out of range.
+    /// The policy id is not 1 to 32 letters and digits (STS-TXT-03).
+    #[error("invalid policy id {0:?}")]
+    PolicyId(String),
+    /// The stored policy body is not a valid policy (any more).
+    #[error("the stored policy is invalid")]
+    Policy(#[source] mxsec_proto::mta_sts::policy::PolicyError),
+    /// A time or count is negative or out of range.
     #[error("{field} out of range: {value}")]
     OutOfRange {
         /// The field.

@@ -26,8 +26,11 @@ use super::{PolicyStore, RecordProblem, StoreError};
 const SCHEMA_VERSION: i64 = 1;
 
 /// The schema, version 1. Times are Unix seconds. The policy columns are all NULL when the
-/// entry holds only failed fetches; `refresh_at` and `policy_expires_at` are derived from
-/// the policy and indexed for [`PolicyStore::due_for_refresh`].
+/// entry holds only failed fetches. The body is the policy's truth and is parsed again when
+/// read; `mode`, `max_age`, `refresh_at` and `policy_expires_at` are derived from it, kept
+/// for queries (`refresh_at` is indexed for [`PolicyStore::due_for_refresh`]) and for
+/// operators who look into the file with `sqlite3`. `failures` is JSON:
+/// `[{"id": "20240101", "at": 1700000000}]`.
 const SCHEMA: &str = "
 CREATE TABLE mta_sts_policy (
     domain            TEXT PRIMARY KEY NOT NULL,
@@ -47,7 +50,7 @@ CREATE INDEX mta_sts_policy_expires ON mta_sts_policy (expires_at);
 PRAGMA user_version = 1;
 ";
 
-const COLUMNS: &str = "domain, policy_id, body, mode, max_age, fetched_at, failures";
+const COLUMNS: &str = "domain, policy_id, body, fetched_at, failures";
 
 /// The most requests committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -186,10 +189,10 @@ impl PolicyStore for SqliteStore {
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     domain,
-                    p.map(CachedPolicy::id),
+                    p.map(|p| p.id().as_str()),
                     p.map(CachedPolicy::body),
                     p.map(|p| p.mode().as_str()),
-                    p.map(CachedPolicy::max_age),
+                    p.map(|p| to_sql_int(p.max_age())),
                     p.map(|p| to_sql_int(p.fetched_at())),
                     failures,
                     refresh_at,
@@ -265,8 +268,6 @@ struct RawRow {
     domain: String,
     policy_id: Option<String>,
     body: Option<String>,
-    mode: Option<String>,
-    max_age: Option<i64>,
     fetched_at: Option<i64>,
     failures: String,
 }
@@ -278,10 +279,8 @@ impl RawRow {
             domain: row.get(0)?,
             policy_id: row.get(1)?,
             body: row.get(2)?,
-            mode: row.get(3)?,
-            max_age: row.get(4)?,
-            fetched_at: row.get(5)?,
-            failures: row.get(6)?,
+            fetched_at: row.get(3)?,
+            failures: row.get(4)?,
         })
     }
 
@@ -289,23 +288,14 @@ impl RawRow {
     fn decode(self) -> Result<CacheEntry, StoreError> {
         let key = self.domain.as_str();
         let domain = codec::domain(key, key)?;
-        let policy = match (
-            self.policy_id,
-            self.body,
-            self.mode,
-            self.max_age,
-            self.fetched_at,
-        ) {
-            (Some(id), Some(body), Some(mode), Some(max_age), Some(fetched_at)) => {
-                Some(CachedPolicy::new(
-                    id,
-                    body,
-                    codec::mode(key, &mode)?,
-                    codec::max_age(key, max_age)?,
-                    from_sql_int(key, "fetched_at", fetched_at)?,
-                ))
-            }
-            (None, None, None, None, None) => None,
+        let policy = match (self.policy_id, self.body, self.fetched_at) {
+            (Some(id), Some(body), Some(fetched_at)) => Some(codec::policy(
+                key,
+                &id,
+                body,
+                from_sql_int(key, "fetched_at", fetched_at)?,
+            )?),
+            (None, None, None) => None,
             _ => return Err(codec::invalid(key, RecordProblem::PartialPolicy)),
         };
         let failures = codec::failures_from_json(key, &self.failures)?;

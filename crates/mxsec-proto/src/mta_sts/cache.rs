@@ -12,33 +12,35 @@
 //! [`CacheEntry::record_failure`], store the entry, and apply [`CacheEntry::live_policy`]:
 //!
 //! ```
-//! use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, Mode, TxtLookup};
+//! use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, TxtLookup};
+//! use mxsec_proto::mta_sts::PolicyId;
 //! use mxsec_proto::name::DomainName;
 //!
 //! let domain = DomainName::parse("example.com").unwrap();
+//! let id = PolicyId::parse("20240101").unwrap();
 //! let mut entry = CacheEntry::new(domain);
 //! let now = 1_700_000_000;
 //!
 //! // Nothing cached, the TXT record says id "20240101": fetch before answering.
-//! let action = entry.plan(&TxtLookup::Record("20240101".into()), now);
-//! assert_eq!(action, Action::Fetch { id: "20240101".into() });
+//! let action = entry.plan(&TxtLookup::Record(id.clone()), now);
+//! assert_eq!(action, Action::Fetch { id: id.clone() });
 //! let body = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800\n";
-//! entry.record_success(CachedPolicy::new("20240101", body, Mode::Enforce, 604_800, now));
+//! entry.record_success(CachedPolicy::parse(id.clone(), body, now).unwrap());
 //!
 //! // A day later the TXT lookup fails: the cached policy still applies (STS-FETCH-07),
 //! // and a proactive refresh is due (STS-FETCH-08).
 //! let later = now + 86_400;
 //! let action = entry.plan(&TxtLookup::LookupFailed, later);
-//! assert_eq!(action, Action::UseCachedAndRefresh { id: "20240101".into() });
-//! entry.record_failure("20240101", later);
+//! assert_eq!(action, Action::UseCachedAndRefresh { id: id.clone() });
+//! entry.record_failure(&id, later);
 //! assert!(entry.live_policy(later).is_some());
 //!
 //! // After a failed fetch, no new attempt for five minutes (STS-FETCH-03).
 //! assert_eq!(entry.plan(&TxtLookup::LookupFailed, later + 60), Action::UseCached);
 //! ```
 
-use std::fmt;
-
+use crate::mta_sts::policy::{Mode, Policy, PolicyError};
+use crate::mta_sts::record::PolicyId;
 use crate::name::DomainName;
 
 /// The shortest wait after a failed fetch before the same policy id is fetched again: five
@@ -65,80 +67,49 @@ pub const MAX_FAILURES_KEPT: usize = 16;
 /// before it expires.
 pub const REFRESH_INTERVAL: u64 = 86_400;
 
-/// The policy mode (RFC 8461 §5), in RFC order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// `mode: enforce`: never deliver to an MX that fails validation (STS-APP-01).
-    Enforce,
-    /// `mode: testing`: deliver regardless, and report failures (STS-APP-02).
-    Testing,
-    /// `mode: none`: behave as if there were no active policy (STS-APP-03).
-    None,
-}
-
-impl Mode {
-    /// The mode as written in a policy file: `enforce`, `testing` or `none`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enforce => "enforce",
-            Self::Testing => "testing",
-            Self::None => "none",
-        }
-    }
-
-    /// Parses the mode as written in a policy file; field values are case-sensitive
-    /// (STS-POL-04, STS-POL-05).
-    pub fn from_policy_value(value: &str) -> Option<Self> {
-        match value {
-            "enforce" => Some(Self::Enforce),
-            "testing" => Some(Self::Testing),
-            "none" => Some(Self::None),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A valid policy as fetched over HTTPS, with the TXT `id` it was fetched for and the time of
 /// the fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedPolicy {
-    id: String,
+    id: PolicyId,
     body: String,
-    mode: Mode,
-    max_age: u32,
+    policy: Policy,
     fetched_at: u64,
 }
 
 impl CachedPolicy {
-    /// A policy fetched successfully at `fetched_at` (Unix seconds) for the TXT record `id`.
+    /// A policy fetched successfully at `fetched_at` (Unix seconds) for the TXT record `id`:
+    /// `body` is the policy file as served and `policy` what [`Policy::parse`] made of it.
     ///
-    /// `body` is the policy file as served, `mode` and `max_age` its parsed values (`max_age`
-    /// already clamped to 31557600 seconds, STS-POL-06). Only a policy that parsed as valid may
-    /// enter the cache: an invalid one is a failed fetch.
-    pub fn new(
-        id: impl Into<String>,
-        body: impl Into<String>,
-        mode: Mode,
-        max_age: u32,
-        fetched_at: u64,
-    ) -> Self {
+    /// Only a policy that parsed as valid can enter the cache: an invalid one is a failed
+    /// fetch ([`CacheEntry::record_failure`]).
+    pub fn new(id: PolicyId, body: impl Into<String>, policy: Policy, fetched_at: u64) -> Self {
         Self {
-            id: id.into(),
+            id,
             body: body.into(),
-            mode,
-            max_age,
+            policy,
             fetched_at,
         }
     }
 
+    /// Parses `body` and, if it is a valid policy, makes it a cached policy fetched at
+    /// `fetched_at`; how a store rebuilds an entry from what it kept.
+    ///
+    /// # Errors
+    ///
+    /// The [`PolicyError`] of [`Policy::parse`].
+    pub fn parse(
+        id: PolicyId,
+        body: impl Into<String>,
+        fetched_at: u64,
+    ) -> Result<Self, PolicyError> {
+        let body = body.into();
+        let policy = Policy::parse(body.as_bytes())?.into_value();
+        Ok(Self::new(id, body, policy, fetched_at))
+    }
+
     /// The `id` of the TXT record this policy was fetched for (STS-TXT-03).
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &PolicyId {
         &self.id
     }
 
@@ -147,14 +118,19 @@ impl CachedPolicy {
         &self.body
     }
 
-    /// The policy mode.
-    pub fn mode(&self) -> Mode {
-        self.mode
+    /// The parsed policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
-    /// The policy's `max_age` in seconds.
-    pub fn max_age(&self) -> u32 {
-        self.max_age
+    /// The policy mode.
+    pub fn mode(&self) -> Mode {
+        self.policy.mode
+    }
+
+    /// The policy's `max_age` in seconds, as clamped by the parser (STS-POL-06).
+    pub fn max_age(&self) -> u64 {
+        self.policy.max_age
     }
 
     /// When the policy was fetched, in Unix seconds.
@@ -165,7 +141,7 @@ impl CachedPolicy {
     /// The first moment (Unix seconds) at which the policy is no longer usable:
     /// `fetched_at + max_age` (RFC 8461 §3.2, STS-POL-06).
     pub fn expires_at(&self) -> u64 {
-        self.fetched_at.saturating_add(u64::from(self.max_age))
+        self.fetched_at.saturating_add(self.max_age())
     }
 
     /// Whether the policy may still be applied at `now`: until `max_age` has passed since it
@@ -178,32 +154,32 @@ impl CachedPolicy {
     /// expiry when `max_age` is two days or less, but never sooner than
     /// [`FETCH_RETRY_INTERVAL`] after the fetch (RFC 8461 §3.3, STS-FETCH-08).
     pub fn refresh_at(&self) -> u64 {
-        let interval = (u64::from(self.max_age) / 2).clamp(FETCH_RETRY_INTERVAL, REFRESH_INTERVAL);
+        let interval = (self.max_age() / 2).clamp(FETCH_RETRY_INTERVAL, REFRESH_INTERVAL);
         self.fetched_at.saturating_add(interval)
     }
 
     /// Whether a failed refresh of this policy should be brought to an administrator's
     /// attention: yes, unless the cached mode is `none` (RFC 8461 §3.3, STS-FETCH-08).
     pub fn alerts_on_refresh_failure(&self) -> bool {
-        self.mode != Mode::None
+        self.mode() != Mode::None
     }
 }
 
 /// A failed fetch (HTTPS error or invalid policy) of the policy with a given TXT `id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchFailure {
-    id: String,
+    id: PolicyId,
     at: u64,
 }
 
 impl FetchFailure {
     /// A fetch for the policy `id` failed at `at` (Unix seconds).
-    pub fn new(id: impl Into<String>, at: u64) -> Self {
-        Self { id: id.into(), at }
+    pub fn new(id: PolicyId, at: u64) -> Self {
+        Self { id, at }
     }
 
     /// The TXT `id` whose policy could not be fetched.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &PolicyId {
         &self.id
     }
 
@@ -220,8 +196,8 @@ impl FetchFailure {
 
     /// Whether this failure forbids fetching the policy `id` at `now` (RFC 8461 §3.3,
     /// STS-FETCH-03): the same id, less than five minutes after the failure.
-    pub fn blocks(&self, id: &str, now: u64) -> bool {
-        self.id == id && now < self.retry_at()
+    pub fn blocks(&self, id: &PolicyId, now: u64) -> bool {
+        self.id == *id && now < self.retry_at()
     }
 }
 
@@ -229,7 +205,7 @@ impl FetchFailure {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxtLookup {
     /// Exactly one valid `v=STSv1` record, with this `id` (STS-TXT-05).
-    Record(String),
+    Record(PolicyId),
     /// No usable record: none, several, or an invalid one (STS-TXT-05). There is no available
     /// policy to fetch, but a cached one is not evicted (STS-TXT-07).
     NoRecord,
@@ -250,7 +226,7 @@ pub enum NoPolicyReason {
     /// policy exists: deliver as if the domain had no MTA-STS (STS-FETCH-03, STS-FETCH-06).
     RetryWait {
         /// The TXT `id` whose fetch failed.
-        id: String,
+        id: PolicyId,
         /// When a new attempt is allowed, in Unix seconds.
         retry_at: u64,
     },
@@ -268,14 +244,14 @@ pub enum Action {
     /// for `id` (RFC 8461 §3.3, STS-FETCH-08).
     UseCachedAndRefresh {
         /// The TXT `id` to record with the refreshed policy.
-        id: String,
+        id: PolicyId,
     },
     /// Fetch the policy for `id` before answering, record the outcome, then apply
     /// [`CacheEntry::live_policy`]: the new policy, or after a failed fetch the previous one if
     /// it is still live (RFC 8461 §3.3, STS-FETCH-06, STS-FETCH-07).
     Fetch {
         /// The TXT `id` the fetched policy will be recorded with.
-        id: String,
+        id: PolicyId,
     },
 }
 
@@ -338,7 +314,7 @@ impl CacheEntry {
     }
 
     /// Whether the policy `id` may be fetched at `now` (RFC 8461 §3.3, STS-FETCH-03).
-    pub fn may_fetch(&self, id: &str, now: u64) -> bool {
+    pub fn may_fetch(&self, id: &PolicyId, now: u64) -> bool {
         !self.failures.iter().any(|f| f.blocks(id, now))
     }
 
@@ -434,14 +410,14 @@ impl CacheEntry {
     /// The cached policy is kept: a failed or invalid fetch never evicts it (RFC 8461 §3.3,
     /// STS-FETCH-07). The failure starts the five-minute retry wait for `id` (STS-FETCH-03).
     /// Failures whose retry wait is over by `now` are forgotten.
-    pub fn record_failure(&mut self, id: &str, now: u64) {
+    pub fn record_failure(&mut self, id: &PolicyId, now: u64) {
         self.failures.retain(|f| f.retry_at() > now);
-        self.push_failure(FetchFailure::new(id, now));
+        self.push_failure(FetchFailure::new(id.clone(), now));
     }
 
     /// The recorded failure for `id`, if any.
-    fn failure_for(&self, id: &str) -> Option<&FetchFailure> {
-        self.failures.iter().find(|f| f.id == id)
+    fn failure_for(&self, id: &PolicyId) -> Option<&FetchFailure> {
+        self.failures.iter().find(|f| f.id == *id)
     }
 
     /// Adds a failure, replacing an older one for the same id, keeping the list sorted by

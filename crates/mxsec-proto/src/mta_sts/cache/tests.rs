@@ -3,8 +3,7 @@ use proptest::prelude::*;
 use super::*;
 
 const T0: u64 = 1_700_000_000;
-const WEEK: u32 = 604_800;
-const BODY: &str = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800\n";
+const WEEK: u64 = 604_800;
 
 fn domain() -> DomainName {
     match DomainName::parse("example.com") {
@@ -13,12 +12,28 @@ fn domain() -> DomainName {
     }
 }
 
-fn record(id: &str) -> TxtLookup {
-    TxtLookup::Record(id.to_owned())
+fn id(s: &str) -> PolicyId {
+    match PolicyId::parse(s) {
+        Ok(id) => id,
+        Err(e) => panic!("test id {s:?}: {e}"),
+    }
 }
 
-fn enforce(id: &str, max_age: u32, fetched_at: u64) -> CachedPolicy {
-    CachedPolicy::new(id, BODY, Mode::Enforce, max_age, fetched_at)
+fn record(s: &str) -> TxtLookup {
+    TxtLookup::Record(id(s))
+}
+
+/// A valid policy fetched at `fetched_at` for the TXT id `id_str`.
+fn policy(id_str: &str, mode: Mode, max_age: u64, fetched_at: u64) -> CachedPolicy {
+    let body = format!("version: STSv1\nmode: {mode}\nmx: mail.example.com\nmax_age: {max_age}\n");
+    match CachedPolicy::parse(id(id_str), body, fetched_at) {
+        Ok(p) => p,
+        Err(e) => panic!("test policy: {e}"),
+    }
+}
+
+fn enforce(id_str: &str, max_age: u64, fetched_at: u64) -> CachedPolicy {
+    policy(id_str, Mode::Enforce, max_age, fetched_at)
 }
 
 /// An entry holding an enforce policy with id "a", fetched at `T0`, valid for a week.
@@ -31,21 +46,18 @@ fn cached() -> CacheEntry {
 #[test]
 fn sts_fetch_06_nothing_cached_valid_txt_means_fetch() {
     let entry = CacheEntry::new(domain());
-    assert_eq!(
-        entry.plan(&record("a"), T0),
-        Action::Fetch { id: "a".into() }
-    );
+    assert_eq!(entry.plan(&record("a"), T0), Action::Fetch { id: id("a") });
 }
 
 #[test]
 fn sts_fetch_06_fetch_failure_with_nothing_cached_means_no_policy() {
     let mut entry = CacheEntry::new(domain());
-    entry.record_failure("a", T0);
+    entry.record_failure(&id("a"), T0);
     assert_eq!(entry.live_policy(T0), None);
     assert_eq!(
         entry.plan(&record("a"), T0 + 1),
         Action::NoPolicy(NoPolicyReason::RetryWait {
-            id: "a".into(),
+            id: id("a"),
             retry_at: T0 + 300
         })
     );
@@ -69,7 +81,7 @@ fn sts_fetch_07_cached_policy_applies_when_txt_lookup_fails() {
     let entry = cached();
     let now = T0 + 3_600;
     assert_eq!(entry.plan(&TxtLookup::LookupFailed, now), Action::UseCached);
-    assert_eq!(entry.live_policy(now).map(CachedPolicy::id), Some("a"));
+    assert_eq!(entry.live_policy(now).map(|p| p.id().as_str()), Some("a"));
 }
 
 #[test]
@@ -83,7 +95,7 @@ fn sts_txt_07_missing_or_garbled_txt_record_does_not_evict() {
 #[test]
 fn sts_fetch_07_policy_usable_until_exactly_max_age() {
     let entry = cached();
-    let expiry = T0 + u64::from(WEEK);
+    let expiry = T0 + WEEK;
     assert_eq!(entry.policy().map(CachedPolicy::expires_at), Some(expiry));
     assert!(entry.live_policy(expiry - 1).is_some());
     assert_eq!(entry.live_policy(expiry), None);
@@ -93,7 +105,7 @@ fn sts_fetch_07_policy_usable_until_exactly_max_age() {
     );
     assert_eq!(
         entry.plan(&record("a"), expiry),
-        Action::Fetch { id: "a".into() }
+        Action::Fetch { id: id("a") }
     );
 }
 
@@ -101,22 +113,25 @@ fn sts_fetch_07_policy_usable_until_exactly_max_age() {
 fn sts_fetch_07_failed_fetch_never_evicts_cached_policy() {
     let mut entry = cached();
     let now = T0 + 86_400;
-    entry.record_failure("a", now);
+    entry.record_failure(&id("a"), now);
     assert_eq!(
         entry.live_policy(now).map(CachedPolicy::fetched_at),
         Some(T0)
     );
-    entry.record_failure("b", now + 1);
-    assert_eq!(entry.live_policy(now + 1).map(CachedPolicy::id), Some("a"));
+    entry.record_failure(&id("b"), now + 1);
+    assert_eq!(
+        entry.live_policy(now + 1).map(|p| p.id().as_str()),
+        Some("a")
+    );
 }
 
 #[test]
 fn sts_fetch_07_older_policy_never_replaces_newer() {
     let mut entry = cached();
     assert!(!entry.record_success(enforce("b", WEEK, T0 - 1)));
-    assert_eq!(entry.policy().map(CachedPolicy::id), Some("a"));
+    assert_eq!(entry.policy().map(|p| p.id().as_str()), Some("a"));
     assert!(entry.record_success(enforce("b", WEEK, T0 + 1)));
-    assert_eq!(entry.policy().map(CachedPolicy::id), Some("b"));
+    assert_eq!(entry.policy().map(|p| p.id().as_str()), Some("b"));
 }
 
 #[test]
@@ -124,7 +139,7 @@ fn sts_txt_03_new_id_triggers_fetch_before_answering() {
     let entry = cached();
     assert_eq!(
         entry.plan(&record("b"), T0 + 60),
-        Action::Fetch { id: "b".into() }
+        Action::Fetch { id: id("b") }
     );
 }
 
@@ -132,40 +147,40 @@ fn sts_txt_03_new_id_triggers_fetch_before_answering() {
 fn sts_fetch_07_failed_fetch_for_new_id_keeps_cached_policy() {
     let mut entry = cached();
     let now = T0 + 60;
-    entry.record_failure("b", now);
-    assert_eq!(entry.live_policy(now).map(CachedPolicy::id), Some("a"));
+    entry.record_failure(&id("b"), now);
+    assert_eq!(entry.live_policy(now).map(|p| p.id().as_str()), Some("a"));
     // Within the retry wait the new id is not fetched again, and the cached policy applies.
     assert_eq!(entry.plan(&record("b"), now + 299), Action::UseCached);
     assert_eq!(
         entry.plan(&record("b"), now + 300),
-        Action::Fetch { id: "b".into() }
+        Action::Fetch { id: id("b") }
     );
 }
 
 #[test]
 fn sts_fetch_03_no_retry_within_five_minutes_for_the_same_id() {
     let mut entry = CacheEntry::new(domain());
-    entry.record_failure("a", T0);
-    assert!(!entry.may_fetch("a", T0));
-    assert!(!entry.may_fetch("a", T0 + 299));
-    assert!(entry.may_fetch("a", T0 + 300));
+    entry.record_failure(&id("a"), T0);
+    assert!(!entry.may_fetch(&id("a"), T0));
+    assert!(!entry.may_fetch(&id("a"), T0 + 299));
+    assert!(entry.may_fetch(&id("a"), T0 + 300));
     assert_eq!(
         entry.plan(&record("a"), T0 + 300),
-        Action::Fetch { id: "a".into() }
+        Action::Fetch { id: id("a") }
     );
 }
 
 #[test]
 fn sts_fetch_03_retry_wait_is_per_policy_id() {
     let mut entry = CacheEntry::new(domain());
-    entry.record_failure("a", T0);
-    entry.record_failure("b", T0 + 10);
-    assert!(entry.may_fetch("c", T0 + 10));
-    assert!(!entry.may_fetch("a", T0 + 20));
-    assert!(!entry.may_fetch("b", T0 + 20));
+    entry.record_failure(&id("a"), T0);
+    entry.record_failure(&id("b"), T0 + 10);
+    assert!(entry.may_fetch(&id("c"), T0 + 10));
+    assert!(!entry.may_fetch(&id("a"), T0 + 20));
+    assert!(!entry.may_fetch(&id("b"), T0 + 20));
     assert_eq!(
         entry.plan(&record("c"), T0 + 20),
-        Action::Fetch { id: "c".into() }
+        Action::Fetch { id: id("c") }
     );
     assert_eq!(entry.failures().len(), 2);
 }
@@ -173,25 +188,28 @@ fn sts_fetch_03_retry_wait_is_per_policy_id() {
 #[test]
 fn sts_fetch_03_success_clears_the_failure_for_that_id() {
     let mut entry = CacheEntry::new(domain());
-    entry.record_failure("a", T0);
-    entry.record_failure("b", T0 + 1);
+    entry.record_failure(&id("a"), T0);
+    entry.record_failure(&id("b"), T0 + 1);
     assert!(entry.record_success(enforce("a", WEEK, T0 + 400)));
-    let ids: Vec<&str> = entry.failures().iter().map(FetchFailure::id).collect();
+    let ids: Vec<&str> = entry.failures().iter().map(|f| f.id().as_str()).collect();
     assert_eq!(ids, ["b"]);
 }
 
 #[test]
 fn sts_fetch_03_expired_failures_are_forgotten_and_the_list_is_bounded() {
     let mut entry = CacheEntry::new(domain());
-    entry.record_failure("old", T0);
-    entry.record_failure("new", T0 + 300);
-    let ids: Vec<&str> = entry.failures().iter().map(FetchFailure::id).collect();
+    entry.record_failure(&id("old"), T0);
+    entry.record_failure(&id("new"), T0 + 300);
+    let ids: Vec<&str> = entry.failures().iter().map(|f| f.id().as_str()).collect();
     assert_eq!(ids, ["new"]);
     for i in 0..40u64 {
-        entry.record_failure(&format!("id{i}"), T0 + 301 + i);
+        entry.record_failure(&id(&format!("id{i}")), T0 + 301 + i);
     }
     assert_eq!(entry.failures().len(), MAX_FAILURES_KEPT);
-    assert_eq!(entry.failures().last().map(FetchFailure::id), Some("id39"));
+    assert_eq!(
+        entry.failures().last().map(|f| f.id().as_str()),
+        Some("id39")
+    );
 }
 
 #[test]
@@ -204,7 +222,7 @@ fn sts_fetch_08_refresh_due_daily_whatever_the_txt_record_says() {
         assert_eq!(entry.plan(&txt, before), Action::UseCached, "{txt:?}");
         assert_eq!(
             entry.plan(&txt, due),
-            Action::UseCachedAndRefresh { id: "a".into() },
+            Action::UseCachedAndRefresh { id: id("a") },
             "{txt:?}"
         );
     }
@@ -217,7 +235,7 @@ fn sts_fetch_08_short_max_age_refreshes_before_expiry() {
     assert_eq!(entry.refresh_at(), Some(T0 + 1_800));
     assert_eq!(
         entry.plan(&record("a"), T0 + 1_800),
-        Action::UseCachedAndRefresh { id: "a".into() }
+        Action::UseCachedAndRefresh { id: id("a") }
     );
     // A tiny max_age is never refreshed more often than the retry wait.
     let mut tiny = CacheEntry::new(domain());
@@ -225,7 +243,7 @@ fn sts_fetch_08_short_max_age_refreshes_before_expiry() {
     assert_eq!(tiny.refresh_at(), Some(T0 + 300));
     assert_eq!(
         tiny.plan(&record("a"), T0 + 10),
-        Action::Fetch { id: "a".into() }
+        Action::Fetch { id: id("a") }
     );
 }
 
@@ -233,46 +251,37 @@ fn sts_fetch_08_short_max_age_refreshes_before_expiry() {
 fn sts_fetch_08_failed_refresh_waits_five_minutes_and_keeps_policy() {
     let mut entry = cached();
     let due = T0 + 86_400;
-    entry.record_failure("a", due);
+    entry.record_failure(&id("a"), due);
     assert_eq!(entry.refresh_at(), Some(due + 300));
     assert_eq!(entry.plan(&record("a"), due + 299), Action::UseCached);
     assert_eq!(
         entry.plan(&record("a"), due + 300),
-        Action::UseCachedAndRefresh { id: "a".into() }
+        Action::UseCachedAndRefresh { id: id("a") }
     );
 }
 
 #[test]
 fn sts_fetch_08_refresh_failure_alerts_unless_mode_none() {
     assert!(enforce("a", WEEK, T0).alerts_on_refresh_failure());
-    assert!(CachedPolicy::new("a", BODY, Mode::Testing, WEEK, T0).alerts_on_refresh_failure());
-    assert!(!CachedPolicy::new("a", BODY, Mode::None, WEEK, T0).alerts_on_refresh_failure());
+    assert!(policy("a", Mode::Testing, WEEK, T0).alerts_on_refresh_failure());
+    assert!(!policy("a", Mode::None, WEEK, T0).alerts_on_refresh_failure());
 }
 
 #[test]
 fn sts_fetch_08_new_id_in_retry_wait_does_not_refresh_the_old_one() {
     let mut entry = cached();
     let due = T0 + 86_400;
-    entry.record_failure("b", due);
+    entry.record_failure(&id("b"), due);
     assert_eq!(entry.plan(&record("b"), due + 1), Action::UseCached);
 }
 
 #[test]
 fn sts_pol_06_entry_expires_after_policy_and_retry_wait() {
     let mut entry = cached();
-    assert_eq!(entry.expires_at(), Some(T0 + u64::from(WEEK)));
-    entry.record_failure("b", T0 + u64::from(WEEK) - 1);
-    assert_eq!(entry.expires_at(), Some(T0 + u64::from(WEEK) + 299));
+    assert_eq!(entry.expires_at(), Some(T0 + WEEK));
+    entry.record_failure(&id("b"), T0 + WEEK - 1);
+    assert_eq!(entry.expires_at(), Some(T0 + WEEK + 299));
     assert_eq!(CacheEntry::new(domain()).expires_at(), None);
-}
-
-#[test]
-fn sts_pol_05_mode_round_trips_through_policy_text() {
-    for mode in [Mode::Enforce, Mode::Testing, Mode::None] {
-        assert_eq!(Mode::from_policy_value(mode.as_str()), Some(mode));
-    }
-    assert_eq!(Mode::from_policy_value("Enforce"), None);
-    assert_eq!(Mode::from_policy_value("enforced"), None);
 }
 
 #[test]
@@ -281,12 +290,16 @@ fn sts_fetch_03_from_parts_keeps_the_latest_failure_per_id() {
         domain(),
         None,
         vec![
-            FetchFailure::new("a", T0 + 5),
-            FetchFailure::new("b", T0),
-            FetchFailure::new("a", T0 + 1),
+            FetchFailure::new(id("a"), T0 + 5),
+            FetchFailure::new(id("b"), T0),
+            FetchFailure::new(id("a"), T0 + 1),
         ],
     );
-    let got: Vec<(&str, u64)> = entry.failures().iter().map(|f| (f.id(), f.at())).collect();
+    let got: Vec<(&str, u64)> = entry
+        .failures()
+        .iter()
+        .map(|f| (f.id().as_str(), f.at()))
+        .collect();
     assert_eq!(got, [("b", T0), ("a", T0 + 5)]);
 }
 
@@ -296,18 +309,18 @@ fn sts_fetch_03_from_parts_keeps_the_latest_failure_per_id() {
 struct Step {
     advance: u64,
     txt: TxtLookup,
-    https: Option<(Mode, u32)>,
+    https: Option<(Mode, u64)>,
 }
 
 fn step() -> impl Strategy<Value = Step> {
     let advance = prop_oneof![0..600u64, 0..(3 * 86_400u64)];
     let txt = prop_oneof![
-        (0..3u8).prop_map(|i| TxtLookup::Record(format!("id{i}"))),
+        (0..3u8).prop_map(|i| TxtLookup::Record(id(&format!("id{i}")))),
         Just(TxtLookup::NoRecord),
         Just(TxtLookup::LookupFailed),
     ];
     let mode = prop_oneof![Just(Mode::Enforce), Just(Mode::Testing), Just(Mode::None)];
-    let max_age = prop_oneof![1..700u32, 0..(4 * 86_400u32), Just(31_557_600u32)];
+    let max_age = prop_oneof![1..700u64, 0..(4 * 86_400u64), Just(31_557_600u64)];
     let https = prop::option::weighted(0.6, (mode, max_age));
     (advance, txt, https).prop_map(|(advance, txt, https)| Step {
         advance,
@@ -330,7 +343,7 @@ proptest! {
         let mut entry = CacheEntry::new(domain());
         let mut now = T0;
         let mut last_valid: Option<CachedPolicy> = None;
-        let mut last_failure: std::collections::HashMap<String, u64> = Default::default();
+        let mut last_failure: std::collections::HashMap<PolicyId, u64> = Default::default();
         for step in steps {
             now += step.advance;
             let action = entry.plan(&step.txt, now);
@@ -344,9 +357,9 @@ proptest! {
                 }
                 match step.https {
                     Some((mode, max_age)) => {
-                        let policy = CachedPolicy::new(id, BODY, mode, max_age, now);
-                        prop_assert!(entry.record_success(policy.clone()));
-                        last_valid = Some(policy);
+                        let fetched = policy(id.as_str(), mode, max_age, now);
+                        prop_assert!(entry.record_success(fetched.clone()));
+                        last_valid = Some(fetched);
                     }
                     None => {
                         entry.record_failure(&id, now);
@@ -356,7 +369,7 @@ proptest! {
             }
             let expected = last_valid
                 .as_ref()
-                .filter(|p| now < p.fetched_at() + u64::from(p.max_age()));
+                .filter(|p| now < p.fetched_at() + p.max_age());
             prop_assert_eq!(entry.live_policy(now), expected);
             match action {
                 Action::UseCached | Action::UseCachedAndRefresh { .. } => {
@@ -372,10 +385,10 @@ proptest! {
     /// wait, is always refreshed, whatever the TXT lookup says.
     #[test]
     fn sts_fetch_08_due_refresh_is_never_skipped(
-        max_age in 1..(4 * 86_400u32),
+        max_age in 1..(4 * 86_400u64),
         age in 0..(4 * 86_400u64),
         txt in prop_oneof![
-            Just(TxtLookup::Record("a".into())),
+            Just(record("a")),
             Just(TxtLookup::NoRecord),
             Just(TxtLookup::LookupFailed),
         ],
@@ -384,10 +397,10 @@ proptest! {
         prop_assert!(entry.record_success(enforce("a", max_age, T0)));
         let now = T0 + age;
         let action = entry.plan(&txt, now);
-        let live = age < u64::from(max_age);
-        let due = age >= (u64::from(max_age) / 2).clamp(300, 86_400);
+        let live = age < max_age;
+        let due = age >= (max_age / 2).clamp(300, 86_400);
         match (live, due) {
-            (true, true) => prop_assert_eq!(action, Action::UseCachedAndRefresh { id: "a".into() }),
+            (true, true) => prop_assert_eq!(action, Action::UseCachedAndRefresh { id: id("a") }),
             (true, false) => prop_assert_eq!(action, Action::UseCached),
             (false, _) => {
                 let fetch_or_none = matches!(action, Action::Fetch { .. } | Action::NoPolicy(_));
