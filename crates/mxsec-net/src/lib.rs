@@ -9,6 +9,8 @@
 pub use mxsec_proto as proto;
 
 pub mod dial;
+pub mod flight;
 pub mod store;
 pub mod sts_fetch;
 pub mod trust;
+pub mod ttl_cache;
