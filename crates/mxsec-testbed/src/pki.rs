@@ -16,7 +16,8 @@
 //!   ([`TestPki::reissue_with_new_key`]): after the first, a `3 1 1` record still matches and a
 //!   `3 0 1` record does not; after the second, neither does (D-01).
 //!
-//! Keys are ECDSA P-256 by default; P-384 and Ed25519 are available through [`KeyAlgorithm`].
+//! Keys are ECDSA P-256 by default; P-384, Ed25519 and RSA-2048 are available through
+//! [`KeyAlgorithm`].
 //! Outputs are `rustls_pki_types` DER values for rustls, and PEM for files such as the
 //! `--ca-file` of the checker.
 //!
@@ -65,9 +66,12 @@ pub enum PkiError {
     /// Key generation or certificate signing failed.
     #[error("certificate generation failed: {0}")]
     Generation(#[from] rcgen::Error),
-    /// The system random number generator failed while drawing a serial number.
+    /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+    /// A generated RSA key could not be encoded as PKCS#8.
+    #[error("a generated RSA key could not be encoded as PKCS#8")]
+    KeyEncoding,
     /// A validity window ends before it starts.
     #[error("validity window ends ({not_after:?}) before it starts ({not_before:?})")]
     EmptyWindow {
@@ -89,6 +93,9 @@ pub enum KeyAlgorithm {
     EcdsaP384,
     /// Ed25519.
     Ed25519,
+    /// RSA with a 2048-bit modulus, signing with PKCS#1 v1.5 and SHA-256 (SCENARIOS.md D-11:
+    /// RSA and ECDSA certificates side by side). Generation takes about a second.
+    Rsa2048,
 }
 
 impl KeyAlgorithm {
@@ -97,6 +104,22 @@ impl KeyAlgorithm {
             Self::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             Self::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
             Self::Ed25519 => &rcgen::PKCS_ED25519,
+            Self::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+
+    fn generate(self) -> Result<KeyPair, PkiError> {
+        match self {
+            // ring signs with RSA keys but cannot make them.
+            Self::Rsa2048 => {
+                use rsa::pkcs8::EncodePrivateKey;
+                use rsa::Generate;
+                let key = rsa::PrivateKey::try_generate().map_err(|_| PkiError::Random)?;
+                let der = key.to_pkcs8_der().map_err(|_| PkiError::KeyEncoding)?;
+                let der = PrivatePkcs8KeyDer::from(der.as_bytes());
+                Ok(KeyPair::from_pkcs8_der_and_sign_algo(&der, self.rcgen())?)
+            }
+            _ => Ok(KeyPair::generate_for(self.rcgen())?),
         }
     }
 }
@@ -116,7 +139,7 @@ impl LeafKey {
     /// [`PkiError::Generation`] if the random number generator fails.
     pub fn generate(algorithm: KeyAlgorithm) -> Result<Self, PkiError> {
         Ok(Self {
-            pair: Arc::new(KeyPair::generate_for(algorithm.rcgen())?),
+            pair: Arc::new(algorithm.generate()?),
             algorithm,
         })
     }
@@ -643,6 +666,7 @@ mod tests {
             KeyAlgorithm::EcdsaP256,
             KeyAlgorithm::EcdsaP384,
             KeyAlgorithm::Ed25519,
+            KeyAlgorithm::Rsa2048,
         ] {
             let leaf = pki
                 .issue(&LeafSpec::new(["mx.example.test"]).algorithm(algorithm))
