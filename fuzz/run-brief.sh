@@ -43,6 +43,7 @@ for target in $(cargo fuzz list); do
   # The SMTP reply parser has 4 KiB line and 64 KiB reply caps: give it inputs that reach them.
   case "$target" in
     smtp_reply) max_len=70000 ;;
+    tlsrpt_report) max_len=16384 ;;
     *) max_len=4096 ;;
   esac
   echo "== $target: ${seconds}s"
