@@ -3,7 +3,8 @@
 //! Everything that touches the network lives here, each piece a thin async adapter around the
 //! pure logic of [`mxsec_proto`] (re-exported as [`proto`]): DNS with DNSSEC status, the MTA-STS
 //! policy fetch, the SMTP STARTTLS probe with DANE and PKIX verification, the destination
-//! resolver that feeds the policy decision, and the stores that keep MTA-STS policies.
+//! resolver that feeds the policy decision, the stores that keep MTA-STS policies, and the
+//! MTA-STS policy host a domain owner runs ([`sts_serve`]).
 //! Every network read has a timeout and a byte limit.
 
 pub use mxsec_proto as proto;
@@ -12,5 +13,6 @@ pub mod dial;
 pub mod flight;
 pub mod store;
 pub mod sts_fetch;
+pub mod sts_serve;
 pub mod trust;
 pub mod ttl_cache;
