@@ -1,1 +1,24 @@
 //! The mxsec domain audit.
+//!
+//! `mxsec check DOMAIN` asks everything a sending MTA would ask about a domain, all at once,
+//! and says what is wrong in words a postmaster can act on: the MX records and their DNSSEC
+//! status, every MX host and every address (TCP, banner, STARTTLS, TLS version and cipher,
+//! the certificate chain, the WebPKI verdict, the TLSA records and the DANE verdict per
+//! record), MTA-STS (TXT record, policy fetch over each address family, the policy, MX
+//! coverage), and TLS-RPT. It ends with the verdict of a sender that enforces DANE and
+//! MTA-STS, and the exact answer the mxsec daemon would give Postfix.
+//!
+//! - [`catalogue`]: every kind of finding with its stable ID, severity, RFC section and fix.
+//! - [`finding`]: [`Finding`], [`Severity`], [`Subject`].
+//! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
+//!   JSON Schema) and [`report::text`] (the human report) render it.
+//!
+//! A broken remote configuration is never an `Err` here: it is a finding in the report.
+
+pub mod catalogue;
+pub mod finding;
+pub mod report;
+
+pub use catalogue::{Area, FindingKind};
+pub use finding::{Finding, Severity, Subject};
+pub use report::{Report, Verdict};
