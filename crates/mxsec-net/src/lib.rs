@@ -11,8 +11,10 @@ pub use mxsec_proto as proto;
 
 pub mod dial;
 pub mod flight;
+pub mod smtp_probe;
 pub mod store;
 pub mod sts_fetch;
 pub mod sts_serve;
+pub mod tls;
 pub mod trust;
 pub mod ttl_cache;

@@ -1,0 +1,7 @@
+//! mxsec-net against the testbed on loopback: one test binary, a module per topic.
+
+mod dane;
+mod pkix;
+mod starttls;
+mod support;
+mod verifier;
