@@ -3,7 +3,7 @@
 //!
 //! The probe drives [`mxsec_proto::smtp::client::Client`] over a socket: connect through the
 //! [`Dialer`], greeting, EHLO, STARTTLS (offered, masked as `XXXXXXXA`, refused; T-01), the
-//! handshake (ring, TLS 1.2/1.3) with an [`MxCertVerifier`] that applies DANE or PKIX inside
+//! handshake (ring, TLS 1.2/1.3) with an [`MxCertVerifier`](crate::tls::MxCertVerifier) that applies DANE or PKIX inside
 //! it, EHLO again inside TLS (STT-03), QUIT. It records the TLS version, cipher suite and the
 //! full presented chain, and maps every failure to an RFC 8460 result type.
 //!
