@@ -7,7 +7,7 @@ use mxsec_net::proto::tlsrpt::result_type::ResultType;
 use mxsec_net::smtp_probe::{self, NoTlsReason, ProbeFailure, ProbeStep};
 use mxsec_net::tls::Verification;
 use mxsec_testbed::pki::{LeafSpec, ServedChain};
-use mxsec_testbed::smtp::{MxBehaviour, StartTls};
+use mxsec_testbed::smtp::{MxBehaviour, StartTls, TlsIdentity};
 
 use crate::support::*;
 
@@ -218,4 +218,37 @@ async fn rpt_res_05_nothing_listening_is_a_connect_failure_without_a_result_type
     let failure = report.result.as_ref().unwrap_err();
     assert!(matches!(failure, ProbeFailure::Connect(_)), "{failure:?}");
     assert_eq!(failure.result_type(), None);
+}
+
+#[tokio::test]
+async fn sts_val_03_server_that_requires_a_known_sni_fails_other_names() {
+    // T-03: a server that insists on SNI (RFC 8461 §7.1 forbids it) and selects by name.
+    let pki = pki();
+    let leaf = leaf(&pki, LeafSpec::new(["mx.example.test"]));
+    let identity = TlsIdentity::sni_required().with_sni(
+        "MX.example.test",
+        credentials(&leaf, ServedChain::default()),
+    );
+    let mut net = Net::new();
+    let addr = net
+        .serve("192.0.2.19", MxBehaviour::tls("mx.example.test", identity))
+        .await;
+    let known = probe(&net, addr, &options("mx.example.test", unauthenticated())).await;
+    assert_passes(&known);
+    assert_eq!(
+        known.tls.unwrap().chain,
+        leaf.served_chain(ServedChain::default())
+    );
+    let unknown = probe(
+        &net,
+        addr,
+        &options("other.example.test", unauthenticated()),
+    )
+    .await;
+    let failure = unknown.result.as_ref().unwrap_err();
+    assert!(
+        matches!(failure, ProbeFailure::Handshake { rejected: None, .. }),
+        "{failure:?}"
+    );
+    assert_eq!(failure.result_type(), Some(ResultType::ValidationFailure));
 }
