@@ -10,6 +10,7 @@
 pub use mxsec_proto as proto;
 
 pub mod dial;
+pub mod dns;
 pub mod flight;
 pub mod smtp_probe;
 pub mod store;

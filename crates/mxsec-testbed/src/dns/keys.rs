@@ -24,7 +24,8 @@ const ALGORITHM: Algorithm = Algorithm::ECDSAP256SHA256;
 pub(crate) enum Validity {
     /// From an hour ago (clock skew) to 30 days from now.
     Current,
-    /// From 31 days ago to one day ago.
+    /// From 40 days ago to 10 days ago: far enough in the past that no validator's clock-skew
+    /// allowance (unbound's `val-sig-skew-max` is one day) still accepts it.
     Expired,
 }
 
@@ -126,7 +127,7 @@ impl Validity {
         let day = 86_400;
         let (inception, expiration) = match self {
             Self::Current => (now.saturating_sub(3_600), now + 30 * day),
-            Self::Expired => (now.saturating_sub(31 * day), now.saturating_sub(day)),
+            Self::Expired => (now.saturating_sub(40 * day), now.saturating_sub(10 * day)),
         };
         // RRSIG times are 32-bit serial numbers (RFC 4034 §3.1.5): truncation is the format.
         (inception as u32, expiration as u32)

@@ -60,11 +60,13 @@ mod answer;
 mod catalog;
 mod keys;
 mod server;
+mod unbound;
 mod zone;
 
 pub use hickory_proto::rr::RecordType;
 pub use keys::{TrustAnchor, TrustAnchorFiles};
 pub use server::{DnsServer, DnsServerBuilder};
+pub use unbound::{Unbound, UnboundError};
 pub use zone::{Bogus, Fault, Signing, Zone, DEFAULT_TTL};
 
 use std::net::SocketAddr;

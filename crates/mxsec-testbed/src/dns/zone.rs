@@ -38,7 +38,7 @@ pub enum Bogus {
     /// The parent publishes a DS that matches no key of the zone (a registrar DS left over
     /// after a change of DNS provider).
     DsMismatch,
-    /// Every RRSIG of the zone expired a day ago.
+    /// Every RRSIG of the zone expired ten days ago.
     ExpiredSignatures,
     /// The parent publishes a DS but the zone serves no DNSKEY and no RRSIG.
     MissingSignatures,
@@ -65,7 +65,7 @@ pub enum Fault {
 pub(crate) enum SigBreak {
     /// The signature bytes are altered, so the RRSIG does not verify.
     Corrupt,
-    /// The RRSIG expired a day ago.
+    /// The RRSIG expired ten days ago.
     Expired,
 }
 
@@ -230,7 +230,7 @@ impl Zone {
         self
     }
 
-    /// Signs one RRset with an RRSIG that expired a day ago.
+    /// Signs one RRset with an RRSIG that expired ten days ago.
     pub fn expire_rrsig(mut self, owner: &str, rtype: RecordType) -> Self {
         self.sig_breaks
             .push((owner.to_owned(), rtype, SigBreak::Expired));

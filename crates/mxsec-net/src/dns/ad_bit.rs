@@ -1,0 +1,261 @@
+//! The `trust-ad` back end: a validating resolver on loopback validates, mxsec trusts its
+//! AD bit (RFC 6840 §5.7; RFC 7672 §2.1.3; DANE-DNS-01), as Postfix, maddy and
+//! postfix-tlspol do.
+//!
+//! Queries set RD, AD and EDNS DO, go over UDP and are retried over TCP when truncated. AD
+//! is per response, not per RRset: when a CNAME chain comes back without AD, the first link
+//! is asked for explicitly (type CNAME) so that each link gets its own status (Postfix
+//! `qname_secure`, maddy `CheckCNAMEAD`), and the chain continues from its target. A
+//! validating resolver answers SERVFAIL for bogus data; mxsec reports it as
+//! [`DnsError::Bogus`] when the resolver says so with an RFC 8914 extended error, or when
+//! the same query with CD=1 (RFC 4035 §3.2.2) gets an answer, and as
+//! [`DnsError::ServFail`] otherwise.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_net::NetError;
+use hickory_proto::op::{DnsResponse, ResponseCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+use hickory_proto::rr::rdata::CNAME;
+use hickory_proto::rr::{Name, RData, RecordType};
+use mxsec_proto::dnssec::{Dnssec, Security};
+use mxsec_proto::name::DomainName;
+
+use super::backend::{DnsBackend, Step};
+use super::config::{DnsConfig, DnsConfigError};
+use super::exchange::{exchange, Flags};
+use super::types::{Answer, CnameHop, DnsError};
+use super::validating::{domain, malformed, rcode_error, to_name};
+
+/// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
+const EDE_OPTION: u16 = 15;
+/// The most CNAME links taken from one response.
+const MAX_LINKS: usize = 16;
+
+/// Trusts the AD bit of loopback validating resolvers.
+#[derive(Debug)]
+pub(crate) struct AdBit {
+    servers: Vec<SocketAddr>,
+    timeout: Duration,
+}
+
+impl AdBit {
+    /// Checks the resolvers: each must be on loopback unless the override is set.
+    pub(crate) fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
+        let servers = config.resolve_nameservers()?;
+        if !config.allow_non_loopback {
+            if let Some(addr) = servers.iter().find(|a| !a.ip().is_loopback()) {
+                return Err(DnsConfigError::NonLoopbackResolver(*addr));
+            }
+        }
+        Ok(Self {
+            servers,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Sends one query, trying the resolvers in order while they do not answer.
+    async fn send(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        flags: Flags,
+    ) -> Result<DnsResponse, DnsError> {
+        let qname = to_name(name, rtype)?;
+        let mut last = None;
+        for server in &self.servers {
+            match exchange(*server, qname.clone(), rtype, flags, self.timeout).await {
+                Ok(response) => return Ok(response),
+                Err(error) => last = Some(self.net_error(name, rtype, *server, error)),
+            }
+        }
+        Err(last.unwrap_or_else(|| DnsError::Network {
+            name: name.clone(),
+            rtype,
+            detail: "no resolver configured".to_owned(),
+        }))
+    }
+
+    fn net_error(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        server: SocketAddr,
+        error: NetError,
+    ) -> DnsError {
+        match error {
+            NetError::Timeout => DnsError::Timeout {
+                name: name.clone(),
+                rtype,
+                after: self.timeout,
+            },
+            NetError::Proto(e) => malformed(name, rtype, &format!("{server}: {e}")),
+            NetError::Dns(hickory_net::DnsError::ResponseCode(code)) => {
+                rcode_error(name, rtype, code)
+            }
+            other => DnsError::Network {
+                name: name.clone(),
+                rtype,
+                detail: format!("{server}: {other}"),
+            },
+        }
+    }
+
+    /// Tells a validation failure apart from another SERVFAIL.
+    async fn servfail(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        response: &DnsResponse,
+    ) -> DnsError {
+        if let Some(reason) = dnssec_extended_error(response) {
+            return DnsError::Bogus {
+                name: name.clone(),
+                rtype,
+                reason,
+            };
+        }
+        let unchecked = Flags {
+            authentic_data: false,
+            checking_disabled: true,
+        };
+        match self.send(name, rtype, unchecked).await {
+            Ok(r) if matches!(
+                r.response_code,
+                ResponseCode::NoError | ResponseCode::NXDomain
+            ) =>
+            {
+                DnsError::Bogus {
+                    name: name.clone(),
+                    rtype,
+                    reason: "the resolver answers SERVFAIL, and answers with checking disabled (CD=1): its validation failed".to_owned(),
+                }
+            }
+            _ => DnsError::ServFail {
+                name: name.clone(),
+                rtype,
+            },
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl DnsBackend for AdBit {
+    async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
+        let checked = Flags {
+            authentic_data: true,
+            checking_disabled: false,
+        };
+        let response = self.send(name, rtype, checked).await?;
+        match response.response_code {
+            ResponseCode::NoError | ResponseCode::NXDomain => {}
+            ResponseCode::ServFail => return Err(self.servfail(name, rtype, &response).await),
+            other => return Err(rcode_error(name, rtype, other)),
+        }
+        let security = if response.metadata.authentic_data {
+            Security::Secure
+        } else {
+            Security::Insecure
+        };
+
+        let mut aliases: Vec<CnameHop> = Vec::new();
+        let mut current: Name = to_name(name, rtype)?;
+        if rtype != RecordType::CNAME {
+            while let Some(target) = response.answers.iter().find_map(|r| match &r.data {
+                RData::CNAME(CNAME(target)) if r.name == current => Some(target.clone()),
+                _ => None,
+            }) {
+                if aliases.len() == MAX_LINKS {
+                    return Err(DnsError::CnameChainTooLong {
+                        name: name.clone(),
+                        rtype,
+                        limit: MAX_LINKS,
+                    });
+                }
+                aliases.push(CnameHop {
+                    owner: domain(name, rtype, &current)?,
+                    target: domain(name, rtype, &target)?,
+                    security,
+                });
+                current = target;
+            }
+        }
+
+        if security != Security::Secure {
+            if let Some(first) = aliases.first() {
+                // AD=0 covers the whole chain: learn the first link's own status.
+                let own = self.send(name, RecordType::CNAME, checked).await?;
+                if own.response_code != ResponseCode::NoError {
+                    return Err(rcode_error(name, RecordType::CNAME, own.response_code));
+                }
+                let link = CnameHop {
+                    security: if own.metadata.authentic_data {
+                        Security::Secure
+                    } else {
+                        Security::Insecure
+                    },
+                    ..first.clone()
+                };
+                return Ok(Step {
+                    aliases: vec![link],
+                    outcome: None,
+                });
+            }
+        }
+
+        let data: Vec<RData> = response
+            .answers
+            .iter()
+            .filter(|r| r.name == current && r.record_type() == rtype)
+            .map(|r| r.data.clone())
+            .collect();
+        let outcome = if !data.is_empty() {
+            Some(Dnssec::new(security, Answer::Records(data)))
+        } else if response.response_code == ResponseCode::NXDomain {
+            Some(Dnssec::new(security, Answer::NxDomain))
+        } else if aliases.is_empty() {
+            Some(Dnssec::new(security, Answer::NoData))
+        } else {
+            // A chain that stops without data or denial: ask its last target directly.
+            None
+        };
+        Ok(Step { aliases, outcome })
+    }
+}
+
+/// An RFC 8914 extended error that reports a DNSSEC failure, as a reason.
+fn dnssec_extended_error(response: &DnsResponse) -> Option<String> {
+    let edns = response.edns.as_ref()?;
+    edns.options().options.iter().find_map(|(code, option)| {
+        let (EdnsCode::Unknown(EDE_OPTION), EdnsOption::Unknown(_, data)) = (code, option) else {
+            return None;
+        };
+        let info = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
+        let meaning = match info {
+            5 => "DNSSEC Indeterminate",
+            6 => "DNSSEC Bogus",
+            7 => "Signature Expired",
+            8 => "Signature Not Yet Valid",
+            9 => "DNSKEY Missing",
+            10 => "RRSIGs Missing",
+            11 => "No Zone Key Bit Set",
+            12 => "NSEC Missing",
+            _ => return None,
+        };
+        let text = data
+            .get(2..)
+            .map(|t| {
+                String::from_utf8_lossy(t)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        Some(if text.is_empty() {
+            format!("extended DNS error {info} ({meaning})")
+        } else {
+            format!("extended DNS error {info} ({meaning}): {text}")
+        })
+    })
+}

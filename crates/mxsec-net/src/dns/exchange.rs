@@ -1,0 +1,71 @@
+//! One query to one server with hickory-net's low-level client: UDP first, TCP when the
+//! answer is truncated (RFC 7766 §5). hickory-net checks the source address, the message ID
+//! and the question of every UDP reply.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::tcp::TcpClientStream;
+use hickory_net::udp::UdpClientStream;
+use hickory_net::xfer::FirstAnswer;
+use hickory_net::{DnsHandle, NetError};
+use hickory_proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Edns, Message, Query};
+use hickory_proto::rr::{Name, RecordType};
+
+/// The UDP payload size mxsec advertises (DNS flag day 2020).
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// The header bits of a query.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flags {
+    /// AD=1 asks the resolver to report whether it validated the answer (RFC 6840 §5.7).
+    pub(crate) authentic_data: bool,
+    /// CD=1 asks the resolver not to validate (RFC 4035 §3.2.2).
+    pub(crate) checking_disabled: bool,
+}
+
+/// Sends one query (RD=1, EDNS with DO=1) and returns the first matching response.
+pub(crate) async fn exchange(
+    server: SocketAddr,
+    name: Name,
+    rtype: RecordType,
+    flags: Flags,
+    timeout: Duration,
+) -> Result<DnsResponse, NetError> {
+    let message = query_message(name, rtype, flags);
+    let mut options = DnsRequestOptions::default();
+    options.use_edns = true;
+    options.edns_set_dnssec_ok = true;
+    options.edns_payload_len = EDNS_PAYLOAD;
+    options.recursion_desired = true;
+
+    let provider = TokioRuntimeProvider::default();
+    let udp = UdpClientStream::builder(server, provider.clone())
+        .with_timeout(Some(timeout))
+        .exchange();
+    let response = udp
+        .send(DnsRequest::new(message.clone(), options))
+        .first_answer()
+        .await?;
+    if !response.truncation {
+        return Ok(response);
+    }
+    let tcp = TcpClientStream::exchange(server, None, timeout, None, provider).await?;
+    tcp.send(DnsRequest::new(message, options))
+        .first_answer()
+        .await
+}
+
+fn query_message(name: Name, rtype: RecordType, flags: Flags) -> Message {
+    let mut message = Message::query();
+    message.metadata.recursion_desired = true;
+    message.metadata.authentic_data = flags.authentic_data;
+    message.metadata.checking_disabled = flags.checking_disabled;
+    message.add_query(Query::query(name, rtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
+    message.set_edns(edns);
+    message
+}
