@@ -12,6 +12,7 @@ pub use mxsec_proto as proto;
 pub mod dial;
 pub mod dns;
 pub mod flight;
+pub mod resolver;
 pub mod smtp_probe;
 pub mod store;
 pub mod sts_fetch;

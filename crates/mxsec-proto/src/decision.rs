@@ -32,6 +32,7 @@ use crate::dnssec::Security;
 use crate::mta_sts::matcher::MxPattern;
 use crate::mta_sts::policy::Mode;
 use crate::name::{Destination, DomainName};
+use crate::postfix::socketmap::SocketmapReply;
 
 /// What was learnt about one destination: the input of [`decide`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -464,10 +465,15 @@ fn dane_policy(
 }
 
 impl Decision {
-    /// The socketmap reply payload for Postfix (POSTFIX.md §4.4–4.5), e.g. `OK dane-only`,
-    /// `NOTFOUND ` (with its trailing space, PFX-02) or `TEMP <reason>`.
+    /// The socketmap reply for Postfix (POSTFIX.md §4.4–4.5).
+    pub fn socketmap_reply(&self, config: &DecisionConfig) -> SocketmapReply {
+        self.policy.socketmap_reply(config)
+    }
+
+    /// The socketmap reply payload, e.g. `OK dane-only`, `NOTFOUND ` (with its trailing
+    /// space, PFX-02) or `TEMP <reason>`.
     pub fn socketmap_payload(&self, config: &DecisionConfig) -> String {
-        self.policy.socketmap_payload(config)
+        self.socketmap_reply(config).to_payload()
     }
 }
 
@@ -484,12 +490,13 @@ impl TlsPolicy {
         }
     }
 
-    /// The socketmap reply payload (see [`Decision::socketmap_payload`]).
-    pub fn socketmap_payload(&self, config: &DecisionConfig) -> String {
+    /// The socketmap reply (see [`Decision::socketmap_reply`]). Its rendering enforces the
+    /// 100000-byte limit and turns a policy that cannot be sent into `TEMP` (PFX-02).
+    pub fn socketmap_reply(&self, config: &DecisionConfig) -> SocketmapReply {
         match self {
-            Self::NoPolicy => "NOTFOUND ".into(),
-            Self::TempFail(why) => format!("TEMP {}", sanitize_reason(why)),
-            other => format!("OK {}", other.postfix_policy(config).unwrap_or_default()),
+            Self::NoPolicy => SocketmapReply::NotFound,
+            Self::TempFail(why) => SocketmapReply::Temp(sanitize_reason(why)),
+            other => SocketmapReply::Ok(other.postfix_policy(config).unwrap_or_default()),
         }
     }
 

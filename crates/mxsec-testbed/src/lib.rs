@@ -8,4 +8,7 @@ pub mod dns;
 pub mod https;
 pub mod pki;
 pub mod redis;
+pub mod scenario;
 pub mod smtp;
+
+pub use scenario::Testbed;

@@ -1,0 +1,323 @@
+//! The named scenarios of the simulated internet, and [`Testbed`], which starts them all.
+//!
+//! Each entry of SCENARIOS.md that can be reproduced becomes one [`Scenario`]: a domain
+//! `<key>.test` whose zone, MX hosts and policy host behave as the entry describes. Scenarios
+//! are data: the tests, `mxsec demo` and `mxsec web --demo` all use this one list, so what a
+//! scenario means is said in exactly one place (the `catalogue` module).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), mxsec_testbed::scenario::TestbedError> {
+//! let testbed = mxsec_testbed::Testbed::start().await?;
+//! println!("DNS at {}, trust anchor {}", testbed.dns_addr(), testbed.files().trust_anchor.display());
+//! # Ok(()) }
+//! ```
+
+mod build;
+mod catalogue;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
+
+use crate::dns::{DnsServer, DnsServerError, ZoneError};
+use crate::https::{HttpsError, HttpsServer};
+use crate::pki::{PkiError, TestPki};
+use crate::smtp::{SmtpServer, SmtpServerError};
+use build::{Allocator, MxServerSpec};
+
+/// One reproducible situation: a domain of the simulated internet.
+pub struct Scenario {
+    /// The short name, also the first label of the domain (`<key>.test`).
+    pub key: &'static str,
+    /// The SCENARIOS.md and CONFORMANCE.md IDs it reproduces (`"OK"` for a healthy domain).
+    pub ids: &'static [&'static str],
+    /// A title for tables.
+    pub title: &'static str,
+    /// What is wrong, in plain words; empty for a healthy domain.
+    pub problem: &'static str,
+    /// The socketmap answer a correct policy server gives (POSTFIX.md §4.5), with `{d}`
+    /// standing for the domain; `TEMP` means any `TEMP <reason>`.
+    pub query: &'static str,
+    build: fn(&mut Builder<'_>) -> Result<(), TestbedError>,
+}
+
+impl Scenario {
+    /// Every scenario, healthy ones first.
+    pub fn all() -> &'static [Self] {
+        catalogue::ALL
+    }
+
+    /// The scenario with this key or domain.
+    pub fn find(key_or_domain: &str) -> Option<&'static Self> {
+        let key = key_or_domain
+            .trim_end_matches('.')
+            .trim_end_matches(".test");
+        Self::all().iter().find(|s| s.key == key)
+    }
+
+    /// The scenario's domain, `<key>.test`.
+    pub fn domain(&self) -> String {
+        format!("{}.test", self.key)
+    }
+
+    /// The expected socketmap answer for this scenario's domain.
+    pub fn expected_query(&self) -> ExpectedAnswer {
+        if self.query == "TEMP" {
+            ExpectedAnswer::AnyTemp
+        } else {
+            ExpectedAnswer::Exact(self.query.replace("{d}", &self.domain()))
+        }
+    }
+}
+
+impl fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scenario")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a policy server must answer for a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectedAnswer {
+    /// Exactly this payload.
+    Exact(String),
+    /// `TEMP` with any reason.
+    AnyTemp,
+}
+
+impl ExpectedAnswer {
+    /// Whether `payload` is what was expected.
+    pub fn matches(&self, payload: &str) -> bool {
+        match self {
+            Self::Exact(expected) => payload == expected,
+            Self::AnyTemp => payload.starts_with("TEMP ") && payload.len() > 5,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(expected) => write!(f, "{expected:?}"),
+            Self::AnyTemp => f.write_str("\"TEMP <reason>\""),
+        }
+    }
+}
+
+/// Why the testbed could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestbedError {
+    /// A certificate could not be made.
+    #[error("test PKI: {0}")]
+    Pki(#[from] PkiError),
+    /// A zone is inconsistent.
+    #[error("zone: {0}")]
+    Zone(#[from] ZoneError),
+    /// The DNS server did not start.
+    #[error("DNS server: {0}")]
+    Dns(#[from] DnsServerError),
+    /// The HTTPS policy host server did not start.
+    #[error("HTTPS server: {0}")]
+    Https(#[from] HttpsError),
+    /// An SMTP server did not start.
+    #[error("SMTP server: {0}")]
+    Smtp(#[from] SmtpServerError),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Where the testbed's published addresses lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The address and port published in DNS (port 25 or 443).
+    pub published: SocketAddr,
+    /// The loopback listener that stands in for it.
+    pub local: SocketAddr,
+}
+
+/// Files that programs outside the process need to use the testbed.
+#[derive(Clone, Debug)]
+pub struct TestbedFiles {
+    /// The root trust anchor as a DS record (`--trust-anchor`).
+    pub trust_anchor: PathBuf,
+    /// The root trust anchor as a DNSKEY record.
+    pub trust_anchor_dnskey: PathBuf,
+    /// The testbed CA certificate in PEM (`--ca-file`).
+    pub ca_file: PathBuf,
+    /// The address map, one `PUBLISHED LOCAL` pair per line (`--connect-map`).
+    pub connect_map: PathBuf,
+}
+
+/// A running simulated internet with every scenario of the catalogue.
+pub struct Testbed {
+    dns: DnsServer,
+    _https: HttpsServer,
+    smtp: Vec<(SocketAddr, SmtpServer)>,
+    routes: Vec<Route>,
+    pki: TestPki,
+    files: TestbedFiles,
+    _dir: tempfile::TempDir,
+}
+
+impl fmt::Debug for Testbed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Testbed")
+            .field("dns", &self.dns.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Testbed {
+    /// Starts every scenario on loopback, with ephemeral ports: the DNS server on
+    /// `127.0.0.1`, one HTTPS server for every policy host (by SNI), one SMTP server per
+    /// published MX address.
+    ///
+    /// # Errors
+    ///
+    /// [`TestbedError`] when a server or a certificate cannot be made.
+    pub async fn start() -> Result<Self, TestbedError> {
+        let pki = TestPki::generate(SystemTime::now())?;
+        let mut alloc = Allocator::default();
+        let mut zones = Vec::new();
+        let mut policy_hosts = Vec::new();
+        let mut mx_servers: Vec<MxServerSpec> = Vec::new();
+        for scenario in Scenario::all() {
+            let mut b = Builder::new(&pki, scenario.domain(), &mut alloc);
+            (scenario.build)(&mut b)?;
+            zones.extend(b.zones);
+            policy_hosts.extend(b.policy_hosts);
+            mx_servers.extend(b.mx_servers);
+        }
+
+        let dns = DnsServer::builder()
+            .ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .zones(zones)
+            .start()
+            .await?;
+
+        let mut routes = Vec::new();
+        let published_https: Vec<IpAddr> = policy_hosts
+            .iter()
+            .flat_map(|(_, ips): &(_, Vec<IpAddr>)| ips.clone())
+            .collect();
+        let hosts = policy_hosts.into_iter().map(|(host, _)| host).collect();
+        let https = HttpsServer::start(
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            hosts,
+            None,
+        )
+        .await?;
+        for ip in published_https {
+            routes.push(Route {
+                published: SocketAddr::new(ip, 443),
+                local: https.local_addr(),
+            });
+        }
+
+        let mut smtp = Vec::new();
+        for spec in mx_servers {
+            let bind = match spec.published.ip() {
+                IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+                IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+            };
+            let server = SmtpServer::start(bind, spec.behaviour).await?;
+            routes.push(Route {
+                published: spec.published,
+                local: server.local_addr(),
+            });
+            smtp.push((spec.published, server));
+        }
+
+        let dir = tempfile::tempdir().map_err(|source| TestbedError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let files = write_files(dir.path(), &dns, &pki, &routes)?;
+        Ok(Self {
+            dns,
+            _https: https,
+            smtp,
+            routes,
+            pki,
+            files,
+            _dir: dir,
+        })
+    }
+
+    /// The DNS server's address (`--resolver`).
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns.addr()
+    }
+
+    /// The DNS server, e.g. to add delay for a benchmark.
+    pub fn dns(&self) -> &DnsServer {
+        &self.dns
+    }
+
+    /// The test PKI (its root is the CA to trust).
+    pub fn pki(&self) -> &TestPki {
+        &self.pki
+    }
+
+    /// The testbed CA certificate in PEM.
+    pub fn ca_pem(&self) -> String {
+        self.pki.root_pem()
+    }
+
+    /// Every published address and the loopback listener behind it.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Files for programs outside the process (trust anchor, CA, address map).
+    pub fn files(&self) -> &TestbedFiles {
+        &self.files
+    }
+
+    /// The SMTP server published at `address` (port 25), e.g. to see what it received.
+    pub fn smtp_server(&self, address: IpAddr) -> Option<&SmtpServer> {
+        self.smtp
+            .iter()
+            .find(|(published, _)| published.ip() == address)
+            .map(|(_, server)| server)
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    dns: &DnsServer,
+    pki: &TestPki,
+    routes: &[Route],
+) -> Result<TestbedFiles, TestbedError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TestbedError::Io { path, source }
+    };
+    let anchors = dns.trust_anchor().write_files(dir).map_err(io(dir))?;
+    let ca_file = dir.join("testbed-ca.pem");
+    std::fs::write(&ca_file, pki.root_pem()).map_err(io(&ca_file))?;
+    let connect_map = dir.join("connect-map.txt");
+    let map: String = routes
+        .iter()
+        .map(|r| format!("{} {}\n", r.published, r.local))
+        .collect();
+    std::fs::write(&connect_map, map).map_err(io(&connect_map))?;
+    Ok(TestbedFiles {
+        trust_anchor: anchors.ds,
+        trust_anchor_dnskey: anchors.dnskey,
+        ca_file,
+        connect_map,
+    })
+}

@@ -1,0 +1,37 @@
+//! `mxsec query`: the TLS policy for one destination, exactly as the Postfix daemon answers.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use mxsec_proto::decision::DecisionConfig;
+use mxsec_proto::name::Destination;
+
+use crate::cli::QueryArgs;
+use crate::config::Resolving;
+
+pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
+    let destination = Destination::parse(&args.destination)
+        .with_context(|| format!("{:?} is not a destination", args.destination))?;
+    let config = DecisionConfig {
+        strict_testing: args.strict_testing,
+        tlsrpt: args.tlsrpt,
+    };
+    let resolving = Resolving::from_args(&args.resolve).await?;
+    let (resolution, decision) = resolving.resolver().decide(&destination, &config).await;
+    let payload = decision.socketmap_payload(&config);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = serde_json::json!({
+            "answer": payload,
+            "policy": decision.policy.level(),
+            "reasons": decision.reasons,
+            "resolution": resolution,
+        });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{payload}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,179 @@
+//! `mxsec query` against every testbed scenario: the answer must be the one POSTFIX.md §4.5
+//! prescribes for it (the `query` field of each scenario).
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use mxsec_testbed::scenario::{Scenario, TestbedFiles};
+use mxsec_testbed::Testbed;
+
+/// The testbed shared by every test of this file, on a runtime of its own.
+fn testbed() -> &'static (std::net::SocketAddr, TestbedFiles) {
+    static TESTBED: OnceLock<(std::net::SocketAddr, TestbedFiles)> = OnceLock::new();
+    TESTBED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            runtime.block_on(async move {
+                let testbed = Testbed::start().await.expect("testbed starts");
+                tx.send((testbed.dns_addr(), testbed.files().clone()))
+                    .expect("send");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("testbed started")
+    })
+}
+
+fn query(domain: &str, extra: &[&str]) -> String {
+    let (dns, files) = testbed();
+    let output = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .arg("query")
+        .arg(domain)
+        .args(["--resolver", &dns.to_string()])
+        .arg("--trust-anchor")
+        .arg(&files.trust_anchor)
+        .arg("--ca-file")
+        .arg(&files.ca_file)
+        .arg("--connect-map")
+        .arg(&files.connect_map)
+        .args(["--timeout", "5"])
+        .args(extra)
+        .output()
+        .expect("mxsec runs");
+    assert!(
+        output.status.success(),
+        "mxsec query {domain} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    stdout.strip_suffix('\n').unwrap_or(&stdout).to_owned()
+}
+
+fn check(key: &str) {
+    let scenario = Scenario::find(key).unwrap_or_else(|| panic!("no scenario {key}"));
+    let answer = query(&scenario.domain(), &[]);
+    let expected = scenario.expected_query();
+    assert!(
+        expected.matches(&answer),
+        "{key} ({}): expected {expected}, got {answer:?}",
+        scenario.ids.join(", ")
+    );
+}
+
+/// One test per scenario, named after it (and so after its SCENARIOS.md ID).
+macro_rules! scenario_tests {
+    ($($name:ident => $key:literal;)*) => {
+        $(#[test] fn $name() { check($key); })*
+
+        /// Every scenario of the catalogue has its test above.
+        #[test]
+        fn every_scenario_has_a_query_test() {
+            let tested = [$($key),*];
+            for scenario in Scenario::all() {
+                assert!(tested.contains(&scenario.key), "no query test for {}", scenario.key);
+            }
+        }
+    };
+}
+
+scenario_tests! {
+    healthy => "healthy";
+    sts_enforce => "sts-enforce";
+    sts_testing => "sts-testing";
+    sts_none => "sts-none";
+    plain => "plain";
+    dane_ee => "dane-ee";
+    dane_ta => "dane-ta";
+    dane_ee_self_signed => "dane-ee-self-signed";
+    dane_ee_expired => "dane-ee-expired";
+    dane_ee_wrong_name => "dane-ee-wrong-name";
+    dane_fails_sts_passes => "dane-fails-sts-passes";
+    sts_first_mx_fails => "sts-first-mx-fails";
+    m01_redirect => "m01-redirect";
+    m01_not_found => "m01-not-found";
+    m01_wrong_path => "m01-wrong-path";
+    m01_no_policy_host => "m01-no-policy-host";
+    m02_wrong_name => "m02-wrong-name";
+    m02_expired => "m02-expired";
+    m02_self_signed => "m02-self-signed";
+    m02_missing_intermediate => "m02-missing-intermediate";
+    m03_content_type => "m03-content-type";
+    m03_html_soft_404 => "m03-html-soft-404";
+    m05_partial_coverage => "m05-partial-coverage";
+    m05_two_labels => "m05-two-labels";
+    m07_two_records => "m07-two-records";
+    m07_bad_id => "m07-bad-id";
+    m07_missing_id => "m07-missing-id";
+    m07_version_not_first => "m07-version-not-first";
+    m07_wrong_owner => "m07-wrong-owner";
+    m07_split_strings => "m07-split-strings";
+    m09_mode_enforced => "m09-mode-enforced";
+    m09_mode_case => "m09-mode-case";
+    m09_no_version => "m09-no-version";
+    m09_max_age_units => "m09-max-age-units";
+    m09_mx_list => "m09-mx-list";
+    m09_json => "m09-json";
+    m10_short_max_age => "m10-short-max-age";
+    m13_broad_pattern => "m13-broad-pattern";
+    t01_masked_starttls => "t01-masked-starttls";
+    t02_ipv6_no_tls => "t02-ipv6-no-tls";
+    t03_tls_fails => "t03-tls-fails";
+    d01_new_key => "d01-new-key";
+    d01_3_0_1_reissued => "d01-3-0-1-reissued";
+    d02_one_intermediate => "d02-one-intermediate";
+    d03_ta_not_in_chain => "d03-ta-not-in-chain";
+    d04_ta_wrong_name => "d04-ta-wrong-name";
+    d05_bogus_ds => "d05-bogus-ds";
+    d05_expired_signatures => "d05-expired-signatures";
+    d06_insecure_mx_host => "d06-insecure-mx-host";
+    d08_tlsa_servfail => "d08-tlsa-servfail";
+    d09_partial_dane => "d09-partial-dane";
+    d10_ipv6_old_cert => "d10-ipv6-old-cert";
+    d12_unusable_only => "d12-unusable-only";
+    insecure_zone => "insecure-zone";
+    null_mx => "null-mx";
+    implicit_mx => "implicit-mx";
+    r01_legacy_tlsrpt => "r01-legacy-tlsrpt";
+}
+
+#[test]
+fn pfx_06_tlsrpt_attributes_for_sts_answers() {
+    let answer = query("sts-enforce.test", &["--tlsrpt"]);
+    assert_eq!(
+        answer,
+        "OK secure match=mx.sts-enforce.test servername=hostname policy_type=sts \
+         policy_domain=sts-enforce.test policy_ttl=3600 mx_host_pattern=mx.sts-enforce.test \
+         { policy_string = version: STSv1 } { policy_string = mode: enforce } \
+         { policy_string = mx: mx.sts-enforce.test } { policy_string = max_age: 604800 }"
+    );
+}
+
+#[test]
+fn sts_app_02_strict_testing_enforces_testing_policies() {
+    assert_eq!(
+        query("sts-testing.test", &["--strict-testing"]),
+        "OK secure match=mx.sts-testing.test servername=hostname"
+    );
+}
+
+#[test]
+fn pfx_08_address_literal_and_explicit_host_need_no_lookup() {
+    assert_eq!(query("[192.0.2.1]", &[]), "NOTFOUND ");
+    assert_eq!(query("[mx.sts-enforce.test]:25", &[]), "NOTFOUND ");
+}
+
+#[test]
+fn query_json_has_the_answer_reasons_and_lookups() {
+    let json: serde_json::Value =
+        serde_json::from_str(&query("dane-fails-sts-passes.test", &["--json"])).expect("JSON");
+    assert_eq!(json["answer"], "OK dane-only");
+    assert_eq!(json["policy"], "dane-only");
+    assert!(json["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .any(|r| r["rule"] == "STS-APP-06"));
+    assert_eq!(json["resolution"]["hosts"][0]["tlsa"], "usable");
+    assert_eq!(json["resolution"]["mta_sts"]["txt"], "record");
+}
