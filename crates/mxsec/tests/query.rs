@@ -1,23 +1,38 @@
 //! `mxsec query` against every testbed scenario: the answer must be the one POSTFIX.md §4.5
 //! prescribes for it (the `query` field of each scenario).
 
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use mxsec_testbed::dns::Unbound;
 use mxsec_testbed::scenario::{Scenario, TestbedFiles};
 use mxsec_testbed::Testbed;
 
+/// The shared testbed: its DNS server, a validating `unbound` forwarding to it (for
+/// `--dnssec trust-ad`), and its files.
+struct Shared {
+    dns: SocketAddr,
+    unbound: SocketAddr,
+    files: TestbedFiles,
+}
+
 /// The testbed shared by every test of this file, on a runtime of its own.
-fn testbed() -> &'static (std::net::SocketAddr, TestbedFiles) {
-    static TESTBED: OnceLock<(std::net::SocketAddr, TestbedFiles)> = OnceLock::new();
+fn testbed() -> &'static Shared {
+    static TESTBED: OnceLock<Shared> = OnceLock::new();
     TESTBED.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async move {
                 let testbed = Testbed::start().await.expect("testbed starts");
-                tx.send((testbed.dns_addr(), testbed.files().clone()))
-                    .expect("send");
+                let unbound = Unbound::start(testbed.dns()).await.expect("unbound starts");
+                tx.send(Shared {
+                    dns: testbed.dns_addr(),
+                    unbound: unbound.addr(),
+                    files: testbed.files().clone(),
+                })
+                .expect("send");
                 std::future::pending::<()>().await;
             });
         });
@@ -26,13 +41,19 @@ fn testbed() -> &'static (std::net::SocketAddr, TestbedFiles) {
 }
 
 fn query(domain: &str, extra: &[&str]) -> String {
-    let (dns, files) = testbed();
-    let output = Command::new(env!("CARGO_BIN_EXE_mxsec"))
-        .arg("query")
-        .arg(domain)
-        .args(["--resolver", &dns.to_string()])
-        .arg("--trust-anchor")
-        .arg(&files.trust_anchor)
+    let shared = testbed();
+    let files = &shared.files;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mxsec"));
+    command.arg("query").arg(domain);
+    if extra.contains(&"trust-ad") {
+        command.args(["--resolver", &shared.unbound.to_string()]);
+    } else {
+        command
+            .args(["--resolver", &shared.dns.to_string()])
+            .arg("--trust-anchor")
+            .arg(&files.trust_anchor);
+    }
+    let output = command
         .arg("--ca-file")
         .arg(&files.ca_file)
         .arg("--connect-map")
@@ -176,4 +197,30 @@ fn query_json_has_the_answer_reasons_and_lookups() {
         .any(|r| r["rule"] == "STS-APP-06"));
     assert_eq!(json["resolution"]["hosts"][0]["tlsa"], "usable");
     assert_eq!(json["resolution"]["mta_sts"]["txt"], "record");
+}
+
+/// The same answers through the `trust-ad` back end: a real validating resolver (unbound) on
+/// loopback validates, and mxsec trusts its AD bit (DANE-DNS-01).
+#[test]
+fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
+    for key in [
+        "healthy",
+        "dane-ee",
+        "sts-enforce",
+        "insecure-zone",
+        "d05-bogus-ds",
+        "d06-insecure-mx-host",
+        "d08-tlsa-servfail",
+        "d09-partial-dane",
+        "d12-unusable-only",
+        "null-mx",
+    ] {
+        let scenario = Scenario::find(key).expect("scenario");
+        let answer = query(&scenario.domain(), &["--dnssec", "trust-ad"]);
+        assert!(
+            scenario.expected_query().matches(&answer),
+            "{key} with trust-ad: expected {}, got {answer:?}",
+            scenario.expected_query()
+        );
+    }
 }
