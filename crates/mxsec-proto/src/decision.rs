@@ -13,6 +13,7 @@
 //! | IP literal, `[host]`, `[host]:port` | `NOTFOUND ` (explicit relays are local policy; STS-SEL-01) |
 //! | MX lookup fails (SERVFAIL, timeout, bogus) | `TEMP` (DANE-DNS-03) |
 //! | an MX host's address lookup is bogus | `TEMP` (DANE-DNS-03) |
+//! | an MX or address RRset carries the status bogus | `TEMP` (DANE-DNS-03, PFX-04) |
 //! | secure MX, a host's address or TLSA lookup fails | `TEMP` (DANE-DNS-03/04, PFX-04) |
 //! | secure MX, every host has usable secure TLSA | `dane-only` (PFX-05) |
 //! | every host has a secure TLSA RRset, none usable | `encrypt` (DANE-DISC-05) |
@@ -271,6 +272,12 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
         }
         MxState::Hosts { security, hosts } => (*security, hosts),
     };
+    if mx_security == Security::Bogus {
+        // A bogus RRset is a failed lookup, whatever carried it (DANE-DNS-03, PFX-04).
+        let text = "MX lookup failed: DNSSEC bogus".to_owned();
+        reason(r, "DANE-DNS-03", text.clone());
+        return TlsPolicy::TempFail(text);
+    }
     if hosts.is_empty() {
         reason(r, "DANE-DISC-02", "no MX host to deliver to");
         return TlsPolicy::TempFail("no usable MX host".into());
@@ -395,6 +402,13 @@ fn dns_failure(mx_security: Security, hosts: &[HostState], r: &mut Vec<Reason>) 
                     host.name
                 ),
             ),
+            AddressState::Found {
+                security: Security::Bogus,
+            } => {
+                let text = format!("address lookup for {} failed: DNSSEC bogus", host.name);
+                reason(r, "DANE-DNS-03", text.clone());
+                return Some(text);
+            }
             AddressState::None | AddressState::Found { .. } => {}
         }
         if let TlsaState::Failed(failure) = &host.tlsa {

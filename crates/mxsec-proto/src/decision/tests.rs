@@ -102,6 +102,39 @@ fn dane_dns_03_bogus_address_lookup_is_temp_even_for_insecure_mx() {
     assert!(answer(&o).starts_with("TEMP address lookup for mx.example.com failed"));
 }
 
+/// Found by the `decision` fuzz target: an RRset that carries the status bogus (rather than
+/// a failed lookup) fell through to `NOTFOUND `.
+#[test]
+fn dane_dns_03_rrsets_marked_bogus_are_temp_not_notfound() {
+    let o = obs(
+        hosts(
+            Security::Bogus,
+            vec![host(
+                "mx.example.com",
+                Security::Insecure,
+                TlsaState::Absent,
+            )],
+        ),
+        StsState::Absent,
+    );
+    assert_eq!(answer(&o), "TEMP MX lookup failed: DNSSEC bogus");
+    let o = obs(
+        hosts(
+            Security::Insecure,
+            vec![host(
+                "mx.example.com",
+                Security::Bogus,
+                TlsaState::NotApplicable,
+            )],
+        ),
+        StsState::Absent,
+    );
+    assert_eq!(
+        answer(&o),
+        "TEMP address lookup for mx.example.com failed: DNSSEC bogus"
+    );
+}
+
 #[test]
 fn dane_dns_03_address_lookup_failure_under_secure_mx_is_temp() {
     let mut h = host(
@@ -462,4 +495,33 @@ fn pfx_02_temp_reason_is_one_printable_line() {
     let a = answer(&o);
     assert!(a.len() <= 205);
     assert!(a.chars().all(|c| (' '..='~').contains(&c)));
+}
+
+/// Found by the `decision` fuzz target: a `secure` answer with the TLSRPT attributes of a
+/// policy with thousands of `mx:` lines outgrew Postfix's 100000-octet reply limit.
+#[test]
+fn pfx_02_secure_answer_too_long_for_socketmap_defers() {
+    let patterns: Vec<String> = (0..5000).map(|i| format!("mx{i}.example.com")).collect();
+    let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    let o = obs(
+        hosts(
+            Security::Insecure,
+            vec![host(
+                "mx1.example.com",
+                Security::Insecure,
+                TlsaState::NotApplicable,
+            )],
+        ),
+        sts(Mode::Enforce, &refs),
+    );
+    let config = DecisionConfig {
+        tlsrpt: true,
+        ..DecisionConfig::default()
+    };
+    let payload = decide(&o, &config).socketmap_payload(&config);
+    assert!(payload.len() <= crate::postfix::socketmap::MAX_REPLY_LEN);
+    assert!(
+        payload.starts_with("TEMP policy answer of "),
+        "{payload:.80}"
+    );
 }
