@@ -33,6 +33,16 @@ pub(crate) enum Command {
     /// Starts signed DNS, HTTPS policy hosts and SMTP servers on loopback, one domain per
     /// scenario (SCENARIOS.md), and shows what mxsec finds for each.
     Demo(DemoArgs),
+
+    /// Publish MTA-STS: write the policy and its TXT record, change its id, host the policy.
+    #[command(subcommand)]
+    Sts(StsCommand),
+    /// Make TLSA records for a mail server from its certificate or key, or check published
+    /// ones against a certificate.
+    Tlsa(TlsaArgs),
+    /// TLS reporting: write the `_smtp._tls` record, read the reports that arrive.
+    #[command(subcommand)]
+    Tlsrpt(TlsrptCommand),
 }
 
 /// `mxsec demo`.
@@ -128,6 +138,207 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// `mxsec tlsa`.
+///
+/// Prints zone-file lines for `_25._tcp.HOST`: by default `3 1 1` for the server's key and
+/// `2 1 1` for the issuer of its certificate (RFC 7672 §3.1), with warnings about what would
+/// break (D-01 `3 0 x`, D-02 one of several intermediates, D-13 too many records).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct TlsaArgs {
+    #[command(subcommand)]
+    pub(crate) verify: Option<TlsaCommand>,
+
+    /// PEM files: the server's certificate chain, leaf first (`fullchain.pem`), or its public
+    /// or private key.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// The mail server's host name (repeatable); default: the names in its certificate.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: Vec<String>,
+
+    /// The SMTP port of the TLSA owner name `_PORT._tcp.HOST`.
+    #[arg(long, default_value_t = 25)]
+    pub(crate) port: u16,
+
+    /// The next key (PEM public or private key, or certificate) of a planned rollover, to
+    /// publish at least two TTLs ahead (DANE-OPS-01); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) next_key: Vec<PathBuf>,
+
+    /// Another issuing intermediate of the CA to pin with `2 1 1` (PEM); repeatable (D-02).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) issuer: Vec<PathBuf>,
+
+    /// A record kind to make instead of the default `3 1 1` and `2 1 1`, e.g. "3 1 1";
+    /// repeatable.
+    #[arg(long = "type", value_name = "\"U S M\"")]
+    pub(crate) kinds: Vec<String>,
+
+    /// TTL to write in the zone-file lines.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) ttl: Option<u32>,
+}
+
+/// `mxsec tlsa verify`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TlsaCommand {
+    /// Check TLSA records against a certificate chain: which record matches which
+    /// certificate. Exit status 0 when a usable record authenticates the chain, 1 when none
+    /// does.
+    Verify(TlsaVerifyArgs),
+}
+
+/// `mxsec tlsa verify`.
+#[derive(Debug, Args)]
+pub(crate) struct TlsaVerifyArgs {
+    /// The mail server's host name: the TLSA base domain, and the name a DANE-TA chain must
+    /// carry.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: String,
+
+    /// The records: zone-file lines (`... IN TLSA 3 1 1 ...`) or bare `3 1 1 HEX` lines.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) records: PathBuf,
+
+    /// The certificate chain the server presents, PEM, leaf first.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: PathBuf,
+
+    /// The port of the TLSA owner name, for the size estimate.
+    #[arg(long, default_value_t = 25)]
+    pub(crate) port: u16,
+}
+
+/// `mxsec sts`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum StsCommand {
+    /// Write a first MTA-STS policy (mode testing) for DOMAIN's MX hosts and its TXT record
+    /// with a fresh id, and explain the way to enforce.
+    Init(StsInitArgs),
+    /// Print the TXT record with a new id, after the policy file changed (STS-OPS-01).
+    Bump(StsBumpArgs),
+    /// Serve policies over HTTPS at https://mta-sts.DOMAIN/.well-known/mta-sts.txt.
+    ///
+    /// Certificates are reloaded when their files change; policies on SIGHUP.
+    Serve(StsServeArgs),
+}
+
+/// `mxsec sts init`.
+#[derive(Debug, Args)]
+pub(crate) struct StsInitArgs {
+    /// The policy domain (the part after `@`).
+    pub(crate) domain: String,
+
+    /// An MX host of the domain (repeatable), as in its MX records.
+    #[arg(long, value_name = "HOST", required = true)]
+    pub(crate) mx: Vec<String>,
+
+    /// Write the policy file here instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write: Option<PathBuf>,
+
+    /// TTL to write in the TXT record line.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) ttl: Option<u32>,
+}
+
+/// `mxsec sts bump`.
+#[derive(Debug, Args)]
+pub(crate) struct StsBumpArgs {
+    /// The policy domain.
+    pub(crate) domain: String,
+
+    /// The new policy file: checked before the record is printed (update the policy first,
+    /// then the id; STS-OPS-01).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+
+    /// The id published now, so that the new one surely differs.
+    #[arg(long, value_name = "ID")]
+    pub(crate) current_id: Option<String>,
+
+    /// TTL to write in the TXT record line.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) ttl: Option<u32>,
+}
+
+/// `mxsec sts serve`.
+#[derive(Debug, Args)]
+pub(crate) struct StsServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "[::]:443")]
+    pub(crate) listen: SocketAddr,
+
+    /// A directory with one subdirectory per policy domain, each holding `mta-sts.txt`,
+    /// `fullchain.pem` and `privkey.pem` (certificate for mta-sts.DOMAIN).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["domain", "policy", "cert", "key"])]
+    pub(crate) sites: Option<PathBuf>,
+
+    /// One policy domain to serve (with --policy, --cert and --key).
+    #[arg(long, value_name = "DOMAIN", requires_all = ["policy", "cert", "key"])]
+    pub(crate) domain: Option<String>,
+
+    /// The policy file of --domain.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+
+    /// The certificate chain for mta-sts.DOMAIN, PEM, leaf first.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// Its private key, PEM.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// How often to check certificate files for changes, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub(crate) watch_interval: u64,
+}
+
+/// `mxsec tlsrpt`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TlsrptCommand {
+    /// Print the `_smtp._tls` TXT record for the reporting URIs, percent-encoded as RFC 8460
+    /// §3 requires (RPT-TXT-03).
+    Record(TlsrptRecordArgs),
+    /// Summarise TLS-RPT reports: .json, .json.gz and .eml files, or directories of them.
+    ///
+    /// Exit status 0 when every file was read, 1 when some could not be (each is named on
+    /// stderr with what is wrong; the others are still counted).
+    Read(TlsrptReadArgs),
+}
+
+/// `mxsec tlsrpt record`.
+#[derive(Debug, Args)]
+pub(crate) struct TlsrptRecordArgs {
+    /// Reporting URIs, `mailto:` or `https:`, repeatable or comma-separated; commas inside a
+    /// URI are kept when not followed by a scheme.
+    #[arg(long, value_name = "URI[,URI...]", required = true)]
+    pub(crate) rua: Vec<String>,
+
+    /// The policy domain: print a zone-file line for `_smtp._tls.DOMAIN`.
+    #[arg(long, value_name = "DOMAIN")]
+    pub(crate) domain: Option<String>,
+
+    /// TTL to write in the zone-file line.
+    #[arg(long, value_name = "SECONDS", requires = "domain")]
+    pub(crate) ttl: Option<u32>,
+}
+
+/// `mxsec tlsrpt read`.
+#[derive(Debug, Args)]
+pub(crate) struct TlsrptReadArgs {
+    /// Report files or directories (read recursively).
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Print the aggregate as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +391,85 @@ mod tests {
         assert_eq!(q.resolve.dnssec, DnssecMode::TrustAd);
         assert_eq!(q.resolve.ca_file.len(), 2);
         assert_eq!(q.resolve.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn dane_tlsa_03_tlsa_and_tlsa_verify_parse() {
+        let cli = Cli::try_parse_from(["mxsec", "tlsa", "fullchain.pem", "--next-key", "next.pem"])
+            .unwrap();
+        let Command::Tlsa(args) = cli.command else {
+            panic!()
+        };
+        assert!(args.verify.is_none());
+        assert_eq!(args.files, [PathBuf::from("fullchain.pem")]);
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "tlsa",
+            "verify",
+            "--host",
+            "mx.example.com",
+            "--records",
+            "r.zone",
+            "--cert",
+            "c.pem",
+        ])
+        .unwrap();
+        let Command::Tlsa(args) = cli.command else {
+            panic!()
+        };
+        assert!(matches!(args.verify, Some(TlsaCommand::Verify(_))));
+    }
+
+    #[test]
+    fn sts_ops_02_serve_takes_a_sites_directory_or_one_domain() {
+        assert!(
+            Cli::try_parse_from(["mxsec", "sts", "serve", "--sites", "/etc/mxsec/sites"]).is_ok()
+        );
+        assert!(Cli::try_parse_from([
+            "mxsec",
+            "sts",
+            "serve",
+            "--domain",
+            "example.com",
+            "--policy",
+            "p",
+            "--cert",
+            "c",
+            "--key",
+            "k"
+        ])
+        .is_ok());
+        assert!(Cli::try_parse_from(["mxsec", "sts", "serve", "--domain", "example.com"]).is_err());
+        assert!(Cli::try_parse_from([
+            "mxsec",
+            "sts",
+            "serve",
+            "--sites",
+            "d",
+            "--domain",
+            "example.com",
+            "--policy",
+            "p",
+            "--cert",
+            "c",
+            "--key",
+            "k"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn rpt_txt_03_record_and_read_parse() {
+        assert!(Cli::try_parse_from(["mxsec", "tlsrpt", "record"]).is_err());
+        assert!(Cli::try_parse_from([
+            "mxsec",
+            "tlsrpt",
+            "record",
+            "--rua",
+            "mailto:a@example.com"
+        ])
+        .is_ok());
+        assert!(Cli::try_parse_from(["mxsec", "tlsrpt", "read"]).is_err());
+        assert!(Cli::try_parse_from(["mxsec", "tlsrpt", "read", "--json", "reports/"]).is_ok());
     }
 }

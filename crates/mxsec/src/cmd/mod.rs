@@ -2,6 +2,9 @@
 
 mod demo;
 mod query;
+mod sts;
+mod tlsa;
+mod tlsrpt;
 
 use std::process::ExitCode;
 
@@ -14,5 +17,8 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Query(args) => query::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Sts(args) => sts::run(args).await,
+        Command::Tlsa(args) => tlsa::run(args).await,
+        Command::Tlsrpt(args) => tlsrpt::run(args).await,
     }
 }

@@ -1,0 +1,344 @@
+//! `mxsec tlsa` and `mxsec tlsa verify` (RFC 7671, RFC 7672).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use mxsec_proto::dane::matching::{self, MatchedAt, ReferenceNames};
+use mxsec_proto::dane::publish::{
+    self, answer_size_warning, Credentials, PlanInput, RecordKind, DEFAULT_KINDS,
+};
+use mxsec_proto::dane::tlsa::TlsaRecord;
+use mxsec_proto::dane::usable::{self, RrsetUsability};
+use mxsec_proto::name::DomainName;
+use rustls_pki_types::pem::{self, SectionKind};
+use rustls_pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
+    UnixTime,
+};
+
+use crate::cli::{TlsaArgs, TlsaCommand, TlsaVerifyArgs};
+
+/// The largest PEM or records file read.
+const MAX_FILE: u64 = 1024 * 1024;
+
+/// Runs `mxsec tlsa …`.
+pub(crate) async fn run(args: TlsaArgs) -> Result<ExitCode> {
+    match &args.verify {
+        Some(TlsaCommand::Verify(verify_args)) => verify(verify_args),
+        None => generate(&args),
+    }
+}
+
+fn generate(args: &TlsaArgs) -> Result<ExitCode> {
+    if args.files.is_empty() {
+        bail!("give the server's certificate chain or key as a PEM file");
+    }
+    let mut current = Pem::default();
+    for file in &args.files {
+        current.extend(read_pem(file)?);
+    }
+    let next = args
+        .next_key
+        .iter()
+        .map(|f| read_pem(f).and_then(|p| p.credentials(f)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut issuers = Vec::new();
+    for file in &args.issuer {
+        let pem = read_pem(file)?;
+        if pem.certs.is_empty() {
+            bail!("--issuer {}: no CERTIFICATE in the file", file.display());
+        }
+        issuers.extend(pem.certs);
+    }
+    let kinds = if args.kinds.is_empty() {
+        DEFAULT_KINDS.to_vec()
+    } else {
+        args.kinds
+            .iter()
+            .map(|k| {
+                RecordKind::parse(k).with_context(|| {
+                    format!("--type {k:?}: expected three numbers, e.g. \"3 1 1\"")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    let leaf_names = current
+        .certs
+        .first()
+        .map(mxsec_proto::certificate::dns_names)
+        .unwrap_or_default();
+    let input = PlanInput {
+        current: current.credentials(args.files.first().map_or(Path::new("-"), |p| p.as_path()))?,
+        next,
+        issuers,
+        kinds,
+    };
+    let plan = publish::plan(&input)?;
+    let hosts = hosts(&args.host, &leaf_names)?;
+    let records: Vec<TlsaRecord> = plan.value.iter().map(|p| p.record.clone()).collect();
+    let mut warnings: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+    for host in &hosts {
+        let owner = publish::owner(host, args.port)?;
+        println!(
+            "; TLSA records for {host}, port {} (RFC 7672): publish them in the DNSSEC-signed zone",
+            args.port
+        );
+        print!("{}", publish::zone_lines(&owner, args.ttl, &plan.value));
+        if let Some(w) = answer_size_warning(&owner, &records) {
+            warnings.push(w.to_string());
+        }
+    }
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The host names to write records for: `--host`, else the certificate's names without
+/// wildcards.
+fn hosts(given: &[String], leaf_names: &[String]) -> Result<Vec<DomainName>> {
+    if !given.is_empty() {
+        return given
+            .iter()
+            .map(|h| DomainName::parse(h).with_context(|| format!("--host {h}")))
+            .collect();
+    }
+    let names: Vec<DomainName> = leaf_names
+        .iter()
+        .filter(|n| !n.starts_with('*'))
+        .filter_map(|n| DomainName::parse(n).ok())
+        .collect();
+    if names.is_empty() {
+        bail!("give the mail server's name with --host (the input has no certificate with a DNS name)");
+    }
+    Ok(names)
+}
+
+fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
+    let host = DomainName::parse(&args.host).with_context(|| format!("--host {}", args.host))?;
+    let records = read_records(&args.records)?;
+    let chain = read_pem(&args.cert)?.certs;
+    if chain.is_empty() {
+        bail!("{}: no CERTIFICATE in the file", args.cert.display());
+    }
+    let names = ReferenceNames::new(host.clone());
+    let classification = usable::classify(&records);
+    for dropped in &classification.dropped {
+        println!("{}: not usable: {}", short(&dropped.record), dropped.reason);
+    }
+    let mut authenticated = false;
+    match &classification.usability {
+        RrsetUsability::Usable(set) => {
+            let evaluation = matching::evaluate(&chain, set, &names, UnixTime::now());
+            for verdict in &evaluation.records {
+                match &verdict.result {
+                    Ok(m) => {
+                        authenticated = true;
+                        let (position, what) = match m.at {
+                            MatchedAt::Presented(0) => (0, "the server certificate".to_owned()),
+                            MatchedAt::Presented(i) => (
+                                i,
+                                format!(
+                                    "issuer {}",
+                                    chain.get(i).map(publish::subject_of).unwrap_or_default()
+                                ),
+                            ),
+                            MatchedAt::Record => (0, "the key in the record itself".to_owned()),
+                        };
+                        let name = m
+                            .name
+                            .as_ref()
+                            .map(|n| format!(", name {n} checked"))
+                            .unwrap_or_default();
+                        println!(
+                            "{}: matches {what} (certificate {} of the chain){name}",
+                            short(&verdict.record),
+                            position + 1
+                        );
+                    }
+                    Err(failure) => {
+                        let same_kind_matches = evaluation.records.iter().any(|v| {
+                            v.result.is_ok() && kind(&v.record) == kind(&verdict.record)
+                        });
+                        let note = if same_kind_matches {
+                            " (another record of this kind matches: fine for a pre-published next key, else stale)"
+                        } else {
+                            ""
+                        };
+                        println!("{}: does not match: {failure}{note}", short(&verdict.record));
+                    }
+                }
+            }
+            // DANE-TLSA-04: every (usage, selector, matching type) present must match the
+            // current chain; one that matches nothing stands alone for a past or future chain.
+            let mut kinds: Vec<String> = evaluation.records.iter().map(|v| kind(&v.record)).collect();
+            kinds.sort();
+            kinds.dedup();
+            for k in kinds {
+                let matched = evaluation
+                    .records
+                    .iter()
+                    .any(|v| v.result.is_ok() && kind(&v.record) == k);
+                if !matched {
+                    eprintln!(
+                        "warning: no `{k}` record matches the current chain; records of a kind must \
+                         match the chain in service at every moment (DANE-TLSA-04)"
+                    );
+                }
+            }
+        }
+        RrsetUsability::AllUnusable => println!(
+            "no usable record: DANE senders require TLS but cannot authenticate the server (DANE-DISC-05)"
+        ),
+        RrsetUsability::Empty => println!("no records"),
+    }
+    let issuers: Vec<&CertificateDer<'_>> = chain.iter().skip(1).collect();
+    let owner = publish::owner(&host, args.port)?;
+    let warnings = publish::lint(&records, &issuers)
+        .into_iter()
+        .chain(answer_size_warning(&owner, &records));
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    if authenticated {
+        println!("{host}: authenticated by DANE");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{host}: NOT authenticated: DANE senders will not deliver to this server (DANE-AUTH-06)");
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// `u s m` of a record.
+fn kind(record: &TlsaRecord) -> String {
+    record
+        .to_string()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `u s m` and the first 16 hex digits, for messages.
+fn short(record: &TlsaRecord) -> String {
+    let text = record.to_string();
+    match text.char_indices().nth(6 + 16) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+/// TLSA records from a file: zone-file lines (`owner [ttl] [class] TLSA u s m hex`) or bare
+/// `u s m hex` lines; `;` starts a comment.
+fn read_records(path: &Path) -> Result<Vec<TlsaRecord>> {
+    let text = String::from_utf8(read_bounded(path)?)
+        .with_context(|| format!("{}: not UTF-8 text", path.display()))?;
+    let mut records = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split(';').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let rdata = line
+            .split_once(" TLSA ")
+            .or_else(|| line.split_once("\tTLSA\t"))
+            .or_else(|| line.split_once("\tTLSA "))
+            .or_else(|| line.split_once(" TLSA\t"))
+            .map_or(line, |(_, r)| r);
+        let record: TlsaRecord = rdata
+            .parse()
+            .with_context(|| format!("{} line {}", path.display(), index + 1))?;
+        records.push(record);
+    }
+    if records.is_empty() {
+        bail!("{}: no TLSA record in the file", path.display());
+    }
+    Ok(records)
+}
+
+/// What a PEM file holds.
+#[derive(Default)]
+struct Pem {
+    certs: Vec<CertificateDer<'static>>,
+    public_key: Option<Vec<u8>>,
+}
+
+impl Pem {
+    fn extend(&mut self, other: Self) {
+        self.certs.extend(other.certs);
+        if self.public_key.is_none() {
+            self.public_key = other.public_key;
+        }
+    }
+
+    fn credentials(self, path: &Path) -> Result<Credentials> {
+        if !self.certs.is_empty() {
+            return Ok(Credentials::Chain(self.certs));
+        }
+        match self.public_key {
+            Some(spki) => Ok(Credentials::PublicKey(spki)),
+            None => bail!(
+                "{}: no CERTIFICATE, PUBLIC KEY or PRIVATE KEY block",
+                path.display()
+            ),
+        }
+    }
+}
+
+fn read_pem(path: &Path) -> Result<Pem> {
+    let bytes = read_bounded(path)?;
+    let mut reader: &[u8] = &bytes;
+    let mut pem = Pem::default();
+    loop {
+        let section = pem::from_buf(&mut reader)
+            .map_err(|e| anyhow::anyhow!("{}: invalid PEM: {e:?}", path.display()))?;
+        let Some((kind, der)) = section else { break };
+        match kind {
+            SectionKind::Certificate => pem.certs.push(CertificateDer::from(der)),
+            SectionKind::PublicKey => pem.public_key = pem.public_key.or(Some(der)),
+            SectionKind::PrivateKey => {
+                pem.public_key = pem
+                    .public_key
+                    .or(public_key_of(PrivatePkcs8KeyDer::from(der).into(), path)?);
+            }
+            SectionKind::EcPrivateKey => {
+                pem.public_key = pem
+                    .public_key
+                    .or(public_key_of(PrivateSec1KeyDer::from(der).into(), path)?);
+            }
+            SectionKind::RsaPrivateKey => {
+                pem.public_key = pem
+                    .public_key
+                    .or(public_key_of(PrivatePkcs1KeyDer::from(der).into(), path)?);
+            }
+            _ => {}
+        }
+    }
+    Ok(pem)
+}
+
+/// The public key (SPKI DER) of a private key, as the TLS library computes it.
+fn public_key_of(key: PrivateKeyDer<'static>, path: &Path) -> Result<Option<Vec<u8>>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .with_context(|| format!("{}: unsupported private key", path.display()))?;
+    Ok(signing.public_key().map(|spki| spki.as_ref().to_vec()))
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE {
+        bail!("{}: larger than {MAX_FILE} bytes", path.display());
+    }
+    Ok(bytes)
+}
