@@ -163,7 +163,7 @@ fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
                             v.result.is_ok() && kind(&v.record) == kind(&verdict.record)
                         });
                         let note = if same_kind_matches {
-                            " (another record of this kind matches: fine for a pre-published next key, else stale)"
+                            " (another record of this kind matches: fine for a pre-published next key or another issuing CA; otherwise remove it)"
                         } else {
                             ""
                         };
