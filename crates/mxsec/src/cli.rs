@@ -231,8 +231,8 @@ pub(crate) struct StsInitArgs {
     /// The policy domain (the part after `@`).
     pub(crate) domain: String,
 
-    /// An MX host of the domain (repeatable), as in its MX records.
-    #[arg(long, value_name = "HOST", required = true)]
+    /// An MX host of the domain (repeatable); default: the domain's MX records, looked up.
+    #[arg(long, value_name = "HOST")]
     pub(crate) mx: Vec<String>,
 
     /// Write the policy file here instead of printing it.
@@ -242,6 +242,9 @@ pub(crate) struct StsInitArgs {
     /// TTL to write in the TXT record line.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) ttl: Option<u32>,
+
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
 }
 
 /// `mxsec sts bump`.

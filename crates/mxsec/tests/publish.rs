@@ -721,3 +721,64 @@ fn rpt_json_02_tlsrpt_read_summarises_a_directory_of_mixed_reports_some_malforme
         "starttls-not-supported"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// mxsec sts init from the domain's MX records, on the testbed
+
+/// The testbed's DNS server and files, on a runtime of its own that lives as long as the test
+/// process.
+fn testbed() -> &'static (SocketAddr, mxsec_testbed::scenario::TestbedFiles) {
+    static TESTBED: std::sync::OnceLock<(SocketAddr, mxsec_testbed::scenario::TestbedFiles)> =
+        std::sync::OnceLock::new();
+    TESTBED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            runtime.block_on(async move {
+                let testbed = mxsec_testbed::Testbed::start()
+                    .await
+                    .expect("testbed starts");
+                tx.send((testbed.dns_addr(), testbed.files().clone()))
+                    .expect("send");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("testbed started")
+    })
+}
+
+#[test]
+fn sts_pol_07_sts_init_takes_the_mx_set_from_dns() {
+    let (dns, files) = testbed();
+    let out = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args([
+            "sts",
+            "init",
+            "healthy.test",
+            "--resolver",
+            &dns.to_string(),
+        ])
+        .arg("--trust-anchor")
+        .arg(&files.trust_anchor)
+        .args(["--timeout", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let policy: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty() && !l.starts_with('_'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        policy,
+        "version: STSv1\nmode: testing\nmx: mx1.healthy.test\nmx: mx2.healthy.test\nmax_age: 86400\n",
+        "{text}"
+    );
+    let parsed = mxsec_proto::mta_sts::policy::Policy::parse(policy.as_bytes()).unwrap();
+    assert!(parsed.warnings.is_empty());
+    assert!(
+        text.contains("_mta-sts.healthy.test. IN TXT \"v=STSv1; id="),
+        "{text}"
+    );
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use mxsec_net::dns::{Answer, MxSet, MxTarget};
 use mxsec_net::sts_serve::{PolicyServer, ReloadOutcome, ServeOptions, Site};
 use mxsec_proto::mta_sts::policy::{policy_url, Policy, MAX_POLICY_SIZE};
 use mxsec_proto::mta_sts::publish::{self, ENFORCE_MAX_AGE, TESTING_MAX_AGE};
@@ -15,23 +16,27 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::{StsBumpArgs, StsCommand, StsInitArgs, StsServeArgs};
+use crate::config::Resolving;
 
 /// Runs `mxsec sts …`.
 pub(crate) async fn run(command: StsCommand) -> Result<ExitCode> {
     match command {
-        StsCommand::Init(args) => init(&args),
+        StsCommand::Init(args) => init(&args).await,
         StsCommand::Bump(args) => bump(&args),
         StsCommand::Serve(args) => serve(args).await,
     }
 }
 
-fn init(args: &StsInitArgs) -> Result<ExitCode> {
+async fn init(args: &StsInitArgs) -> Result<ExitCode> {
     let domain = parse_domain(&args.domain)?;
-    let mx = args
-        .mx
-        .iter()
-        .map(|h| DomainName::parse(h).with_context(|| format!("--mx {h}")))
-        .collect::<Result<Vec<_>>>()?;
+    let mx = if args.mx.is_empty() {
+        current_mx(&domain, args).await?
+    } else {
+        args.mx
+            .iter()
+            .map(|h| DomainName::parse(h).with_context(|| format!("--mx {h}")))
+            .collect::<Result<Vec<_>>>()?
+    };
     let policy = publish::initial_policy(&mx)?;
     let id = publish::new_id(OffsetDateTime::now_utc());
     let url = policy_url(&domain)?;
@@ -53,6 +58,40 @@ fn init(args: &StsInitArgs) -> Result<ExitCode> {
     println!();
     println!("{}", next_steps(&domain));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The domain's MX hosts, from DNS, in preference order (RFC 5321 §5.1). A null MX
+/// (RFC 7505) has nothing to protect; without MX records the domain itself is the mail host.
+async fn current_mx(domain: &DomainName, args: &StsInitArgs) -> Result<Vec<DomainName>> {
+    let resolving = Resolving::from_args(&args.resolve).await?;
+    let resolved = resolving.dns.mx(domain).await.with_context(|| {
+        format!("cannot look up the MX records of {domain}; give them with --mx")
+    })?;
+    let hosts = match resolved.answer().value_ignoring_security() {
+        Answer::Records(MxSet::NullMx) => {
+            bail!("{domain} has a null MX (RFC 7505): it accepts no mail, and needs no MTA-STS policy")
+        }
+        Answer::Records(MxSet::Exchanges(list)) => {
+            let mut hosts = Vec::new();
+            for exchange in list {
+                match &exchange.target {
+                    MxTarget::Host(host) => hosts.push(host.clone()),
+                    other => eprintln!(
+                        "warning: {domain}: MX target {other:?} is not a host name and is left out"
+                    ),
+                }
+            }
+            hosts
+        }
+        Answer::NoData | Answer::NxDomain => {
+            eprintln!("warning: {domain} has no MX records; senders deliver to the domain itself, so the policy lists it");
+            vec![domain.clone()]
+        }
+    };
+    if hosts.is_empty() {
+        bail!("{domain}: no usable MX host; give them with --mx");
+    }
+    Ok(hosts)
 }
 
 /// The way from `testing` to `enforce` (RFC 8461 §5, §8; STS-OPS-01).
