@@ -39,7 +39,7 @@ pub(crate) enum Command {
     Sts(StsCommand),
     /// Make TLSA records for a mail server from its certificate or key, or check published
     /// ones against a certificate.
-    Tlsa(TlsaArgs),
+    Tlsa(Box<TlsaArgs>),
     /// TLS reporting: write the `_smtp._tls` record, read the reports that arrive.
     #[command(subcommand)]
     Tlsrpt(TlsrptCommand),
@@ -179,6 +179,14 @@ pub(crate) struct TlsaArgs {
     /// TTL to write in the zone-file lines.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) ttl: Option<u32>,
+
+    /// Take the chain from the live mail server instead of files: every address of HOST,
+    /// port 25, over STARTTLS.
+    #[arg(long, value_name = "HOST", conflicts_with = "files")]
+    pub(crate) from_mx: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
 }
 
 /// `mxsec tlsa verify`.
@@ -198,17 +206,22 @@ pub(crate) struct TlsaVerifyArgs {
     #[arg(long, value_name = "HOST")]
     pub(crate) host: String,
 
-    /// The records: zone-file lines (`... IN TLSA 3 1 1 ...`) or bare `3 1 1 HEX` lines.
+    /// The records: zone-file lines (`... IN TLSA 3 1 1 ...`) or bare `3 1 1 HEX` lines;
+    /// default: the TLSA RRset of `_PORT._tcp.HOST` in DNS.
     #[arg(long, value_name = "FILE")]
-    pub(crate) records: PathBuf,
+    pub(crate) records: Option<PathBuf>,
 
-    /// The certificate chain the server presents, PEM, leaf first.
+    /// The certificate chain, PEM, leaf first; default: the live server, every address of
+    /// HOST on port 25 over STARTTLS.
     #[arg(long, value_name = "FILE")]
-    pub(crate) cert: PathBuf,
+    pub(crate) cert: Option<PathBuf>,
 
-    /// The port of the TLSA owner name, for the size estimate.
+    /// The port of the TLSA owner name.
     #[arg(long, default_value_t = 25)]
     pub(crate) port: u16,
+
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
 }
 
 /// `mxsec sts`.

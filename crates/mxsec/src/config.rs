@@ -21,6 +21,8 @@ const MAX_CONNECT_MAP: u64 = 1 << 20;
 pub(crate) struct Resolving {
     pub(crate) dns: Arc<Dns>,
     pub(crate) fetcher: Arc<PolicyFetcher>,
+    /// Connections to MX hosts and policy hosts, through the testbed address map if any.
+    pub(crate) dialer: Dialer,
 }
 
 impl Resolving {
@@ -54,12 +56,13 @@ impl Resolving {
         if let Some(path) = &args.connect_map {
             dialer = dialer.with_address_map(read_connect_map(path)?);
         }
-        let fetcher = PolicyFetcher::new(&trust, dialer)
+        let fetcher = PolicyFetcher::new(&trust, dialer.clone())
             .context("cannot set up the MTA-STS policy fetcher")?
             .timeout(args.timeout);
         Ok(Self {
             dns: Arc::new(dns),
             fetcher: Arc::new(fetcher),
+            dialer,
         })
     }
 

@@ -782,3 +782,76 @@ fn sts_pol_07_sts_init_takes_the_mx_set_from_dns() {
         "{text}"
     );
 }
+
+/// `mxsec` with the testbed's DNS, trust anchor, CA and address map.
+fn mxsec_on_testbed(args: &[&str]) -> Output {
+    let (dns, files) = testbed();
+    Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(args)
+        .args(["--resolver", &dns.to_string()])
+        .arg("--trust-anchor")
+        .arg(&files.trust_anchor)
+        .arg("--ca-file")
+        .arg(&files.ca_file)
+        .arg("--connect-map")
+        .arg(&files.connect_map)
+        .args(["--timeout", "5"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn dane_auth_01_tlsa_from_the_live_mx_matches_what_the_testbed_publishes() {
+    let out = mxsec_on_testbed(&["tlsa", "--from-mx", "mx1.healthy.test", "--type", "3 1 1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let zone = stdout(&out);
+    let [record] = records_of(&zone)
+        .try_into()
+        .unwrap_or_else(|r| panic!("{r:?}"));
+    assert!(
+        zone.contains("_25._tcp.mx1.healthy.test. IN TLSA 3 1 1 "),
+        "{zone}"
+    );
+
+    // DNS records against the live server: the generated record is among the published ones.
+    let out = mxsec_on_testbed(&["tlsa", "verify", "--host", "mx1.healthy.test"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{}…: matches the server certificate",
+            &record[..22]
+        )),
+        "{record}\n{text}"
+    );
+    assert!(
+        text.contains("mx1.healthy.test: authenticated by DANE"),
+        "{text}"
+    );
+
+    // A deliberately wrong record fails against the same live server.
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong.zone");
+    std::fs::write(&wrong, format!("3 1 1 {}\n", "00".repeat(32))).unwrap();
+    let out = mxsec_on_testbed(&[
+        "tlsa",
+        "verify",
+        "--host",
+        "mx1.healthy.test",
+        "--records",
+        path_str(&wrong),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("NOT authenticated"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("DANE-TLSA-04"), "{}", stderr(&out));
+}

@@ -18,7 +18,7 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Query(args) => query::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Sts(args) => sts::run(args).await,
-        Command::Tlsa(args) => tlsa::run(args).await,
+        Command::Tlsa(args) => tlsa::run(*args).await,
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
     }
 }

@@ -1,16 +1,22 @@
 //! `mxsec tlsa` and `mxsec tlsa verify` (RFC 7671, RFC 7672).
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use mxsec_net::dns::Answer;
+use mxsec_net::smtp_probe::{probe_all, ProbeOptions};
+use mxsec_net::tls::Verification;
+use mxsec_proto::certificate;
 use mxsec_proto::dane::matching::{self, MatchedAt, ReferenceNames};
 use mxsec_proto::dane::publish::{
     self, answer_size_warning, Credentials, PlanInput, RecordKind, DEFAULT_KINDS,
 };
 use mxsec_proto::dane::tlsa::TlsaRecord;
 use mxsec_proto::dane::usable::{self, RrsetUsability};
+use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::DomainName;
 use rustls_pki_types::pem::{self, SectionKind};
 use rustls_pki_types::{
@@ -18,7 +24,8 @@ use rustls_pki_types::{
     UnixTime,
 };
 
-use crate::cli::{TlsaArgs, TlsaCommand, TlsaVerifyArgs};
+use crate::cli::{ResolveArgs, TlsaArgs, TlsaCommand, TlsaVerifyArgs};
+use crate::config::Resolving;
 
 /// The largest PEM or records file read.
 const MAX_FILE: u64 = 1024 * 1024;
@@ -26,16 +33,40 @@ const MAX_FILE: u64 = 1024 * 1024;
 /// Runs `mxsec tlsa …`.
 pub(crate) async fn run(args: TlsaArgs) -> Result<ExitCode> {
     match &args.verify {
-        Some(TlsaCommand::Verify(verify_args)) => verify(verify_args),
-        None => generate(&args),
+        Some(TlsaCommand::Verify(verify_args)) => verify(verify_args).await,
+        None => generate(&args).await,
     }
 }
 
-fn generate(args: &TlsaArgs) -> Result<ExitCode> {
-    if args.files.is_empty() {
-        bail!("give the server's certificate chain or key as a PEM file");
-    }
+async fn generate(args: &TlsaArgs) -> Result<ExitCode> {
     let mut current = Pem::default();
+    let mut from_mx_host = Vec::new();
+    if let Some(host) = &args.from_mx {
+        let host = DomainName::parse(host).with_context(|| format!("--from-mx {host}"))?;
+        let chains = live_chains(&args.resolve, &host).await?;
+        let mut served = chains.into_iter();
+        let Some((first_address, first)) = served.next() else {
+            bail!("{host}: no address completed a TLS handshake");
+        };
+        let first_key = first
+            .first()
+            .and_then(|c| certificate::spki(c.as_ref()).map(<[u8]>::to_vec));
+        for (address, chain) in served {
+            let key = chain
+                .first()
+                .and_then(|c| certificate::spki(c.as_ref()).map(<[u8]>::to_vec));
+            if key != first_key {
+                eprintln!(
+                    "warning: {address} serves a different key than {first_address}; records are made \
+                     for {first_address}, and every address must match them (SCENARIOS.md D-10)"
+                );
+            }
+        }
+        current.certs = first;
+        from_mx_host.push(host.to_string());
+    } else if args.files.is_empty() {
+        bail!("give the server's certificate chain or key as a PEM file, or --from-mx HOST");
+    }
     for file in &args.files {
         current.extend(read_pem(file)?);
     }
@@ -67,16 +98,25 @@ fn generate(args: &TlsaArgs) -> Result<ExitCode> {
     let leaf_names = current
         .certs
         .first()
-        .map(mxsec_proto::certificate::dns_names)
+        .map(certificate::dns_names)
         .unwrap_or_default();
     let input = PlanInput {
-        current: current.credentials(args.files.first().map_or(Path::new("-"), |p| p.as_path()))?,
+        current: current.credentials(
+            args.files
+                .first()
+                .map_or(Path::new("--from-mx"), |p| p.as_path()),
+        )?,
         next,
         issuers,
         kinds,
     };
     let plan = publish::plan(&input)?;
-    let hosts = hosts(&args.host, &leaf_names)?;
+    let given_hosts = if args.host.is_empty() {
+        &from_mx_host
+    } else {
+        &args.host
+    };
+    let hosts = hosts(given_hosts, &leaf_names)?;
     let records: Vec<TlsaRecord> = plan.value.iter().map(|p| p.record.clone()).collect();
     let mut warnings: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
     for host in &hosts {
@@ -116,22 +156,86 @@ fn hosts(given: &[String], leaf_names: &[String]) -> Result<Vec<DomainName>> {
     Ok(names)
 }
 
-fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
+async fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
     let host = DomainName::parse(&args.host).with_context(|| format!("--host {}", args.host))?;
-    let records = read_records(&args.records)?;
-    let chain = read_pem(&args.cert)?.certs;
-    if chain.is_empty() {
-        bail!("{}: no CERTIFICATE in the file", args.cert.display());
+    let mut base = host.clone();
+    let records = match &args.records {
+        Some(file) => read_records(file)?,
+        None => {
+            let resolving = Resolving::from_args(&args.resolve).await?;
+            let lookup = resolving
+                .dns
+                .tlsa(&host, args.port)
+                .await
+                .with_context(|| format!("TLSA lookup for {host}"))?;
+            let answer = lookup.answer.answer();
+            if answer.security() != Security::Secure {
+                eprintln!(
+                    "warning: the TLSA RRset at {} is {:?}, not DNSSEC-secure: senders ignore it \
+                     (DANE-DNS-05, DANE-DNS-06)",
+                    lookup.owner,
+                    answer.security()
+                );
+            }
+            base = lookup.base_domain.clone();
+            match answer.value_ignoring_security() {
+                Answer::Records(records) => records.clone(),
+                Answer::NoData | Answer::NxDomain => bail!("no TLSA records at {}", lookup.owner),
+            }
+        }
+    };
+    let chains: Vec<(String, Vec<CertificateDer<'static>>)> = match &args.cert {
+        Some(file) => {
+            let chain = read_pem(file)?.certs;
+            if chain.is_empty() {
+                bail!("{}: no CERTIFICATE in the file", file.display());
+            }
+            vec![(file.display().to_string(), chain)]
+        }
+        None => live_chains(&args.resolve, &host)
+            .await?
+            .into_iter()
+            .map(|(address, chain)| (address.to_string(), chain))
+            .collect(),
+    };
+    let names = ReferenceNames::new(base).with(host.clone());
+    let mut all = !chains.is_empty();
+    for (label, chain) in &chains {
+        if chains.len() > 1 || args.cert.is_none() {
+            println!("{label}:");
+        }
+        all &= judge(&records, chain, &names);
     }
-    let names = ReferenceNames::new(host.clone());
-    let classification = usable::classify(&records);
+    let issuers: Vec<&CertificateDer<'_>> = chains
+        .iter()
+        .flat_map(|(_, chain)| chain.iter().skip(1))
+        .collect();
+    let owner = publish::owner(&host, args.port)?;
+    let warnings = publish::lint(&records, &issuers)
+        .into_iter()
+        .chain(answer_size_warning(&owner, &records));
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    if all {
+        println!("{host}: authenticated by DANE");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{host}: NOT authenticated: DANE senders will not deliver to this server (DANE-AUTH-06)");
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Prints which record matches which certificate of `chain`; whether one authenticates it.
+fn judge(records: &[TlsaRecord], chain: &[CertificateDer<'_>], names: &ReferenceNames) -> bool {
+    let classification = usable::classify(records);
     for dropped in &classification.dropped {
         println!("{}: not usable: {}", short(&dropped.record), dropped.reason);
     }
     let mut authenticated = false;
     match &classification.usability {
         RrsetUsability::Usable(set) => {
-            let evaluation = matching::evaluate(&chain, set, &names, UnixTime::now());
+            let evaluation = matching::evaluate(chain, set, names, UnixTime::now());
             for verdict in &evaluation.records {
                 match &verdict.result {
                     Ok(m) => {
@@ -194,21 +298,50 @@ fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
         ),
         RrsetUsability::Empty => println!("no records"),
     }
-    let issuers: Vec<&CertificateDer<'_>> = chain.iter().skip(1).collect();
-    let owner = publish::owner(&host, args.port)?;
-    let warnings = publish::lint(&records, &issuers)
-        .into_iter()
-        .chain(answer_size_warning(&owner, &records));
-    for warning in warnings {
-        eprintln!("warning: {warning}");
+    authenticated
+}
+
+/// The chain each address of `host` presents on port 25 after STARTTLS, in address order;
+/// addresses that do not complete a handshake are reported on stderr and left out.
+async fn live_chains(
+    resolve: &ResolveArgs,
+    host: &DomainName,
+) -> Result<Vec<(IpAddr, Vec<CertificateDer<'static>>)>> {
+    let resolving = Resolving::from_args(resolve).await?;
+    let found = resolving.dns.addresses(host).await;
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    if let Ok(v4) = &found.ipv4 {
+        if let Answer::Records(list) = v4.answer().value_ignoring_security() {
+            addresses.extend(list.iter().copied().map(IpAddr::V4));
+        }
     }
-    if authenticated {
-        println!("{host}: authenticated by DANE");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("{host}: NOT authenticated: DANE senders will not deliver to this server (DANE-AUTH-06)");
-        Ok(ExitCode::from(1))
+    if let Ok(v6) = &found.ipv6 {
+        if let Answer::Records(list) = v6.answer().value_ignoring_security() {
+            addresses.extend(list.iter().copied().map(IpAddr::V6));
+        }
     }
+    if addresses.is_empty() {
+        bail!("{host} has no address (A or AAAA)");
+    }
+    // No certificate check: the point is to see what the server presents.
+    let observe = Verification::Observe {
+        dane: None,
+        pkix: None,
+    };
+    let ehlo = DomainName::parse("localhost").context("EHLO name")?;
+    let options = ProbeOptions::new(ehlo, host.clone(), observe);
+    let mut chains = Vec::new();
+    for report in probe_all(&resolving.dialer, &addresses, &options).await {
+        match (report.tls, report.result) {
+            (Some(tls), _) => chains.push((report.address.ip(), tls.chain)),
+            (None, Err(failure)) => eprintln!("warning: {}: {failure}", report.address),
+            (None, Ok(())) => eprintln!("warning: {}: no TLS session", report.address),
+        }
+    }
+    if chains.is_empty() {
+        bail!("no address of {host} completed a TLS handshake");
+    }
+    Ok(chains)
 }
 
 /// `u s m` of a record.
