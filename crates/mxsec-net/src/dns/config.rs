@@ -264,7 +264,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_resolver_addresses() {
+    fn dane_dns_01_parses_resolver_addresses() {
         assert_eq!(
             parse_nameserver("127.0.0.1").unwrap(),
             "127.0.0.1:53".parse().unwrap()
@@ -292,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_nameserver_lines_of_resolv_conf() {
+    fn dane_dns_01_reads_nameserver_lines_of_resolv_conf() {
         let text = "# generated\nsearch example.com\nnameserver 127.0.0.53\nnameserver fe80::1%eth0 ; scoped\nnameserver bogus\noptions edns0\n";
         assert_eq!(
             parse_resolv_conf(text),
@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn builder_collects_nameservers_in_order() {
+    fn dane_dns_01_builder_collects_nameservers_in_order() {
         let config = DnsConfig::builder()
             .nameserver("127.0.0.1:5300".parse().unwrap())
             .nameserver("127.0.0.2:5300".parse().unwrap())

@@ -42,7 +42,9 @@ fn world() -> Vec<Zone> {
             .tlsa("_25._tcp.stale.secure.test", &tlsa_record(4))
             .expire_rrsig("_25._tcp.stale.secure.test", Rt::TLSA)
             .txt("_mta-sts.secure.test", &["v=STSv1; ", "id=2026"])
-            .cname("_mta-sts.alias.secure.test", "_mta-sts.secure.test"),
+            .cname("_mta-sts.alias.secure.test", "_mta-sts.secure.test")
+            .cname("loop1.secure.test", "loop2.secure.test")
+            .cname("loop2.secure.test", "loop1.secure.test"),
         Zone::new("insecure.test")
             .insecure()
             .mx(10, "mx.insecure.test")
@@ -176,6 +178,7 @@ both_backends!(
     dane_dns_06_addresses_each_with_its_status,
     sts_txt_06_txt_strings_and_alias,
     dane_dns_03_servfail_maps_to_error,
+    dane_dns_03_cname_loop_is_an_error,
     dane_dns_03_drop_is_a_timeout,
     dane_tlsa_06_truncated_answers_retry_over_tcp,
     dane_dns_05_wrong_trust_anchor_makes_everything_bogus,
@@ -419,6 +422,23 @@ async fn dane_dns_03_servfail_maps_to_error(backend: Backend) {
         Backend::Validate => assert!(matches!(err, DnsError::Refused { .. }), "{err}"),
         // A recursive resolver turns an authoritative REFUSED into SERVFAIL.
         Backend::TrustAd => assert!(matches!(err, DnsError::ServFail { .. }), "{err}"),
+    }
+}
+
+async fn dane_dns_03_cname_loop_is_an_error(backend: Backend) {
+    let net = Net::start(backend).await;
+    let err = net
+        .dns
+        .lookup(&name("loop1.secure.test"), Rt::A)
+        .await
+        .unwrap_err();
+    match backend {
+        Backend::Validate => assert!(matches!(err, DnsError::CnameLoop { .. }), "{err}"),
+        // unbound gives up on the loop itself.
+        Backend::TrustAd => assert!(
+            matches!(err, DnsError::CnameLoop { .. } | DnsError::ServFail { .. }),
+            "{err}"
+        ),
     }
 }
 

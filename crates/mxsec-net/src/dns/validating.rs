@@ -211,7 +211,9 @@ fn classify_error(
 ) -> Result<Denial, DnsError> {
     match error {
         NetError::Dns(HickoryDnsError::NoRecordsFound(no)) => {
-            let direct = no.query.name() == fqdn;
+            // A denial hickory built itself (no SOA, no proof), e.g. after giving up on a
+            // looping chain, is not taken as direct: the chain is then walked link by link.
+            let direct = no.query.name() == fqdn && (no.soa.is_some() || no.authorities.is_some());
             Ok(Denial {
                 answer: Dnssec::new(
                     denial_security(&no),

@@ -87,7 +87,7 @@ async fn start(zones: Vec<Zone>) -> DnsServer {
 }
 
 #[tokio::test]
-async fn positive_answer_carries_rrsig_only_with_do() {
+async fn dane_dns_02_positive_answer_carries_rrsig_only_with_do() {
     let server = start(vec![example_zone()]).await;
     let signed = ask(&server, "mx.x.test.", RecordType::A).await;
     assert_eq!(signed.metadata.response_code, ResponseCode::NoError);
@@ -114,7 +114,7 @@ async fn positive_answer_carries_rrsig_only_with_do() {
 }
 
 #[tokio::test]
-async fn txt_keeps_character_strings_apart() {
+async fn sts_txt_06_txt_keeps_character_strings_apart() {
     let server = start(vec![example_zone()]).await;
     let response = ask(&server, "_mta-sts.x.test.", RecordType::TXT).await;
     let RData::TXT(txt) = &response.answers[0].data else {
@@ -125,7 +125,7 @@ async fn txt_keeps_character_strings_apart() {
 }
 
 #[tokio::test]
-async fn cname_is_followed_to_existing_data() {
+async fn dane_disc_03_cname_is_followed_to_existing_data() {
     let server = start(vec![example_zone()]).await;
     let response = ask(&server, "alias.x.test.", RecordType::A).await;
     assert_eq!(
@@ -151,7 +151,7 @@ async fn cname_is_followed_to_existing_data() {
 }
 
 #[tokio::test]
-async fn nodata_proves_with_nsec_at_the_name() {
+async fn dane_disc_06_nodata_proves_with_nsec_at_the_name() {
     let server = start(vec![example_zone()]).await;
     let response = ask(&server, "mx.x.test.", RecordType::TLSA).await;
     assert_eq!(response.metadata.response_code, ResponseCode::NoError);
@@ -164,7 +164,7 @@ async fn nodata_proves_with_nsec_at_the_name() {
 }
 
 #[tokio::test]
-async fn empty_non_terminal_is_nodata() {
+async fn dane_disc_06_empty_non_terminal_is_nodata() {
     let server = start(vec![example_zone()]).await;
     let response = ask(&server, "b.c.x.test.", RecordType::A).await;
     assert_eq!(response.metadata.response_code, ResponseCode::NoError);
@@ -196,7 +196,7 @@ async fn dane_disc_06_deep_nxdomain_carries_the_wildcard_proof() {
 }
 
 #[tokio::test]
-async fn ds_comes_from_the_parent_and_insecure_delegation_is_proven() {
+async fn dane_dns_02_ds_comes_from_the_parent_and_insecure_delegation_is_proven() {
     let server = start(vec![example_zone(), Zone::new("plain.test").insecure()]).await;
     let response = ask(&server, "x.test.", RecordType::DS).await;
     assert_eq!(
@@ -230,7 +230,7 @@ async fn ds_comes_from_the_parent_and_insecure_delegation_is_proven() {
 }
 
 #[tokio::test]
-async fn faults_servfail_refused_drop_and_delay() {
+async fn dane_dns_03_faults_servfail_refused_drop_and_delay() {
     let zone = example_zone()
         .fault("mx.x.test", RecordType::TLSA, Fault::ServFail)
         .fault("mx.x.test", RecordType::TXT, Fault::Refused)
@@ -291,7 +291,7 @@ async fn dane_tlsa_06_truncation_fault_and_huge_txt_need_tcp() {
 }
 
 #[tokio::test]
-async fn servers_on_distinct_loopback_addresses_coexist() {
+async fn dane_dns_02_servers_on_one_loopback_address_coexist() {
     let a = DnsServer::builder()
         .ip(IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))
         .zone(example_zone())
@@ -313,7 +313,7 @@ async fn servers_on_distinct_loopback_addresses_coexist() {
 }
 
 #[tokio::test]
-async fn trust_anchor_exports_dnskey_and_ds_lines() {
+async fn dane_dns_01_trust_anchor_exports_dnskey_and_ds_lines() {
     let server = start(Vec::new()).await;
     let anchor = server.trust_anchor();
     assert!(anchor
@@ -337,7 +337,7 @@ async fn trust_anchor_exports_dnskey_and_ds_lines() {
 }
 
 #[tokio::test]
-async fn set_zones_keeps_keys_and_swaps_data() {
+async fn dane_dns_02_set_zones_keeps_keys_and_swaps_data() {
     let server = start(vec![example_zone()]).await;
     let ds_before = ask(&server, "x.test.", RecordType::DS).await.answers[0].clone();
     server
@@ -350,7 +350,7 @@ async fn set_zones_keeps_keys_and_swaps_data() {
 }
 
 #[tokio::test]
-async fn zone_errors_name_the_problem() {
+async fn dane_dns_05_zone_errors_name_the_problem() {
     let err = |zones: Vec<Zone>| async move {
         DnsServer::builder()
             .zones(zones)
