@@ -1,7 +1,22 @@
-//! Opening TCP connections, with a connect timeout and the testbed's address map.
+//! Opening TCP connections, with a connect timeout, a connect policy and the testbed's
+//! address map.
 //!
 //! Every client in this crate (policy fetch, SMTP probe) connects through a [`Dialer`], so that
-//! each connection attempt is bounded in time (DESIGN.md, "Bounded everything").
+//! each connection attempt is bounded in time (DESIGN.md, "Bounded everything") and obeys one
+//! [`ConnectPolicy`].
+//!
+//! # The connect policy, and where it is checked
+//!
+//! A server that connects wherever its users ask (`mxsec web`) must not become a way into the
+//! network it runs in (server-side request forgery). With [`ConnectPolicy::PublicOnly`] the
+//! dialer refuses every special-purpose address ([`special_purpose`]: loopback, private,
+//! link-local, multicast, documentation, reserved, ... in IPv4 and IPv6, including IPv4
+//! addresses embedded in IPv6 ones). The check is made on the address the socket actually
+//! connects to, after the address map, immediately before connecting: a name that resolved to
+//! a public address when it was validated and to a private one when it is used (DNS
+//! rebinding) is still refused, because no earlier check on a name or an answer is trusted.
+//! Callers may also check answers early with [`Dialer::permits`], to say clearly why an
+//! address is not probed.
 //!
 //! # The address map, and why it cannot weaken a check
 //!
@@ -15,10 +30,15 @@
 //! policy host or MX host, the trust anchors and the DANE records are unchanged, and DNSSEC
 //! status still comes from DNS. A mapped connection must pass exactly the checks an unmapped
 //! one would. Targets must be loopback addresses ([`AddressMapError::NotLoopback`]), so the map
-//! cannot send traffic anywhere on the network that the published address would not.
+//! cannot send traffic anywhere on the network that the published address would not; and as
+//! the connect policy judges the mapped target, a map can only make `PublicOnly` refuse more.
+
+mod special;
+
+pub use special::{special_purpose, AddressKind, Embedding, SpecialPurpose};
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,10 +110,60 @@ impl AddressMap {
     }
 }
 
+/// Which addresses a [`Dialer`] may connect to.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum ConnectPolicy {
+    /// Any address: what an administrator's own tools need (`mxsec check`, the daemon), since
+    /// mail servers inside a private network are legitimate destinations there.
+    #[default]
+    AnyAddress,
+    /// Only globally reachable unicast addresses; every [`special_purpose`] address is
+    /// refused. For servers that connect on behalf of others (`mxsec web`).
+    PublicOnly,
+}
+
+/// Why a [`ConnectPolicy`] refused an address.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("{address} is special-purpose: {special}; only public addresses may be connected to")]
+pub struct Refusal {
+    /// The refused address.
+    pub address: IpAddr,
+    /// Why it is special.
+    pub special: SpecialPurpose,
+}
+
+impl ConnectPolicy {
+    /// Whether the policy lets a connection go to `address`.
+    ///
+    /// # Errors
+    ///
+    /// A [`Refusal`] naming the special-purpose block of `address` under
+    /// [`ConnectPolicy::PublicOnly`].
+    pub fn check(self, address: IpAddr) -> Result<(), Refusal> {
+        match self {
+            Self::AnyAddress => Ok(()),
+            Self::PublicOnly => match special_purpose(address) {
+                Some(special) => Err(Refusal { address, special }),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
 /// An error while opening a TCP connection.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DialError {
+    /// The [`ConnectPolicy`] forbids the address the connection would go to; nothing was
+    /// sent.
+    #[error("not connecting to {address}: {refusal}")]
+    Refused {
+        /// The address the caller asked for.
+        address: SocketAddr,
+        /// Why the address actually connected to (after the address map) is refused.
+        refusal: Refusal,
+    },
     /// The connection was not established within the connect timeout.
     #[error("connecting to {address} timed out after {timeout:?}")]
     Timeout {
@@ -112,12 +182,14 @@ pub enum DialError {
     },
 }
 
-/// Opens TCP connections with a connect timeout, through an optional [`AddressMap`].
+/// Opens TCP connections with a connect timeout and a [`ConnectPolicy`], through an optional
+/// [`AddressMap`].
 ///
 /// Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Dialer {
     connect_timeout: Duration,
+    policy: ConnectPolicy,
     address_map: Option<Arc<AddressMap>>,
 }
 
@@ -128,12 +200,24 @@ impl Default for Dialer {
 }
 
 impl Dialer {
-    /// A dialer with this connect timeout and no address map.
+    /// A dialer with this connect timeout, [`ConnectPolicy::AnyAddress`] and no address map.
     pub fn new(connect_timeout: Duration) -> Self {
         Self {
             connect_timeout,
+            policy: ConnectPolicy::AnyAddress,
             address_map: None,
         }
+    }
+
+    /// Applies `policy` to every connection.
+    pub fn with_policy(mut self, policy: ConnectPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The connect policy.
+    pub fn policy(&self) -> ConnectPolicy {
+        self.policy
     }
 
     /// Routes connections through `map`. Only the testbed calls this; see the module
@@ -156,13 +240,31 @@ impl Dialer {
         }
     }
 
-    /// Connects to `address` (through the address map), within the connect timeout.
+    /// Whether the connect policy lets a connection to `address` go ahead, judged on where
+    /// it would actually go (after the address map). [`Dialer::connect`] checks this itself;
+    /// callers use it to explain early why an address is skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`DialError::Refused`] naming `address` as the caller gave it.
+    pub fn permits(&self, address: SocketAddr) -> Result<(), DialError> {
+        self.policy
+            .check(self.route(address).ip())
+            .map_err(|refusal| DialError::Refused { address, refusal })
+    }
+
+    /// Connects to `address` (through the address map), within the connect timeout, if the
+    /// connect policy allows the address actually connected to.
     ///
     /// # Errors
     ///
     /// [`DialError`] naming `address` as the caller gave it.
     pub async fn connect(&self, address: SocketAddr) -> Result<TcpStream, DialError> {
         let target = self.route(address);
+        // Judged on `target`, the address the socket connects to, right before connecting.
+        self.policy
+            .check(target.ip())
+            .map_err(|refusal| DialError::Refused { address, refusal })?;
         match tokio::time::timeout(self.connect_timeout, TcpStream::connect(target)).await {
             Ok(Ok(stream)) => {
                 // Requests are small and written at once; do not delay them.
@@ -243,5 +345,100 @@ mod tests {
             matches!(err, DialError::Connect { address, .. } if address == published),
             "{err:?}"
         );
+    }
+    /// A loopback listener that records whether anything connected to it.
+    async fn watched_listener(ip: &str) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let touched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = touched.clone();
+        tokio::spawn(async move {
+            while listener.accept().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        (local, touched)
+    }
+
+    #[tokio::test]
+    async fn n_01_public_only_refuses_loopback_before_connecting() {
+        for ip in ["127.0.0.1", "::1"] {
+            let (local, touched) = watched_listener(ip).await;
+            let dialer = Dialer::new(Duration::from_secs(5)).with_policy(ConnectPolicy::PublicOnly);
+            let err = dialer.connect(local).await.unwrap_err();
+            let DialError::Refused { address, refusal } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(*address, local);
+            assert_eq!(refusal.special.kind, AddressKind::Loopback);
+            assert!(err.to_string().contains("loopback address"), "{err}");
+            assert!(dialer.permits(local).is_err());
+            // The permissive default reaches the same listener, so the refusal above is the
+            // policy's doing and no connection was attempted.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(!touched.load(std::sync::atomic::Ordering::SeqCst));
+            Dialer::new(Duration::from_secs(5))
+                .connect(local)
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn n_01_public_only_judges_the_mapped_target_not_the_published_address() {
+        let (local, touched) = watched_listener("127.0.0.1").await;
+        // A public published address whose connection would go to loopback.
+        let published: SocketAddr = "9.9.9.9:25".parse().unwrap();
+        let mut map = AddressMap::new();
+        map.insert(published, local).unwrap();
+        let dialer = Dialer::new(Duration::from_secs(5))
+            .with_address_map(map)
+            .with_policy(ConnectPolicy::PublicOnly);
+        let err = dialer.connect(published).await.unwrap_err();
+        assert!(
+            matches!(&err, DialError::Refused { address, refusal }
+                if *address == published && refusal.address == local.ip()),
+            "{err:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!touched.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn n_01_public_only_refuses_every_special_class_without_a_socket() {
+        // None of these is ever connected to: the policy answers first. (Connecting would leave
+        // loopback, which tests never do.)
+        let dialer = Dialer::new(Duration::from_secs(5)).with_policy(ConnectPolicy::PublicOnly);
+        for text in [
+            "0.0.0.0:25",
+            "10.0.0.1:25",
+            "100.64.0.1:25",
+            "169.254.169.254:80",
+            "172.16.0.1:25",
+            "192.168.1.1:25",
+            "192.0.2.1:25",
+            "198.18.0.1:25",
+            "224.0.0.1:25",
+            "240.0.0.1:25",
+            "255.255.255.255:25",
+            "[::]:25",
+            "[fd00::1]:25",
+            "[fe80::1]:25",
+            "[ff02::1]:25",
+            "[2001:db8::1]:25",
+            "[::ffff:10.0.0.1]:25",
+            "[64:ff9b::a9fe:a9fe]:80",
+        ] {
+            let address: SocketAddr = text.parse().unwrap();
+            let err = dialer.connect(address).await.unwrap_err();
+            assert!(matches!(err, DialError::Refused { .. }), "{text}: {err:?}");
+        }
+        assert_eq!(ConnectPolicy::default(), ConnectPolicy::AnyAddress);
+        assert!(ConnectPolicy::PublicOnly
+            .check("9.9.9.9".parse().unwrap())
+            .is_ok());
+        assert!(ConnectPolicy::AnyAddress
+            .check("127.0.0.1".parse().unwrap())
+            .is_ok());
     }
 }
