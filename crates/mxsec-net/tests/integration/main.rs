@@ -2,6 +2,7 @@
 
 mod dane;
 mod pkix;
+mod ssrf;
 mod starttls;
 mod support;
 mod verifier;
