@@ -456,6 +456,27 @@ catalogue! {
         fix: "Use an id of 1 to 32 letters and digits only (no `-`, `_`, `.` or `:`), e.g. a \
               date such as 20240115T1200.",
     }
+    /// Whitespace before the first `;`, or a near-miss record ignored next to the valid one
+    /// (RFC 8461 §3.1 and erratum 6285, STS-TXT-05).
+    StsTxtWhitespace {
+        id: "STS-TXT-05", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.1",
+        title: "MTA-STS record that some senders ignore",
+        fix: "Begin the record exactly with `v=STSv1;`, and delete TXT records at \
+              _mta-sts.<domain> that only resemble it.",
+    }
+    /// The `id` field appears twice (RFC 8461 §3.1, STS-TXT-03).
+    StsTxtDuplicateId {
+        id: "STS-TXT-03", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.1",
+        title: "MTA-STS record has two id fields",
+        fix: "Publish one `id` field; senders use the first.",
+    }
+    /// The record sits at `_mta-sts.mta-sts.<domain>`, where senders never look (M-07).
+    StsTxtWrongOwner {
+        id: "M-07", area: MtaSts, severity: Error, rfc: "RFC 8461 §3.1",
+        title: "MTA-STS record at the wrong name",
+        fix: "Publish the record at _mta-sts.<domain>; a DNS console that appends the zone \
+              name made it _mta-sts.mta-sts.<domain> (enter only `_mta-sts`).",
+    }
     /// Several `v=STSv1` records: no policy at all (RFC 8461 §3.1, STS-TXT-05).
     StsTxtMultiple {
         id: "STS-TXT-05", area: MtaSts, severity: Error, rfc: "RFC 8461 §3.1",
@@ -486,12 +507,13 @@ catalogue! {
               mta-sts.<domain> (even when the host is delegated to a provider), and comes \
               with its intermediate certificates.",
     }
-    /// The policy is served with a media type other than `text/plain` (RFC 8461 §3.2, M-03).
+    /// The policy is served with a media type other than `text/plain` (RFC 8461 §3.2, M-03);
+    /// mxsec, like many senders, then uses no policy.
     StsContentType {
-        id: "M-03", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.2",
-        title: "MTA-STS policy not served as text/plain",
-        fix: "Serve the policy file with Content-Type: text/plain; many senders reject any \
-              other type.",
+        id: "M-03", area: MtaSts, severity: Error, rfc: "RFC 8461 §3.2",
+        title: "MTA-STS policy not served as text/plain: senders reject it",
+        fix: "Serve the policy file with Content-Type: text/plain (and not an HTML error page \
+              with status 200); senders that check the type ignore the policy.",
     }
     /// The fetch works over one address family only (M-12).
     StsFetchFamilyDiffers {
@@ -547,11 +569,33 @@ catalogue! {
         title: "MTA-STS policy mx patterns missing or invalid",
         fix: "Add one `mx:` line per MX host name (or `*.` + parent domain), using A-labels.",
     }
-    /// A key other than `mx` appears twice (RFC 8461 §3.2, STS-POL-08).
-    StsPolicyDuplicateKey {
+    /// A repeated or unknown key, which senders ignore (RFC 8461 §3.2, STS-POL-08).
+    StsPolicyIgnoredField {
         id: "STS-POL-08", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.2",
-        title: "MTA-STS policy key repeated",
-        fix: "Remove the repeated line; senders use the first and ignore the rest.",
+        title: "MTA-STS policy line ignored by senders",
+        fix: "Remove the repeated or unknown line (field names are case-sensitive); senders \
+              use the first occurrence of a key and ignore unknown ones.",
+    }
+    /// A line that parses but that strict senders reject: blank line, trailing whitespace
+    /// (RFC 8461 §3.2, STS-POL-03).
+    StsPolicyStyle {
+        id: "STS-POL-03", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.2",
+        title: "MTA-STS policy line that strict senders reject",
+        fix: "Remove blank lines and trailing whitespace from the policy file.",
+    }
+    /// An `mx` line that parses with a remark: trailing dot, repeated pattern (RFC 8461 §3.2,
+    /// STS-POL-07).
+    StsPolicyMxStyle {
+        id: "STS-POL-07", area: MtaSts, severity: Warning, rfc: "RFC 8461 §3.2",
+        title: "MTA-STS mx line with a trailing dot or repeated",
+        fix: "Write each MX host name once, without a trailing dot.",
+    }
+    /// The policy body exceeds 64 KiB (RFC 8461 §3.3, STS-FETCH-04).
+    StsPolicyTooLarge {
+        id: "STS-FETCH-04", area: MtaSts, severity: Error, rfc: "RFC 8461 §3.3",
+        title: "MTA-STS policy larger than 64 KiB",
+        fix: "Serve only the policy lines at /.well-known/mta-sts.txt; a policy is a few \
+              hundred bytes.",
     }
     /// The policy is valid (RFC 8461 §3.2, STS-POL-03).
     StsPolicyValid {
@@ -683,6 +727,20 @@ catalogue! {
         title: "TLS-RPT rua URI invalid",
         fix: "Write each rua target as a mailto: or https: URI, separated by commas, with `,`, \
               `!` and `;` inside a URI percent-encoded.",
+    }
+    /// A near-miss record next to the valid one, or whitespace before the first `;`
+    /// (RFC 8460 §3, RPT-TXT-04).
+    RptIgnoredRecord {
+        id: "RPT-TXT-04", area: TlsRpt, severity: Warning, rfc: "RFC 8460 §3",
+        title: "TLS-RPT record that some senders ignore",
+        fix: "Begin the record exactly with `v=TLSRPTv1;`, and delete TXT records at \
+              _smtp._tls.<domain> that only resemble it.",
+    }
+    /// Several `rua` fields in one record (RFC 8460 §3, RPT-TXT-02).
+    RptSeveralRua {
+        id: "RPT-TXT-02", area: TlsRpt, severity: Warning, rfc: "RFC 8460 §3",
+        title: "several rua fields in the TLS-RPT record",
+        fix: "List every URI in one rua field, separated by commas.",
     }
     /// Several `v=TLSRPTv1` records: no reporting (RFC 8460 §3, RPT-TXT-04).
     RptMultiple {

@@ -17,8 +17,11 @@
 
 pub mod catalogue;
 pub mod finding;
+mod judge;
 pub mod report;
+pub mod run;
 
 pub use catalogue::{Area, FindingKind};
 pub use finding::{Finding, Severity, Subject};
 pub use report::{Report, Verdict};
+pub use run::{CheckOptions, Checker, CheckerError};

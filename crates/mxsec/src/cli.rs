@@ -22,6 +22,13 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Audit domains: MX and DNSSEC, every MX host and address (STARTTLS, TLS, certificate,
+    /// DANE), MTA-STS and TLS-RPT, ending with what senders will do.
+    ///
+    /// Exit status: 0 when no report has an error finding, 1 when one has, 2 when a check
+    /// could not run (an invalid domain name, an unreadable file, no DNS).
+    Check(CheckArgs),
+
     /// Print the TLS policy a sender must apply to DOMAIN, as the Postfix socketmap reply.
     ///
     /// DANE first, then MTA-STS; `TEMP` where a DNS failure could downgrade; `NOTFOUND ` when
@@ -43,6 +50,61 @@ pub(crate) enum Command {
     /// TLS reporting: write the `_smtp._tls` record, read the reports that arrive.
     #[command(subcommand)]
     Tlsrpt(TlsrptCommand),
+}
+
+/// `mxsec check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The domains to check.
+    #[arg(value_name = "DOMAIN", required_unless_present = "file")]
+    pub(crate) domains: Vec<String>,
+
+    /// Read domains from FILE, one per line (`#` starts a comment); `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+
+    /// Write one JSON object per domain and line (docs/report-json.md) instead of the report.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Colour: `auto` (when standard output is a terminal and NO_COLOR is not set), `always`
+    /// or `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+
+    /// List every passed check instead of counting them.
+    #[arg(long)]
+    pub(crate) passes: bool,
+
+    /// How many domains to check at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) concurrency: u16,
+
+    /// The name to announce in EHLO.
+    #[arg(long, value_name = "NAME", default_value = "mxsec.invalid")]
+    pub(crate) ehlo: String,
+
+    /// Compute the Postfix answer with the >= 3.10 TLSRPT attributes, as `mxsec query --tlsrpt`.
+    #[arg(long)]
+    pub(crate) tlsrpt: bool,
+
+    /// Compute the Postfix answer treating MTA-STS `testing` as `enforce`.
+    #[arg(long)]
+    pub(crate) strict_testing: bool,
+
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
+}
+
+/// When to colour the human report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// When standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// `mxsec demo`.
@@ -487,5 +549,43 @@ mod tests {
         .is_ok());
         assert!(Cli::try_parse_from(["mxsec", "tlsrpt", "read"]).is_err());
         assert!(Cli::try_parse_from(["mxsec", "tlsrpt", "read", "--json", "reports/"]).is_ok());
+    }
+
+    #[test]
+    fn check_parses_domains_file_and_output_options() {
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "check",
+            "a.example",
+            "b.example",
+            "--json",
+            "--concurrency",
+            "3",
+            "--color",
+            "never",
+            "--ca-file",
+            "ca.pem",
+        ])
+        .unwrap();
+        let Command::Check(c) = cli.command else {
+            panic!("parsed as check");
+        };
+        assert_eq!(c.domains, ["a.example", "b.example"]);
+        assert!(c.json);
+        assert_eq!(c.concurrency, 3);
+        assert_eq!(c.color, ColorChoice::Never);
+        assert_eq!(c.resolve.ca_file.len(), 1);
+
+        let cli = Cli::try_parse_from(["mxsec", "check", "--file", "-"]).unwrap();
+        let Command::Check(c) = cli.command else {
+            panic!("parsed as check");
+        };
+        assert_eq!(c.file, Some(PathBuf::from("-")));
+        assert!(c.domains.is_empty());
+
+        assert!(Cli::try_parse_from(["mxsec", "check"]).is_err());
+        assert!(
+            Cli::try_parse_from(["mxsec", "check", "x.example", "--concurrency", "0"]).is_err()
+        );
     }
 }

@@ -21,6 +21,8 @@ const MAX_CONNECT_MAP: u64 = 1 << 20;
 pub(crate) struct Resolving {
     pub(crate) dns: Arc<Dns>,
     pub(crate) fetcher: Arc<PolicyFetcher>,
+    /// The WebPKI roots plus any `--ca-file`.
+    pub(crate) trust: TrustConfig,
     /// Connections to MX hosts and policy hosts, through the testbed address map if any.
     pub(crate) dialer: Dialer,
 }
@@ -62,6 +64,7 @@ impl Resolving {
         Ok(Self {
             dns: Arc::new(dns),
             fetcher: Arc::new(fetcher),
+            trust,
             dialer,
         })
     }

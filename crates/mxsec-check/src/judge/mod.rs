@@ -1,0 +1,163 @@
+//! Judging what the audit gathered: findings, the report sections and the verdict.
+//!
+//! Everything here is a pure function of the gathered data and the time, with no I/O: the
+//! rules are the ones senders apply, taken from `mxsec-proto` (MTA-STS record and policy
+//! parsers, TLSA classification and matching, the policy decision), so the checker cannot
+//! disagree with the daemon.
+
+mod hosts;
+mod mx;
+mod rpt;
+mod sts;
+mod verdict;
+
+use std::net::IpAddr;
+
+use mxsec_proto::decision::{decide, Observations};
+use mxsec_proto::name::Destination;
+use rustls_pki_types::{TrustAnchor, UnixTime};
+use time::OffsetDateTime;
+
+use crate::finding::Finding;
+use crate::report::{Report, Summary, SCHEMA_VERSION};
+use crate::run::{CheckOptions, Observed};
+
+/// What judging needs besides the gathered data.
+pub(crate) struct Context<'a> {
+    /// The time certificates are judged at.
+    pub(crate) now: UnixTime,
+    /// When the audit started.
+    pub(crate) started: OffsetDateTime,
+    /// How long gathering took.
+    pub(crate) duration_ms: u64,
+    /// The WebPKI roots (plus any extra CA files).
+    pub(crate) roots: &'a [TrustAnchor<'static>],
+    /// The options of the run.
+    pub(crate) options: &'a CheckOptions,
+}
+
+/// Turns what was gathered into the report.
+pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
+    let mut findings = Vec::new();
+    let domain = &observed.domain;
+
+    let mx = mx::judge(observed, &mut findings);
+    let sts = sts::judge(observed, &mut findings);
+    let mut hosts = hosts::judge(observed, &mx, sts.policy.as_ref(), cx, &mut findings);
+    let dane = hosts::dane_summary(observed, &mx, &hosts, &mut findings);
+    let tls_rpt = rpt::judge(observed, &mut findings);
+
+    let observations = Observations {
+        destination: Destination::Domain(domain.clone()),
+        mx: mx.state.clone(),
+        sts: sts.state.clone(),
+    };
+    let decision = decide(&observations, &cx.options.decision);
+    let policy = decision.socketmap_payload(&cx.options.decision);
+    let (verdict, senders) = verdict::verdict(
+        &observations,
+        &cx.options.decision,
+        &hosts.facts,
+        sts.verdict,
+        dane,
+        tls_rpt.verdict,
+        policy,
+    );
+    rpt::missing_while_enforced(domain, &verdict, &mut findings);
+
+    findings.sort_by(|a, b| {
+        (a.severity, a.area, &a.id, &a.subject).cmp(&(b.severity, b.area, &b.id, &b.subject))
+    });
+    Report {
+        schema_version: SCHEMA_VERSION,
+        domain: domain.clone(),
+        checked_at: cx.started,
+        duration_ms: cx.duration_ms,
+        verdict,
+        senders,
+        summary: Summary::of(&findings),
+        findings,
+        mx: crate::report::MxSection {
+            kind: mx.kind,
+            dnssec: mx.dnssec,
+            broken_at: observed.broken_at.as_ref().map(ToString::to_string),
+            hosts: std::mem::take(&mut hosts.reports),
+        },
+        mta_sts: sts.section,
+        tls_rpt: tls_rpt.section,
+    }
+}
+
+/// Whether an address is special-purpose (RFC 6890): loopback, private, link-local,
+/// documentation, benchmarking, shared, multicast, unspecified or reserved space, which no
+/// sender on the internet can or may reach (SCENARIOS.md N-01).
+pub(crate) fn is_special_purpose(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_unspecified()
+                || a.is_loopback()
+                || a.is_private()
+                || a.is_link_local()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || a.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, shared
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, IETF protocol
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
+                || o[0] >= 240 // 240.0.0.0/4, reserved
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // fc00::/7, unique local
+                || (s[0] & 0xffc0) == 0xfe80 // fe80::/10, link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // 2001:db8::/32, documentation
+                || a.to_ipv4_mapped().is_some_and(|v4| is_special_purpose(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Pushes a finding.
+pub(crate) fn push(
+    findings: &mut Vec<Finding>,
+    kind: crate::catalogue::FindingKind,
+    subject: crate::finding::Subject,
+    message: impl Into<String>,
+) {
+    findings.push(Finding::new(kind, subject, message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n_01_special_purpose_addresses() {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.1.1",
+            "192.0.2.10",
+            "100.64.0.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "0.1.2.3",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "2001:db8::10",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_special_purpose(a.parse().unwrap()), "{a}");
+        }
+        for a in ["8.8.8.8", "2a00:1450:4001::1", "193.0.0.1"] {
+            assert!(!is_special_purpose(a.parse().unwrap()), "{a}");
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The audit runner: every lookup, fetch and probe for one domain, each started as soon as
+//! what it depends on is known.
+//!
+//! Three branches run at once: the MX branch (MX lookup, then for every host its A/AAAA and
+//! TLSA lookups together, then a STARTTLS probe of every address in parallel, IPv4 and IPv6
+//! alike), the MTA-STS branch (the `_mta-sts` TXT lookup together with the policy host's
+//! addresses and one policy fetch per address family), and the TLS-RPT branch. Nothing waits
+//! for anything it does not need: the policy is fetched without waiting for the TXT record,
+//! and the SMTP probes do not wait for the TLSA records, because the DANE and PKIX verdicts
+//! are computed from the recorded chain afterwards by the same pure functions senders use.
+//! The critical path is MX → addresses → probe.
+//!
+//! What was gathered is then judged by [`crate::judge`], without further I/O.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::join_all;
+use mxsec_net::dial::Dialer;
+use mxsec_net::dns::{
+    Addresses, AliasCheck, Answer, Dns, DnsError, MxSet, MxTarget, RecordType, Resolved, TlsaLookup,
+};
+use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
+use mxsec_net::sts_fetch::{FetchOutcome, FetcherError, PolicyFetcher};
+use mxsec_net::tls::Verification;
+use mxsec_net::trust::TrustConfig;
+use mxsec_proto::decision::DecisionConfig;
+use mxsec_proto::name::DomainName;
+use rustls_pki_types::{TrustAnchor, UnixTime};
+use time::OffsetDateTime;
+
+use crate::report::{Family, Report};
+
+/// How the audit runs.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// The name announced in EHLO.
+    pub ehlo_name: DomainName,
+    /// The local policy of the decision, as `mxsec query` uses it, so that the report's
+    /// `policy` is the daemon's answer.
+    pub decision: DecisionConfig,
+    /// Time limits of each SMTP probe.
+    pub probe_timeouts: ProbeTimeouts,
+    /// Warn when a WebPKI-valid MX certificate expires within this many days.
+    pub expiry_warning_days: i64,
+}
+
+impl CheckOptions {
+    /// Options with the defaults: 14 days of expiry warning, default probe timeouts and the
+    /// default decision configuration.
+    pub fn new(ehlo_name: DomainName) -> Self {
+        Self {
+            ehlo_name,
+            decision: DecisionConfig::default(),
+            probe_timeouts: ProbeTimeouts::default(),
+            expiry_warning_days: 14,
+        }
+    }
+}
+
+/// Why a [`Checker`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckerError {
+    /// The MTA-STS policy fetcher could not be built.
+    #[error("cannot set up the MTA-STS policy fetch: {0}")]
+    Fetcher(#[from] FetcherError),
+}
+
+/// Audits domains. Cheap to clone; one checker serves any number of concurrent checks.
+#[derive(Clone, Debug)]
+pub struct Checker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dns: Dns,
+    fetcher: PolicyFetcher,
+    dialer: Dialer,
+    roots: Arc<[TrustAnchor<'static>]>,
+    options: CheckOptions,
+}
+
+impl Checker {
+    /// A checker that looks up with `dns`, trusts `trust` for MTA-STS (policy host and MX
+    /// certificates), and connects through `dialer`.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckerError::Fetcher`] when the TLS configuration cannot be built.
+    pub fn new(
+        dns: Dns,
+        trust: &TrustConfig,
+        dialer: Dialer,
+        options: CheckOptions,
+    ) -> Result<Self, CheckerError> {
+        let fetcher = PolicyFetcher::new(trust, dialer.clone())?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dns,
+                fetcher,
+                dialer,
+                roots: trust.trust_anchors().into(),
+                options,
+            }),
+        })
+    }
+
+    /// Audits one domain. A broken configuration is never an error: it is in the report.
+    pub async fn check(&self, domain: &DomainName) -> Report {
+        let started = OffsetDateTime::now_utc();
+        let clock = Instant::now();
+        let now = UnixTime::now();
+        let observed = self.gather(domain).await;
+        let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        crate::judge::judge(
+            &observed,
+            &crate::judge::Context {
+                now,
+                started,
+                duration_ms,
+                roots: &self.inner.roots,
+                options: &self.inner.options,
+            },
+        )
+    }
+
+    async fn gather(&self, domain: &DomainName) -> Observed {
+        let (mx, sts, rpt, apex_tlsa) = tokio::join!(
+            self.mx_branch(domain),
+            self.sts_branch(domain),
+            self.rpt_branch(domain),
+            self.apex_tlsa(domain),
+        );
+        let (mx, hosts) = mx;
+        let broken_at = match &mx {
+            Err(e) if e.is_bogus() => Some(self.find_break(domain).await),
+            _ => None,
+        };
+        Observed {
+            domain: domain.clone(),
+            mx,
+            broken_at,
+            hosts,
+            sts,
+            rpt,
+            apex_tlsa,
+        }
+    }
+
+    async fn mx_branch(
+        &self,
+        domain: &DomainName,
+    ) -> (Result<Resolved<MxSet>, DnsError>, Vec<HostObserved>) {
+        let mx = self.inner.dns.mx(domain).await;
+        let targets: Vec<(Option<u16>, DomainName, bool)> = match &mx {
+            Err(_) => Vec::new(),
+            Ok(resolved) => match resolved.answer().value_ignoring_security() {
+                Answer::NxDomain | Answer::Records(MxSet::NullMx) => Vec::new(),
+                // RFC 5321 §5.1 (DANE-DISC-02): no MX, the domain itself is the host.
+                Answer::NoData => vec![(None, domain.clone(), false)],
+                Answer::Records(MxSet::Exchanges(list)) => list
+                    .iter()
+                    .filter_map(|e| match &e.target {
+                        MxTarget::Host(name) => Some((
+                            Some(e.preference),
+                            name.clone(),
+                            matches!(e.alias, AliasCheck::Alias(_)),
+                        )),
+                        MxTarget::Root | MxTarget::IpLiteral(_) | MxTarget::Invalid(_) => None,
+                    })
+                    .collect(),
+            },
+        };
+        let hosts = join_all(
+            targets
+                .into_iter()
+                .map(|(preference, name, alias)| self.host(preference, name, alias)),
+        )
+        .await;
+        (mx, hosts)
+    }
+
+    /// One MX host: addresses and TLSA together, then every address probed in parallel.
+    async fn host(&self, preference: Option<u16>, name: DomainName, alias: bool) -> HostObserved {
+        let dns = &self.inner.dns;
+        let (addresses, tlsa, probes) = if alias {
+            // The TLSA base domain of an alias may be its target, and DANE senders send it as
+            // SNI (RFC 7672 §8.1, DANE-AUTH-04): here the probes wait for the TLSA lookup.
+            let (addresses, tlsa) = tokio::join!(dns.addresses(&name), dns.tlsa(&name, SMTP_PORT));
+            let sni = tlsa
+                .as_ref()
+                .map_or_else(|_| name.clone(), |t| t.base_domain.clone());
+            let probes = self.probe_all(&sni, &addresses).await;
+            (addresses, tlsa, probes)
+        } else {
+            let probed = async {
+                let addresses = dns.addresses(&name).await;
+                let probes = self.probe_all(&name, &addresses).await;
+                (addresses, probes)
+            };
+            let ((addresses, probes), tlsa) = tokio::join!(probed, dns.tlsa(&name, SMTP_PORT));
+            (addresses, tlsa, probes)
+        };
+        HostObserved {
+            preference,
+            name,
+            addresses,
+            tlsa,
+            probes,
+        }
+    }
+
+    async fn probe_all(&self, sni: &DomainName, addresses: &Addresses) -> Vec<AddressObserved> {
+        join_all(
+            address_list(addresses)
+                .into_iter()
+                .map(|ip| self.probe(sni, ip)),
+        )
+        .await
+    }
+
+    /// Probes one address, unless it is a special-purpose address that no sender reaches (and
+    /// that the testbed's address map does not stand in for).
+    async fn probe(&self, sni: &DomainName, address: IpAddr) -> AddressObserved {
+        let socket = SocketAddr::new(address, SMTP_PORT);
+        let routed = self.inner.dialer.route(socket) != socket;
+        if crate::judge::is_special_purpose(address) && !routed {
+            return AddressObserved {
+                address,
+                probe: None,
+            };
+        }
+        let mut options = ProbeOptions::new(
+            self.inner.options.ehlo_name.clone(),
+            sni.clone(),
+            // Observe: complete the handshake with any chain (its signatures are verified) and
+            // record it; the DANE and PKIX verdicts are computed afterwards.
+            Verification::Observe {
+                dane: None,
+                pkix: None,
+            },
+        );
+        options.timeouts = self.inner.options.probe_timeouts;
+        let report = smtp_probe::probe(&self.inner.dialer, address, &options).await;
+        AddressObserved {
+            address,
+            probe: Some(report),
+        }
+    }
+
+    async fn sts_branch(&self, domain: &DomainName) -> StsObserved {
+        let dns = &self.inner.dns;
+        let txt_name = domain.prepend("_mta-sts").ok();
+        let wrong_name = domain.prepend("_mta-sts.mta-sts").ok();
+        let host = domain.prepend("mta-sts").ok();
+        let txt = async {
+            match &txt_name {
+                Some(name) => Some(dns.txt(name).await),
+                None => None,
+            }
+        };
+        let wrong = async {
+            match &wrong_name {
+                Some(name) => dns.txt(name).await.ok(),
+                None => None,
+            }
+        };
+        let fetches = async {
+            let Some(host) = &host else {
+                return Vec::new();
+            };
+            let addresses = dns.addresses(host).await;
+            let list = address_list(&addresses);
+            let per_family = [Family::Ipv4, Family::Ipv6].map(|family| {
+                let first = list.iter().copied().find(|a| Family::of(*a) == family);
+                async move {
+                    let outcome = match first {
+                        Some(address) => self.inner.fetcher.fetch(domain, address).await.ok(),
+                        None => None,
+                    };
+                    FetchObserved {
+                        family,
+                        address: first,
+                        outcome,
+                    }
+                }
+            });
+            join_all(per_family).await
+        };
+        let (txt, wrong, fetches) = tokio::join!(txt, wrong, fetches);
+        StsObserved {
+            txt_name,
+            txt,
+            wrong_owner: wrong,
+            host,
+            fetches,
+        }
+    }
+
+    async fn rpt_branch(&self, domain: &DomainName) -> RptObserved {
+        let dns = &self.inner.dns;
+        let name = domain.prepend("_smtp._tls").ok();
+        let legacy = domain.prepend("_smtp-tlsrpt").ok();
+        let (txt, legacy_txt) = tokio::join!(
+            async {
+                match &name {
+                    Some(n) => Some(dns.txt(n).await),
+                    None => None,
+                }
+            },
+            async {
+                match &legacy {
+                    Some(n) => dns.txt(n).await.ok(),
+                    None => None,
+                }
+            }
+        );
+        RptObserved {
+            name,
+            txt,
+            legacy: legacy_txt,
+        }
+    }
+
+    /// TLSA records at `_25._tcp.<domain>`, a common wrong place when the domain is not its
+    /// own MX host (SCENARIOS.md D-07).
+    async fn apex_tlsa(&self, domain: &DomainName) -> Option<Resolved<Vec<mxsec_net::dns::RData>>> {
+        let owner = domain.prepend("_25._tcp").ok()?;
+        self.inner.dns.lookup(&owner, RecordType::TLSA).await.ok()
+    }
+
+    /// Where the DNSSEC chain to `name` breaks: the highest ancestor whose DNSKEY lookup is
+    /// bogus, or `name` itself when every zone above validates (then the RRset's own
+    /// signatures are at fault).
+    async fn find_break(&self, name: &DomainName) -> DomainName {
+        let labels: Vec<&str> = name.labels().collect();
+        for start in (0..labels.len()).rev() {
+            let Ok(zone) = DomainName::parse(&labels[start..].join(".")) else {
+                continue;
+            };
+            if let Err(e) = self.inner.dns.lookup(&zone, RecordType::DNSKEY).await {
+                if e.is_bogus() {
+                    return zone;
+                }
+            }
+        }
+        name.clone()
+    }
+}
+
+/// Every address found, IPv4 first.
+pub(crate) fn address_list(addresses: &Addresses) -> Vec<IpAddr> {
+    let mut list = Vec::new();
+    if let Ok(r) = &addresses.ipv4 {
+        if let Answer::Records(v4) = r.answer().value_ignoring_security() {
+            list.extend(v4.iter().map(|a| IpAddr::V4(*a)));
+        }
+    }
+    if let Ok(r) = &addresses.ipv6 {
+        if let Answer::Records(v6) = r.answer().value_ignoring_security() {
+            list.extend(v6.iter().map(|a| IpAddr::V6(*a)));
+        }
+    }
+    list
+}
+
+/// A TXT RRset: each record as its character-strings.
+pub(crate) type TxtRecords = Vec<Vec<Vec<u8>>>;
+
+/// A TXT lookup.
+pub(crate) type TxtResult = Result<Resolved<TxtRecords>, DnsError>;
+
+/// Everything gathered about one domain, before judging.
+#[derive(Debug)]
+pub(crate) struct Observed {
+    pub(crate) domain: DomainName,
+    pub(crate) mx: Result<Resolved<MxSet>, DnsError>,
+    pub(crate) broken_at: Option<DomainName>,
+    pub(crate) hosts: Vec<HostObserved>,
+    pub(crate) sts: StsObserved,
+    pub(crate) rpt: RptObserved,
+    pub(crate) apex_tlsa: Option<Resolved<Vec<mxsec_net::dns::RData>>>,
+}
+
+/// One MX host (or the implicit MX).
+#[derive(Debug)]
+pub(crate) struct HostObserved {
+    pub(crate) preference: Option<u16>,
+    pub(crate) name: DomainName,
+    pub(crate) addresses: Addresses,
+    pub(crate) tlsa: Result<TlsaLookup, DnsError>,
+    pub(crate) probes: Vec<AddressObserved>,
+}
+
+/// One address and its probe (`None`: not probed, a special-purpose address).
+#[derive(Debug)]
+pub(crate) struct AddressObserved {
+    pub(crate) address: IpAddr,
+    pub(crate) probe: Option<ProbeReport>,
+}
+
+/// The MTA-STS branch.
+#[derive(Debug)]
+pub(crate) struct StsObserved {
+    pub(crate) txt_name: Option<DomainName>,
+    pub(crate) txt: Option<TxtResult>,
+    pub(crate) wrong_owner: Option<Resolved<TxtRecords>>,
+    pub(crate) host: Option<DomainName>,
+    pub(crate) fetches: Vec<FetchObserved>,
+}
+
+/// The policy fetch over one address family.
+#[derive(Debug)]
+pub(crate) struct FetchObserved {
+    pub(crate) family: Family,
+    pub(crate) address: Option<IpAddr>,
+    pub(crate) outcome: Option<FetchOutcome>,
+}
+
+/// The TLS-RPT branch.
+#[derive(Debug)]
+pub(crate) struct RptObserved {
+    pub(crate) name: Option<DomainName>,
+    pub(crate) txt: Option<TxtResult>,
+    pub(crate) legacy: Option<Resolved<TxtRecords>>,
+}
