@@ -1,13 +1,15 @@
 //! `mxsec demo`: every scenario of the simulated internet, checked by mxsec, with no network.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use futures::future::join_all;
+use mxsec_check::report::text::{self, TextOptions};
+use mxsec_check::{CheckOptions, Checker};
 use mxsec_proto::decision::DecisionConfig;
-use mxsec_proto::name::Destination;
+use mxsec_proto::name::{Destination, DomainName};
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
@@ -18,6 +20,8 @@ use crate::config::Resolving;
 const KEY_WIDTH: usize = 25;
 /// Width of the policy column.
 const LEVEL_WIDTH: usize = 9;
+/// Width of the delivery column.
+const DELIVERY_WIDTH: usize = 13;
 
 pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let chosen = match &args.scenario {
@@ -38,46 +42,52 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let config = DecisionConfig::default();
     let mut out = std::io::stdout().lock();
 
+    let checker = checker(&resolving)?;
     if let Some(scenario) = chosen {
-        let destination = Destination::parse(&scenario.domain())?;
-        let (resolution, decision) = resolver.decide(&destination, &config).await;
         writeln!(out, "{} ({})", scenario.domain(), scenario.ids.join(", "))?;
         writeln!(out, "  {}", scenario.title)?;
         if !scenario.problem.is_empty() {
             writeln!(out, "  what is wrong: {}", scenario.problem)?;
         }
-        writeln!(
-            out,
-            "\nPolicy server answer: {}",
-            decision.socketmap_payload(&config)
-        )?;
-        writeln!(out, "\nWhy:")?;
-        for reason in &decision.reasons {
-            writeln!(out, "  [{}] {}", reason.rule, reason.text)?;
-        }
-        writeln!(out, "\nLookups:")?;
-        serde_json::to_writer_pretty(&mut out, &resolution)?;
         writeln!(out)?;
+        let report = checker.check(&DomainName::parse(&scenario.domain())?).await;
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        write!(
+            out,
+            "{}",
+            text::render(
+                &report,
+                TextOptions {
+                    color,
+                    verbose: false
+                }
+            )
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let results = join_all(Scenario::all().iter().map(|scenario| {
-        let resolver = &resolver;
+        let (resolver, checker) = (&resolver, &checker);
         async move {
             let destination = Destination::parse(&scenario.domain())?;
-            let (_, decision) = resolver.decide(&destination, &config).await;
-            anyhow::Ok((scenario, decision))
+            let domain = DomainName::parse(&scenario.domain())?;
+            let ((_, decision), report) = tokio::join!(
+                resolver.decide(&destination, &config),
+                checker.check(&domain)
+            );
+            anyhow::Ok((scenario, decision, report))
         }
     }))
     .await;
     writeln!(
         out,
-        "{:KEY_WIDTH$} {:LEVEL_WIDTH$} WHAT IS WRONG",
-        "SCENARIO", "POLICY"
+        "{:KEY_WIDTH$} {:LEVEL_WIDTH$} {:DELIVERY_WIDTH$} WHAT IS WRONG",
+        "SCENARIO", "POLICY", "DELIVERY"
     )?;
     let mut unexpected = Vec::new();
     for result in results {
-        let (scenario, decision) = result?;
+        let (scenario, decision, report) = result?;
         let answer = decision.socketmap_payload(&config);
         if !scenario.expected_query().matches(&answer) {
             unexpected.push(format!("{}: {answer}", scenario.key));
@@ -89,10 +99,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
         };
         writeln!(
             out,
-            "{:KEY_WIDTH$} {:LEVEL_WIDTH$} {}",
+            "{:KEY_WIDTH$} {:LEVEL_WIDTH$} {:DELIVERY_WIDTH$} {}",
             scenario.key,
             decision.policy.level(),
-            truncate(problem, 100 - KEY_WIDTH - LEVEL_WIDTH - 2)
+            report.verdict.delivery.as_str(),
+            truncate(problem, 100 - KEY_WIDTH - LEVEL_WIDTH - DELIVERY_WIDTH - 3)
         )?;
     }
     for line in &unexpected {
@@ -101,7 +112,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     writeln!(
         out,
         "\n{} scenarios. POLICY is what `mxsec daemon` tells Postfix (none = NOTFOUND, temp = \
-         defer).\n`mxsec demo SCENARIO` shows one in full.",
+         defer);\nDELIVERY is what a sender enforcing DANE and MTA-STS does (`mxsec check`).\n\
+         `mxsec demo SCENARIO` shows the full `mxsec check` report of one.",
         Scenario::all().len()
     )?;
     Ok(if unexpected.is_empty() {
@@ -109,6 +121,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The checker, pointed at the testbed like the resolver.
+fn checker(resolving: &Resolving) -> Result<Checker> {
+    let ehlo = DomainName::parse("demo.mxsec.invalid")?;
+    Checker::new(
+        (*resolving.dns).clone(),
+        &resolving.trust,
+        resolving.dialer.clone(),
+        CheckOptions::new(ehlo),
+    )
+    .context("cannot set up the checker")
 }
 
 /// The resolving options that point mxsec at the testbed.
