@@ -109,6 +109,7 @@ impl Unbound {
         anchor_line: &str,
         addr: SocketAddr,
     ) -> Result<Self, UnboundError> {
+        installed()?;
         let dir = std::env::temp_dir().join(format!(
             "mxsec-unbound-{}-{}",
             std::process::id(),
@@ -163,17 +164,19 @@ forward-zone:
             ),
         )
         .map_err(UnboundError::Spawn)?;
-        let child = Command::new("unbound")
-            .args(["-d", "-c"])
+        // unbound runs under a shell that exits with it, and that kills it when our end of the
+        // shell's stdin closes, which happens when this process exits for any reason: no
+        // unbound outlives its test, even when the harness is never dropped (kept in a
+        // static, or the test process killed).
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg("exec 3<&0; unbound -d -c \"$0\" & pid=$!; (read -r _ <&3; kill $pid) & wait $pid")
             .arg(&conf)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => UnboundError::NotInstalled,
-                _ => UnboundError::Spawn(e),
-            })?;
+            .map_err(UnboundError::Spawn)?;
         let mut unbound = Self { child, addr, dir };
         let deadline = Instant::now() + STARTUP;
         while Instant::now() < deadline {
@@ -231,9 +234,24 @@ forward-zone:
     }
 
     fn kill(&mut self) {
-        // The child may already have exited; either way it is reaped.
-        let _ = self.child.kill();
+        // Closing stdin makes the shell stop unbound and exit; it is then reaped.
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
+    }
+}
+
+/// Whether the `unbound` program can be run.
+fn installed() -> Result<(), UnboundError> {
+    match Command::new("unbound")
+        .arg("-V")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(UnboundError::NotInstalled),
+        Err(e) => Err(UnboundError::Spawn(e)),
     }
 }
 
