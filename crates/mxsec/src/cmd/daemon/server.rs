@@ -49,7 +49,7 @@ pub(crate) async fn accept_tcp(
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                connections.lock().await.spawn(async move {
+                track(&connections).await.spawn(async move {
                     tracing::debug!(%peer, "connection opened");
                     serve(stream, &shared, shutdown).await;
                     drop(permit);
@@ -82,7 +82,7 @@ pub(crate) async fn accept_unix(
         match accepted {
             Ok((stream, _)) => {
                 let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                connections.lock().await.spawn(async move {
+                track(&connections).await.spawn(async move {
                     serve(stream, &shared, shutdown).await;
                     drop(permit);
                 });
@@ -93,6 +93,15 @@ pub(crate) async fn accept_unix(
             }
         }
     }
+}
+
+/// The set of open connections, with the finished ones reaped, to add one to.
+async fn track(
+    connections: &tokio::sync::Mutex<JoinSet<()>>,
+) -> tokio::sync::MutexGuard<'_, JoinSet<()>> {
+    let mut set = connections.lock().await;
+    while set.try_join_next().is_some() {}
+    set
 }
 
 /// Binds the Unix socket: removes a stale socket file, then sets the mode and owner.

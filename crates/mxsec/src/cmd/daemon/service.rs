@@ -164,6 +164,10 @@ impl Service {
     pub(crate) async fn answer(&self, request: &SocketmapRequest) -> (Arc<[u8]>, AnswerKind) {
         let config = self.zones.get(request.map());
         let destination = request.key();
+        if let Some((cached, _)) = self.engine.answers.get(destination, Instant::now()) {
+            self.metrics.answer_cache(true);
+            return cached.reply(config);
+        }
         match tokio::time::timeout(self.limits.query_timeout, self.lookup(destination)).await {
             Ok(cached) => cached.reply(config),
             Err(_) => {
@@ -179,13 +183,9 @@ impl Service {
         }
     }
 
-    /// The cached observations about `destination`, or a lookup shared with every concurrent
-    /// request for it.
+    /// A lookup of `destination`, shared with every concurrent request for it; its result is
+    /// cached.
     async fn lookup(&self, destination: &Destination) -> Arc<Cached> {
-        if let Some((cached, _)) = self.engine.answers.get(destination, Instant::now()) {
-            self.metrics.answer_cache(true);
-            return cached;
-        }
         self.metrics.answer_cache(false);
         let engine = self.engine.clone();
         let metrics = self.metrics.clone();
