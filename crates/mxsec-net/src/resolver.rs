@@ -123,6 +123,27 @@ pub struct StsReport {
     pub source: Option<StsSource>,
 }
 
+/// What a proactive refresh of a cached policy did ([`DestinationResolver::refresh`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshOutcome {
+    /// A newer valid policy replaced the cached one.
+    Replaced,
+    /// The policy fetched is the one cached; its lifetime starts again.
+    Unchanged,
+    /// A fetch of this policy id failed less than five minutes ago: not tried (STS-FETCH-03).
+    Waiting,
+    /// The fetch failed; the cached policy stays in force until it expires (STS-FETCH-07).
+    Failed {
+        /// The RFC 8460 result type of the failure, when it is a fetch failure.
+        result_type: Option<&'static str>,
+        /// What went wrong.
+        error: String,
+    },
+    /// Nothing is cached for the domain (or the resolver has no store).
+    NothingCached,
+}
+
 impl DestinationResolver {
     /// A resolver over `dns`, fetching with `fetcher`, keeping MTA-STS policies in `store`
     /// (`None`: nothing is remembered between lookups, as for a one-shot `mxsec query`).
@@ -379,6 +400,59 @@ impl DestinationResolver {
         report.policy = Some(active.policy_lines.clone());
         report.source = Some(source);
         (StsState::Active(active), report)
+    }
+
+    /// Refetches the cached MTA-STS policy of `domain` ahead of its expiry (RFC 8461 §3.3,
+    /// STS-FETCH-08): with the TXT record's current `id` when the lookup works, else with the
+    /// cached policy's `id`, so that the refresh does not depend on the TXT record. The
+    /// outcome is stored; a failure leaves the cached policy in force (STS-FETCH-07), and a
+    /// policy id whose fetch failed less than five minutes ago is not tried (STS-FETCH-03).
+    pub async fn refresh(&self, domain: &DomainName) -> RefreshOutcome {
+        let Some(store) = &self.store else {
+            return RefreshOutcome::NothingCached;
+        };
+        let now = (self.clock)();
+        let mut entry = match store.get(domain, now).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return RefreshOutcome::NothingCached,
+            Err(err) => {
+                return RefreshOutcome::Failed {
+                    result_type: None,
+                    error: format!("policy store read failed: {err}"),
+                }
+            }
+        };
+        let Some(cached) = entry.policy().cloned() else {
+            return RefreshOutcome::NothingCached;
+        };
+        let mut report = StsReport::empty("fetch");
+        let id = match self.sts_txt(domain, &mut report).await {
+            TxtLookup::Record(id) => id,
+            TxtLookup::NoRecord | TxtLookup::LookupFailed => cached.id().clone(),
+        };
+        if entry
+            .failures()
+            .iter()
+            .any(|failure| failure.blocks(&id, now))
+        {
+            return RefreshOutcome::Waiting;
+        }
+        self.fetch_into(domain, &id, &mut entry, &mut report).await;
+        self.store_entry(&entry).await;
+        if report.fetch.as_deref() != Some("ok") {
+            return RefreshOutcome::Failed {
+                result_type: report.fetch_result_type,
+                error: report.fetch.unwrap_or_default(),
+            };
+        }
+        match entry.policy() {
+            Some(now_cached)
+                if now_cached.id() == cached.id() && now_cached.body() == cached.body() =>
+            {
+                RefreshOutcome::Unchanged
+            }
+            _ => RefreshOutcome::Replaced,
+        }
     }
 
     async fn sts_txt(&self, domain: &DomainName, report: &mut StsReport) -> TxtLookup {

@@ -50,6 +50,12 @@ pub(crate) enum Command {
     /// TLS reporting: write the `_smtp._tls` record, read the reports that arrive.
     #[command(subcommand)]
     Tlsrpt(TlsrptCommand),
+
+    /// Run the Postfix TLS policy server: socketmap answers for `smtp_tls_policy_maps`, DANE
+    /// first, then MTA-STS, with a persistent MTA-STS policy cache (docs/daemon.md).
+    ///
+    /// SIGTERM drains connections and exits; SIGHUP reloads the configuration.
+    Daemon(DaemonArgs),
 }
 
 /// `mxsec check`.
@@ -114,6 +120,22 @@ pub(crate) struct DemoArgs {
     pub(crate) scenario: Option<String>,
 }
 
+/// `mxsec daemon`.
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    /// The configuration file (TOML) [default: /etc/mxsec/mxsec.toml].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Check the configuration file, print whether it is valid, and exit.
+    #[arg(long)]
+    pub(crate) check_config: bool,
+
+    /// Connection address map for the simulated internet (see `mxsec query --help`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(crate) connect_map: Option<PathBuf>,
+}
+
 /// `mxsec query`.
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
@@ -131,6 +153,19 @@ pub(crate) struct QueryArgs {
     /// Treat MTA-STS `testing` policies as `enforce`.
     #[arg(long)]
     pub(crate) strict_testing: bool,
+
+    /// Ask a running `mxsec daemon` instead: HOST:PORT, or the path of its Unix socket.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["json", "tlsrpt", "strict_testing"])]
+    pub(crate) daemon: Option<String>,
+
+    /// With --daemon, the socketmap map name, which selects the daemon's zone.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "postfix",
+        requires = "daemon"
+    )]
+    pub(crate) map: String,
 
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
@@ -587,5 +622,37 @@ mod tests {
         assert!(
             Cli::try_parse_from(["mxsec", "check", "x.example", "--concurrency", "0"]).is_err()
         );
+    }
+
+    #[test]
+    fn daemon_and_query_daemon_parse() {
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "daemon",
+            "--config",
+            "/tmp/m.toml",
+            "--check-config",
+        ])
+        .unwrap();
+        let Command::Daemon(d) = cli.command else {
+            panic!("parsed as daemon");
+        };
+        assert_eq!(d.config, Some(PathBuf::from("/tmp/m.toml")));
+        assert!(d.check_config);
+
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "query",
+            "--daemon",
+            "127.0.0.1:8461",
+            "example.com",
+        ])
+        .unwrap();
+        let Command::Query(q) = cli.command else {
+            panic!("parsed as query");
+        };
+        assert_eq!(q.daemon.as_deref(), Some("127.0.0.1:8461"));
+        assert_eq!(q.map, "postfix");
+        assert!(Cli::try_parse_from(["mxsec", "query", "--map", "x", "example.com"]).is_err());
     }
 }

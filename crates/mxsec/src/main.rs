@@ -10,7 +10,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.verbose);
+    if matches!(cli.command, cli::Command::Daemon(_)) {
+        cmd::daemon::logging::init(cli.verbose);
+    } else {
+        init_logging(cli.verbose);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

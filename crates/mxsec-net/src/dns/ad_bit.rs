@@ -18,7 +18,7 @@ use hickory_net::NetError;
 use hickory_proto::op::{DnsResponse, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::CNAME;
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
@@ -200,6 +200,7 @@ impl DnsBackend for AdBit {
                 return Ok(Step {
                     aliases: vec![link],
                     outcome: None,
+                    ttl: lowest_ttl(own.answers.iter()).unwrap_or(0),
                 });
             }
         }
@@ -220,8 +221,40 @@ impl DnsBackend for AdBit {
             // A chain that stops without data or denial: ask its last target directly.
             None
         };
-        Ok(Step { aliases, outcome })
+        let ttl = match &outcome {
+            Some(found) if !found.value_ignoring_security().is_denial() => {
+                lowest_ttl(response.answers.iter())
+            }
+            // RFC 2308 §5: a denial is kept for the lesser of the SOA's TTL and MINIMUM.
+            _ => negative_ttl(response.authorities.iter()).map(|negative| {
+                lowest_ttl(response.answers.iter()).map_or(negative, |chain| chain.min(negative))
+            }),
+        };
+        Ok(Step {
+            aliases,
+            outcome,
+            ttl: ttl.unwrap_or(0),
+        })
     }
+}
+
+/// The lowest TTL of `records`, signatures excluded.
+pub(super) fn lowest_ttl<'a>(records: impl Iterator<Item = &'a Record>) -> Option<u32> {
+    records
+        .filter(|r| r.record_type() != RecordType::RRSIG)
+        .map(|r| r.ttl)
+        .min()
+}
+
+/// The negative TTL of a denial: the lesser of the SOA record's TTL and its MINIMUM field
+/// (RFC 2308 §5), from the authority section.
+pub(super) fn negative_ttl<'a>(authorities: impl Iterator<Item = &'a Record>) -> Option<u32> {
+    authorities
+        .filter_map(|r| match &r.data {
+            RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+            _ => None,
+        })
+        .min()
 }
 
 /// An RFC 8914 extended error that reports a DNSSEC failure, as a reason.

@@ -14,6 +14,10 @@ pub struct Step {
     /// The RRset (or denial) at the last alias target, or at the name itself when there is no
     /// alias; `None` when the chain has to be continued by asking about the last target.
     pub outcome: Option<Dnssec<Answer<Vec<RData>>>>,
+    /// How long, in seconds, this step may be cached: the lowest TTL of the records it was
+    /// made from (RFC 2181 §5.2), or for a denial the lesser of the SOA record's TTL and its
+    /// MINIMUM field (RFC 2308 §5); 0 when unknown, which means "do not cache".
+    pub ttl: u32,
 }
 
 /// A source of DNS answers that carry their DNSSEC status.

@@ -35,6 +35,7 @@
 
 mod ad_bit;
 mod backend;
+mod cache;
 mod config;
 mod exchange;
 pub mod trust_anchor;
@@ -42,6 +43,7 @@ mod types;
 mod validating;
 
 pub use backend::{DnsBackend, Step};
+pub use cache::{ttl_scope, CachingBackend};
 pub use config::{
     parse_nameserver, Backend, DnsConfig, DnsConfigBuilder, DnsConfigError, Nameservers,
     TrustAnchorSource, DEFAULT_TIMEOUT,
@@ -89,6 +91,17 @@ impl Dns {
             Backend::TrustAd => Arc::new(ad_bit::AdBit::new(config)?),
         };
         Ok(Self::with_backend(backend, config.timeout))
+    }
+
+    /// This `Dns` with a cache of at most `capacity` RRsets and denials in front of its back
+    /// end, each kept for its TTL ([`CachingBackend`]); the cache is returned for its counters.
+    pub fn with_cache(self, capacity: usize) -> (Self, Arc<CachingBackend>) {
+        let cache = Arc::new(CachingBackend::new(self.backend, capacity));
+        let dns = Self {
+            backend: cache.clone(),
+            timeout: self.timeout,
+        };
+        (dns, cache)
     }
 
     /// Uses the given back end, with a per-lookup timeout.

@@ -34,6 +34,7 @@ use hickory_resolver::Resolver;
 use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
+use super::ad_bit::{lowest_ttl, negative_ttl};
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
 use super::exchange::{exchange, Flags};
@@ -101,6 +102,7 @@ impl DnsBackend for Validating {
                     return Ok(Step {
                         aliases: Vec::new(),
                         outcome: Some(denial.answer),
+                        ttl: denial.ttl,
                     });
                 }
                 // The denial may be a CNAME target's: ask whether the name is an alias.
@@ -117,10 +119,12 @@ impl DnsBackend for Validating {
                             security,
                         }],
                         outcome: None,
+                        ttl: alias.ttl,
                     }),
                     None => Ok(Step {
                         aliases: Vec::new(),
                         outcome: Some(denial.answer),
+                        ttl: denial.ttl.min(alias.ttl),
                     }),
                 }
             }
@@ -132,6 +136,8 @@ impl DnsBackend for Validating {
 struct Denial {
     answer: Dnssec<Answer<Vec<RData>>>,
     direct: bool,
+    /// The negative TTL (RFC 2308 §5); 0 when unknown.
+    ttl: u32,
 }
 
 /// A positive lookup: the CNAME chain from `name` and the RRset at its end.
@@ -179,6 +185,7 @@ fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Ste
         return Ok(Step {
             aliases,
             outcome: None,
+            ttl: lowest_ttl(records.iter()).unwrap_or(0),
         });
     }
     let expanded = records.iter().any(|r| match &r.data {
@@ -198,6 +205,7 @@ fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Ste
     Ok(Step {
         aliases,
         outcome: Some(Dnssec::new(security, Answer::Records(data))),
+        ttl: lowest_ttl(records.iter()).unwrap_or(0),
     })
 }
 
@@ -220,6 +228,11 @@ fn classify_error(
                     denial_answer(no.response_code, name, rtype)?,
                 ),
                 direct,
+                ttl: no
+                    .negative_ttl
+                    .or_else(|| no.soa.as_ref().map(|soa| soa.ttl.min(soa.data.minimum)))
+                    .or_else(|| negative_ttl(no.authorities.iter().flat_map(|a| a.iter())))
+                    .unwrap_or(0),
             })
         }
         NetError::Dns(HickoryDnsError::Nsec {
@@ -234,6 +247,7 @@ fn classify_error(
                     denial_answer(response.response_code, name, rtype)?,
                 ),
                 direct: query.name() == fqdn,
+                ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
             Proof::Secure => Ok(Denial {
                 answer: Dnssec::new(
@@ -241,6 +255,7 @@ fn classify_error(
                     denial_answer(response.response_code, name, rtype)?,
                 ),
                 direct: query.name() == fqdn,
+                ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
             Proof::Bogus => Err(bogus(
                 name,
@@ -253,6 +268,7 @@ fn classify_error(
                     denial_answer(response.response_code, name, rtype)?,
                 ),
                 direct: query.name() == fqdn,
+                ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
         },
         NetError::Dns(HickoryDnsError::DnssecBogus) => Err(bogus(

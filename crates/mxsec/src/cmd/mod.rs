@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a `run` function.
 
 mod check;
+pub(crate) mod daemon;
 mod demo;
 mod query;
 mod sts;
@@ -22,5 +23,6 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Sts(args) => sts::run(args).await,
         Command::Tlsa(args) => tlsa::run(*args).await,
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
+        Command::Daemon(args) => daemon::run(args).await,
     }
 }

@@ -11,6 +11,13 @@ use crate::cli::QueryArgs;
 use crate::config::Resolving;
 
 pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
+    if let Some(address) = &args.daemon {
+        let payload =
+            super::daemon::client::ask(address, &args.map, &args.destination, args.resolve.timeout)
+                .await?;
+        writeln!(std::io::stdout().lock(), "{payload}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let destination = Destination::parse(&args.destination)
         .with_context(|| format!("{:?} is not a destination", args.destination))?;
     let config = DecisionConfig {

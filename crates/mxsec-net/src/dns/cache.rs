@@ -1,0 +1,135 @@
+//! A cache in front of a DNS back end: each RRset, and each denial, is kept for its TTL.
+//!
+//! [`CachingBackend`] wraps any [`DnsBackend`] and keeps every [`Step`] it answered in a
+//! [`TtlCache`] for the step's [`Step::ttl`]: a positive answer for the lowest TTL of its
+//! records (RFC 1035 §3.2.1, RFC 2181 §5.2), a denial (NXDOMAIN or NODATA) for the negative
+//! TTL of RFC 2308 §5, each within the cache's caps. Failures (SERVFAIL, timeouts, bogus
+//! DNSSEC) are never cached: a retry may succeed, and a failure must defer, not linger
+//! (DANE-DNS-03). The DNSSEC status is part of the cached step, so a cached answer is exactly
+//! as trustworthy as the one first received.
+//!
+//! [`ttl_scope`] tells a caller how long the answers behind one piece of work remain valid:
+//! the lowest remaining TTL of every step served while the work ran. The policy daemon caches
+//! its answers for that long, so an answer never outlives the DNS data it was made from.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::RecordType;
+use mxsec_proto::name::DomainName;
+
+use super::backend::{DnsBackend, Step};
+use super::types::DnsError;
+use crate::ttl_cache::{TtlCache, TtlLimits};
+
+tokio::task_local! {
+    static LOWEST_TTL: Cell<Option<Duration>>;
+}
+
+/// Runs `work` and returns its output with the lowest remaining TTL of the DNS steps that
+/// [`CachingBackend`]s served to it, or `None` if they served none.
+///
+/// Steps served to tasks that `work` spawns are not seen: run the lookups in `work` itself
+/// (joined futures are fine).
+pub async fn ttl_scope<F: Future>(work: F) -> (F::Output, Option<Duration>) {
+    LOWEST_TTL
+        .scope(Cell::new(None), async {
+            let output = work.await;
+            let lowest = LOWEST_TTL.with(Cell::get);
+            (output, lowest)
+        })
+        .await
+}
+
+fn note_ttl(ttl: Duration) {
+    let _ = LOWEST_TTL.try_with(|lowest| {
+        lowest.set(Some(lowest.get().map_or(ttl, |current| current.min(ttl))));
+    });
+}
+
+/// A [`DnsBackend`] that answers from a TTL cache when it can; see the [module docs](self).
+pub struct CachingBackend {
+    inner: Arc<dyn DnsBackend>,
+    cache: TtlCache<(DomainName, RecordType), Step>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for CachingBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachingBackend")
+            .field("inner", &self.inner)
+            .field("cached", &self.cache.len())
+            .field("hits", &self.hits())
+            .field("misses", &self.misses())
+            .finish()
+    }
+}
+
+impl CachingBackend {
+    /// Caches what `inner` answers, at most `capacity` RRsets at once.
+    pub fn new(inner: Arc<dyn DnsBackend>, capacity: usize) -> Self {
+        Self {
+            inner,
+            cache: TtlCache::new(TtlLimits::with_capacity(capacity)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// How many queries were answered from the cache.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// How many queries went to the back end.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// The number of RRsets and denials held.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+}
+
+#[async_trait::async_trait]
+impl DnsBackend for CachingBackend {
+    async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
+        let key = (name.clone(), rtype);
+        let now = Instant::now();
+        if let Some((step, remaining)) = self.cache.get(&key, now) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            note_ttl(remaining);
+            return Ok(step);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let step = self.inner.query(name, rtype).await?;
+        let ttl = Duration::from_secs(u64::from(step.ttl));
+        let denial = step
+            .outcome
+            .as_ref()
+            .is_some_and(|outcome| outcome.value_ignoring_security().is_denial());
+        let kept = if denial {
+            ttl.min(self.cache.limits().max_negative_ttl)
+        } else {
+            ttl.min(self.cache.limits().max_ttl)
+        };
+        note_ttl(kept);
+        if denial {
+            self.cache
+                .insert_negative(key, step.clone(), ttl, Instant::now());
+        } else {
+            self.cache.insert(key, step.clone(), ttl, Instant::now());
+        }
+        Ok(step)
+    }
+}

@@ -1,0 +1,797 @@
+//! The daemon's TOML configuration file (`--config`, default `/etc/mxsec/mxsec.toml`).
+//!
+//! The file is read and checked completely before the daemon starts or reloads: an unknown
+//! key, a value of the wrong type or an unusable value is an error that names the file, the
+//! line and the key, and the daemon does not start (or, on `SIGHUP`, keeps its running
+//! configuration). Every key has a default, so an empty file is a valid configuration.
+//!
+//! ```toml
+//! [listen]
+//! tcp = ["127.0.0.1:8461"]            # socketmap over TCP; [] for none
+//! unix = "/run/mxsec/socketmap.sock"  # socketmap over a Unix socket (optional)
+//! unix_mode = "0660"
+//! unix_owner = "root"                 # user name or number (optional)
+//! unix_group = "postfix"              # group name or number (optional)
+//! metrics = "127.0.0.1:9461"          # Prometheus /metrics, loopback only (optional)
+//!
+//! [dns]
+//! dnssec = "validate"                 # or "trust-ad" with a validating resolver on loopback
+//! resolver = "127.0.0.1:53"           # default: the nameservers of /etc/resolv.conf
+//! trust_anchor = "/etc/mxsec/root.key"
+//! timeout = 10                        # seconds per network operation
+//!
+//! [tls]
+//! ca_files = []                       # extra CA files besides the WebPKI roots
+//!
+//! [cache]
+//! store = "/var/lib/mxsec/policies.sqlite3"   # or "redis://127.0.0.1:6379/0"
+//! redis_prefix = "mxsec:"
+//! max_answer_ttl = 300                # seconds an answer is reused, at most
+//! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
+//! dns_entries = 100000
+//!
+//! [refresh]
+//! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
+//! interval = 300                      # seconds between scans of the store
+//! concurrency = 4
+//!
+//! [limits]
+//! max_connections = 1024
+//! max_pipeline = 64                   # requests answered at once on one connection
+//! idle_timeout = 300                  # seconds a connection may stay silent
+//! query_timeout = 30                  # seconds before a lookup answers TEMP
+//! shutdown_timeout = 20               # seconds SIGTERM waits for open connections
+//!
+//! [default_zone]                      # for map names without a zone of their own
+//! strict_testing = false
+//! tlsrpt = false
+//!
+//! [zones.postfix]                     # socketmap:inet:127.0.0.1:8461:postfix
+//! tlsrpt = true
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mxsec_proto::decision::DecisionConfig;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Where the configuration is read from when `--config` is not given.
+pub(crate) const DEFAULT_PATH: &str = "/etc/mxsec/mxsec.toml";
+
+/// The largest configuration file read.
+const MAX_FILE_LEN: u64 = 1 << 20;
+
+/// The longest a `TEMP` answer may be reused: a failure must defer, not linger (PFX-04).
+const MAX_FAILURE_TTL: u64 = 10;
+
+/// The checked configuration of a running daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DaemonConfig {
+    pub(crate) listen: Listen,
+    pub(crate) dns: DnsSettings,
+    pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) cache: CacheSettings,
+    pub(crate) refresh: RefreshSettings,
+    pub(crate) limits: Limits,
+    pub(crate) zones: Zones,
+}
+
+/// Where the daemon listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Listen {
+    pub(crate) tcp: Vec<SocketAddr>,
+    pub(crate) unix: Option<UnixListen>,
+    pub(crate) metrics: Option<SocketAddr>,
+}
+
+/// The Unix socket, its permissions and owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UnixListen {
+    pub(crate) path: PathBuf,
+    pub(crate) mode: u32,
+    pub(crate) owner: Option<String>,
+    pub(crate) group: Option<String>,
+}
+
+/// How DNSSEC is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum DnssecSetting {
+    /// In process, from a trust anchor.
+    Validate,
+    /// The AD bit of a validating resolver on loopback.
+    TrustAd,
+}
+
+/// The DNS settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DnsSettings {
+    pub(crate) dnssec: DnssecSetting,
+    pub(crate) resolver: Option<SocketAddr>,
+    pub(crate) trust_anchor: Option<PathBuf>,
+    pub(crate) trust_remote_resolver: bool,
+    pub(crate) timeout: Duration,
+}
+
+/// Where MTA-STS policies are kept across restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StoreSetting {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A Redis server, with a key prefix.
+    Redis { url: String, prefix: String },
+}
+
+/// The caches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CacheSettings {
+    pub(crate) store: StoreSetting,
+    pub(crate) max_answer_ttl: Duration,
+    pub(crate) failure_ttl: Duration,
+    pub(crate) dns_entries: usize,
+}
+
+/// The proactive refresh of cached policies (STS-FETCH-08).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RefreshSettings {
+    pub(crate) enabled: bool,
+    pub(crate) interval: Duration,
+    pub(crate) concurrency: usize,
+}
+
+/// Bounds on what clients can make the daemon do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) max_connections: usize,
+    pub(crate) max_pipeline: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) query_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+/// The zones: the socketmap map name selects one, others get the default zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Zones {
+    pub(crate) default: DecisionConfig,
+    pub(crate) named: BTreeMap<String, DecisionConfig>,
+}
+
+impl Zones {
+    /// The decision settings for a request to map `name`.
+    pub(crate) fn get(&self, name: &str) -> DecisionConfig {
+        self.named.get(name).copied().unwrap_or(self.default)
+    }
+}
+
+/// Why the configuration file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is larger than anything a configuration needs.
+    #[error("the configuration file {path} is larger than {MAX_FILE_LEN} octets")]
+    TooLarge { path: PathBuf },
+    /// A syntax error, an unknown key, or a value of the wrong type or range.
+    #[error("{}: {detail}", Location(path, *line, *column))]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        detail: String,
+    },
+}
+
+struct Location<'a>(&'a Path, usize, usize);
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 == 0 {
+            write!(f, "{}", self.0.display())
+        } else {
+            write!(f, "{}:{}:{}", self.0.display(), self.1, self.2)
+        }
+    }
+}
+
+impl ConfigError {
+    fn invalid(
+        text: &str,
+        path: &Path,
+        span: Option<Range<usize>>,
+        key: &str,
+        message: &str,
+    ) -> Self {
+        let (line, column) = span.map_or((0, 0), |span| line_column(text, span.start));
+        let detail = if key.is_empty() || key == "." {
+            message.to_owned()
+        } else {
+            format!("key `{key}`: {message}")
+        };
+        Self::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            detail,
+        }
+    }
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl DaemonConfig {
+    /// Reads and checks the configuration file at `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+        use std::io::Read;
+        let mut text = String::new();
+        let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        file.take(MAX_FILE_LEN + 1)
+            .read_to_string(&mut text)
+            .map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_FILE_LEN {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        Self::parse(&text, path)
+    }
+
+    /// Checks the configuration `text`, read from `path` (used in error messages only).
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|err| ConfigError::invalid(text, path, err.span(), "", err.message()))?;
+        let file: File = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let key = err.path().to_string();
+            let inner = err.into_inner();
+            ConfigError::invalid(text, path, inner.span(), &key, inner.message())
+        })?;
+        file.check()
+            .map_err(|bad| ConfigError::invalid(text, path, Some(bad.span), bad.key, &bad.message))
+    }
+}
+
+/// A value that parsed but cannot be used: where, which key, and why.
+struct Bad {
+    span: Range<usize>,
+    key: &'static str,
+    message: String,
+}
+
+fn bad<T>(value: &Spanned<T>, key: &'static str, message: impl Into<String>) -> Bad {
+    Bad {
+        span: value.span(),
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    listen: ListenFile,
+    #[serde(default)]
+    dns: DnsFile,
+    #[serde(default)]
+    tls: TlsFile,
+    #[serde(default)]
+    cache: CacheFile,
+    #[serde(default)]
+    refresh: RefreshFile,
+    #[serde(default)]
+    limits: LimitsFile,
+    #[serde(default)]
+    default_zone: ZoneFile,
+    #[serde(default)]
+    zones: BTreeMap<String, ZoneFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenFile {
+    #[serde(default = "default_tcp")]
+    tcp: Vec<Spanned<String>>,
+    unix: Option<PathBuf>,
+    unix_mode: Option<Spanned<String>>,
+    unix_owner: Option<String>,
+    unix_group: Option<String>,
+    metrics: Option<Spanned<String>>,
+}
+
+fn default_tcp() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "127.0.0.1:8461".to_owned())]
+}
+
+impl Default for ListenFile {
+    fn default() -> Self {
+        Self {
+            tcp: default_tcp(),
+            unix: None,
+            unix_mode: None,
+            unix_owner: None,
+            unix_group: None,
+            metrics: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DnsFile {
+    #[serde(default = "default_dnssec")]
+    dnssec: DnssecSetting,
+    resolver: Option<Spanned<String>>,
+    trust_anchor: Option<PathBuf>,
+    #[serde(default)]
+    trust_remote_resolver: bool,
+    #[serde(default = "default_timeout")]
+    timeout: Spanned<u64>,
+}
+
+fn default_dnssec() -> DnssecSetting {
+    DnssecSetting::Validate
+}
+
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 10)
+}
+
+impl Default for DnsFile {
+    fn default() -> Self {
+        Self {
+            dnssec: default_dnssec(),
+            resolver: None,
+            trust_anchor: None,
+            trust_remote_resolver: false,
+            timeout: default_timeout(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    #[serde(default)]
+    ca_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheFile {
+    store: Option<Spanned<String>>,
+    redis_prefix: Option<String>,
+    max_answer_ttl: Option<Spanned<u64>>,
+    failure_ttl: Option<Spanned<u64>>,
+    dns_entries: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshFile {
+    enabled: Option<bool>,
+    interval: Option<Spanned<u64>>,
+    concurrency: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    max_connections: Option<Spanned<usize>>,
+    max_pipeline: Option<Spanned<usize>>,
+    idle_timeout: Option<Spanned<u64>>,
+    query_timeout: Option<Spanned<u64>>,
+    shutdown_timeout: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneFile {
+    #[serde(default)]
+    strict_testing: bool,
+    #[serde(default)]
+    tlsrpt: bool,
+}
+
+impl ZoneFile {
+    fn decision(&self) -> DecisionConfig {
+        DecisionConfig {
+            strict_testing: self.strict_testing,
+            tlsrpt: self.tlsrpt,
+        }
+    }
+}
+
+/// A number within `range`, or the default when absent.
+fn within<T: Copy + PartialOrd + fmt::Display>(
+    value: Option<&Spanned<T>>,
+    key: &'static str,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, Bad> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let inner = *value.get_ref();
+    if range.contains(&inner) {
+        Ok(inner)
+    } else {
+        Err(bad(
+            value,
+            key,
+            format!(
+                "{inner} is out of range; use a value from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+impl File {
+    fn check(self) -> Result<DaemonConfig, Bad> {
+        let mut tcp = Vec::new();
+        for addr in &self.listen.tcp {
+            tcp.push(addr.get_ref().parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    addr,
+                    "listen.tcp",
+                    format!("{:?} is not IP:PORT", addr.get_ref()),
+                )
+            })?);
+        }
+        let metrics = match &self.listen.metrics {
+            None => None,
+            Some(text) => {
+                let addr = text.get_ref().parse::<SocketAddr>().map_err(|_| {
+                    bad(
+                        text,
+                        "listen.metrics",
+                        format!("{:?} is not IP:PORT", text.get_ref()),
+                    )
+                })?;
+                if !addr.ip().is_loopback() {
+                    return Err(bad(
+                        text,
+                        "listen.metrics",
+                        format!(
+                            "{addr} is not a loopback address; /metrics is served on loopback only"
+                        ),
+                    ));
+                }
+                Some(addr)
+            }
+        };
+        let mode = match &self.listen.unix_mode {
+            None => 0o660,
+            Some(text) => u32::from_str_radix(text.get_ref().trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    bad(
+                        text,
+                        "listen.unix_mode",
+                        format!("{:?} is not an octal mode such as \"0660\"", text.get_ref()),
+                    )
+                })?,
+        };
+        if self.listen.unix.is_none()
+            && (self.listen.unix_mode.is_some()
+                || self.listen.unix_owner.is_some()
+                || self.listen.unix_group.is_some())
+        {
+            let at = self.listen.unix_mode.as_ref().map_or(0..0, Spanned::span);
+            return Err(Bad {
+                span: at,
+                key: "listen.unix",
+                message: "unix_mode, unix_owner and unix_group need listen.unix, the socket path"
+                    .into(),
+            });
+        }
+        let unix = self.listen.unix.map(|path| UnixListen {
+            path,
+            mode,
+            owner: self.listen.unix_owner,
+            group: self.listen.unix_group,
+        });
+
+        let resolver = match &self.dns.resolver {
+            None => None,
+            Some(text) => Some(parse_resolver(text.get_ref()).ok_or_else(|| {
+                bad(
+                    text,
+                    "dns.resolver",
+                    format!(
+                        "{:?} is not IP or IP:PORT ([v6]:port for IPv6)",
+                        text.get_ref()
+                    ),
+                )
+            })?),
+        };
+        if self.dns.trust_anchor.is_some() && self.dns.dnssec == DnssecSetting::TrustAd {
+            return Err(Bad {
+                span: 0..0,
+                key: "dns.trust_anchor",
+                message: "a trust anchor applies to dnssec = \"validate\"; with \"trust-ad\" the resolver validates".into(),
+            });
+        }
+        let timeout = within(Some(&self.dns.timeout), "dns.timeout", 1..=3600, 10)?;
+
+        let store = match &self.cache.store {
+            None => StoreSetting::Sqlite(PathBuf::from("/var/lib/mxsec/policies.sqlite3")),
+            Some(text) => {
+                let value = text.get_ref();
+                if value.starts_with("redis://") || value.starts_with("rediss://") {
+                    StoreSetting::Redis {
+                        url: value.clone(),
+                        prefix: self
+                            .cache
+                            .redis_prefix
+                            .clone()
+                            .unwrap_or_else(|| "mxsec:".into()),
+                    }
+                } else if let Some(path) = value.strip_prefix("sqlite://") {
+                    StoreSetting::Sqlite(PathBuf::from(path))
+                } else if value.contains("://") || value.is_empty() {
+                    return Err(bad(
+                        text,
+                        "cache.store",
+                        format!("{value:?} is neither a file path nor a redis:// URL"),
+                    ));
+                } else {
+                    StoreSetting::Sqlite(PathBuf::from(value))
+                }
+            }
+        };
+        let cache = CacheSettings {
+            store,
+            max_answer_ttl: secs(within(
+                self.cache.max_answer_ttl.as_ref(),
+                "cache.max_answer_ttl",
+                0..=3600,
+                300,
+            )?),
+            failure_ttl: secs(within(
+                self.cache.failure_ttl.as_ref(),
+                "cache.failure_ttl",
+                0..=MAX_FAILURE_TTL,
+                5,
+            )?),
+            dns_entries: within(
+                self.cache.dns_entries.as_ref(),
+                "cache.dns_entries",
+                0..=10_000_000,
+                100_000,
+            )?,
+        };
+        let refresh = RefreshSettings {
+            enabled: self.refresh.enabled.unwrap_or(true),
+            interval: secs(within(
+                self.refresh.interval.as_ref(),
+                "refresh.interval",
+                1..=86_400,
+                300,
+            )?),
+            concurrency: within(
+                self.refresh.concurrency.as_ref(),
+                "refresh.concurrency",
+                1..=256,
+                4,
+            )?,
+        };
+        let l = &self.limits;
+        let limits = Limits {
+            max_connections: within(
+                l.max_connections.as_ref(),
+                "limits.max_connections",
+                1..=1_000_000,
+                1024,
+            )?,
+            max_pipeline: within(l.max_pipeline.as_ref(), "limits.max_pipeline", 1..=4096, 64)?,
+            idle_timeout: secs(within(
+                l.idle_timeout.as_ref(),
+                "limits.idle_timeout",
+                1..=86_400,
+                300,
+            )?),
+            query_timeout: secs(within(
+                l.query_timeout.as_ref(),
+                "limits.query_timeout",
+                1..=100,
+                30,
+            )?),
+            shutdown_timeout: secs(within(
+                l.shutdown_timeout.as_ref(),
+                "limits.shutdown_timeout",
+                0..=3600,
+                20,
+            )?),
+        };
+        let zones = Zones {
+            default: self.default_zone.decision(),
+            named: self
+                .zones
+                .iter()
+                .map(|(name, zone)| (name.clone(), zone.decision()))
+                .collect(),
+        };
+        Ok(DaemonConfig {
+            listen: Listen { tcp, unix, metrics },
+            dns: DnsSettings {
+                dnssec: self.dns.dnssec,
+                resolver,
+                trust_anchor: self.dns.trust_anchor,
+                trust_remote_resolver: self.dns.trust_remote_resolver,
+                timeout: secs(timeout),
+            },
+            ca_files: self.tls.ca_files,
+            cache,
+            refresh,
+            limits,
+            zones,
+        })
+    }
+}
+
+fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
+fn parse_resolver(text: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    text.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 53))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<DaemonConfig, ConfigError> {
+        DaemonConfig::parse(text, Path::new("mxsec.toml"))
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.listen.tcp, vec!["127.0.0.1:8461".parse().unwrap()]);
+        assert_eq!(config.listen.unix, None);
+        assert_eq!(config.listen.metrics, None);
+        assert_eq!(config.dns.dnssec, DnssecSetting::Validate);
+        assert_eq!(
+            config.cache.store,
+            StoreSetting::Sqlite("/var/lib/mxsec/policies.sqlite3".into())
+        );
+        assert_eq!(config.cache.failure_ttl, Duration::from_secs(5));
+        assert_eq!(config.zones.get("postfix"), DecisionConfig::default());
+    }
+
+    #[test]
+    fn full_file() {
+        let config = parse(
+            r#"
+[listen]
+tcp = ["127.0.0.1:8461", "[::1]:8461"]
+unix = "/run/mxsec/socketmap.sock"
+unix_mode = "0600"
+unix_owner = "postfix"
+metrics = "127.0.0.1:9461"
+
+[dns]
+dnssec = "trust-ad"
+resolver = "127.0.0.1"
+timeout = 5
+
+[cache]
+store = "redis://127.0.0.1:6379/0"
+redis_prefix = "mta:"
+
+[refresh]
+concurrency = 8
+
+[default_zone]
+tlsrpt = true
+
+[zones.strict]
+strict_testing = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.listen.tcp.len(), 2);
+        let unix = config.listen.unix.unwrap();
+        assert_eq!((unix.mode, unix.owner.as_deref()), (0o600, Some("postfix")));
+        assert_eq!(config.dns.resolver, Some("127.0.0.1:53".parse().unwrap()));
+        assert_eq!(config.dns.timeout, Duration::from_secs(5));
+        assert_eq!(
+            config.cache.store,
+            StoreSetting::Redis {
+                url: "redis://127.0.0.1:6379/0".into(),
+                prefix: "mta:".into()
+            }
+        );
+        assert_eq!(config.refresh.concurrency, 8);
+        let strict = config.zones.get("strict");
+        assert!(strict.strict_testing && !strict.tlsrpt);
+        let other = config.zones.get("postfix");
+        assert!(!other.strict_testing && other.tlsrpt);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let message = error("[listen]\ntcp = []\n\n[cache]\nstroe = \"x\"\n");
+        assert!(message.starts_with("mxsec.toml:5:"), "{message}");
+        assert!(message.contains("stroe"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let message = error("[limits]\nmax_connections = \"many\"\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(message.contains("limits.max_connections"), "{message}");
+    }
+
+    #[test]
+    fn unusable_values_name_key_and_line() {
+        let message = error("[listen]\nmetrics = \"192.0.2.1:9461\"\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(
+            message.contains("listen.metrics") && message.contains("loopback"),
+            "{message}"
+        );
+
+        let message = error("\n[cache]\nfailure_ttl = 60\n");
+        assert!(message.starts_with("mxsec.toml:3:"), "{message}");
+        assert!(message.contains("cache.failure_ttl"), "{message}");
+
+        let message = error("[listen]\ntcp = [\"localhost:8461\"]\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+
+        let message = error("[listen]\nunix = \"/s\"\nunix_mode = \"rw\"\n");
+        assert!(message.contains("listen.unix_mode"), "{message}");
+
+        let message = error("[cache]\nstore = \"mysql://x\"\n");
+        assert!(message.contains("cache.store"), "{message}");
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let message = error("[listen\n");
+        assert!(message.starts_with("mxsec.toml:1:"), "{message}");
+    }
+
+    #[test]
+    fn sqlite_url_form() {
+        let config = parse("[cache]\nstore = \"sqlite:///tmp/p.db\"\n").unwrap();
+        assert_eq!(config.cache.store, StoreSetting::Sqlite("/tmp/p.db".into()));
+    }
+}

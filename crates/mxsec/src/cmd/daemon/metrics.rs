@@ -1,0 +1,443 @@
+//! Counters of the daemon, and `/metrics` in the Prometheus text format (version 0.0.4) on a
+//! loopback port of its own.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `mxsec_queries_total` | counter | `answer`: `dane-only`, `dane`, `encrypt`, `secure`, `notfound`, `temp` |
+//! | `mxsec_query_duration_seconds` | histogram | |
+//! | `mxsec_malformed_requests_total` | counter | |
+//! | `mxsec_answer_cache_total` | counter | `outcome`: `hit`, `miss` |
+//! | `mxsec_dns_cache_total` | counter | `outcome`: `hit`, `miss` |
+//! | `mxsec_sts_fetches_total` | counter | `result`: `success` or the RFC 8460 result type |
+//! | `mxsec_refreshes_total` | counter | `outcome`: `refreshed`, `unchanged`, `failed` |
+//! | `mxsec_policies_cached` | gauge | |
+//! | `mxsec_connections_open` | gauge | |
+//! | `mxsec_connections_total` | counter | |
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use mxsec_net::dns::CachingBackend;
+use mxsec_proto::decision::TlsPolicy;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The answer types counted in `mxsec_queries_total`, in output order.
+const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
+
+/// The upper bounds of the latency histogram's buckets, in seconds.
+const BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    10.0, 30.0,
+];
+
+/// The largest HTTP request head read from a scraper.
+const MAX_REQUEST_HEAD: usize = 8192;
+
+/// The counters, shared by every connection.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    queries: [AtomicU64; ANSWERS.len()],
+    malformed: AtomicU64,
+    answer_hits: AtomicU64,
+    answer_misses: AtomicU64,
+    latency_buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_nanos: AtomicU64,
+    fetches: Mutex<BTreeMap<&'static str, u64>>,
+    refreshed: AtomicU64,
+    unchanged: AtomicU64,
+    refresh_failed: AtomicU64,
+    policies_cached: AtomicU64,
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
+    dns_cache: Mutex<Option<Arc<CachingBackend>>>,
+}
+
+/// The kind of a socketmap answer, the label of `mxsec_queries_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AnswerKind {
+    /// `OK dane-only`.
+    DaneOnly,
+    /// `OK dane`.
+    Dane,
+    /// `OK encrypt`.
+    Encrypt,
+    /// `OK secure ...`.
+    Secure,
+    /// `NOTFOUND `.
+    NotFound,
+    /// `TEMP <reason>`.
+    Temp,
+}
+
+impl AnswerKind {
+    /// The kind of answer a policy gives.
+    pub(crate) fn of(policy: &TlsPolicy) -> Self {
+        match policy {
+            TlsPolicy::DaneOnly => Self::DaneOnly,
+            TlsPolicy::Dane => Self::Dane,
+            TlsPolicy::Encrypt => Self::Encrypt,
+            TlsPolicy::Secure(_) => Self::Secure,
+            TlsPolicy::NoPolicy => Self::NotFound,
+            TlsPolicy::TempFail(_) => Self::Temp,
+        }
+    }
+}
+
+/// Which counter of `mxsec_refreshes_total` to increase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefreshOutcome {
+    /// A newer policy replaced the cached one.
+    Refreshed,
+    /// The cached policy is still current.
+    Unchanged,
+    /// The refresh failed; the cached policy stays until it expires (STS-FETCH-07).
+    Failed,
+}
+
+impl Metrics {
+    /// Counts one answer, and how long it took.
+    pub(crate) fn answered(&self, kind: AnswerKind, took: Duration) {
+        self.queries[kind as usize].fetch_add(1, Ordering::Relaxed);
+        let seconds = took.as_secs_f64();
+        if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.latency_sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Counts a request that was not `<map> <key>` in a netstring.
+    pub(crate) fn malformed(&self) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a lookup in the answer cache.
+    pub(crate) fn answer_cache(&self, hit: bool) {
+        let counter = if hit {
+            &self.answer_hits
+        } else {
+            &self.answer_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an MTA-STS policy fetch: `success`, or the RFC 8460 result type of the failure.
+    pub(crate) fn fetch(&self, result: &'static str) {
+        let mut fetches = self.fetches.lock().unwrap_or_else(PoisonError::into_inner);
+        *fetches.entry(result).or_default() += 1;
+    }
+
+    /// Counts a proactive refresh.
+    pub(crate) fn refresh(&self, outcome: RefreshOutcome) {
+        let counter = match outcome {
+            RefreshOutcome::Refreshed => &self.refreshed,
+            RefreshOutcome::Unchanged => &self.unchanged,
+            RefreshOutcome::Failed => &self.refresh_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the number of policies in the store.
+    pub(crate) fn policies_cached(&self, count: u64) {
+        self.policies_cached.store(count, Ordering::Relaxed);
+    }
+
+    /// Counts a connection opened; [`Self::connection_closed`] when it closes.
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.connections_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed.
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Takes the DNS cache's counts from `source` from now on.
+    pub(crate) fn set_dns_cache(&self, source: Arc<CachingBackend>) {
+        *self
+            .dns_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(source);
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+
+        header(
+            &mut out,
+            "mxsec_queries_total",
+            "counter",
+            "Socketmap queries answered, by answer type.",
+        );
+        for (label, counter) in ANSWERS.iter().zip(&self.queries) {
+            let _ = writeln!(
+                out,
+                "mxsec_queries_total{{answer=\"{label}\"}} {}",
+                get(counter)
+            );
+        }
+
+        header(
+            &mut out,
+            "mxsec_query_duration_seconds",
+            "histogram",
+            "Time from a request's arrival to its answer.",
+        );
+        let mut cumulative = 0;
+        for (bound, counter) in BUCKETS.iter().zip(&self.latency_buckets) {
+            cumulative += get(counter);
+            let _ = writeln!(
+                out,
+                "mxsec_query_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = get(&self.latency_count);
+        let _ = writeln!(
+            out,
+            "mxsec_query_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let sum = get(&self.latency_sum_nanos) as f64 / 1e9;
+        let _ = writeln!(out, "mxsec_query_duration_seconds_sum {sum}");
+        let _ = writeln!(out, "mxsec_query_duration_seconds_count {count}");
+
+        header(
+            &mut out,
+            "mxsec_malformed_requests_total",
+            "counter",
+            "Requests that were not a netstring '<map> <key>'; each closed its connection.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_malformed_requests_total {}",
+            get(&self.malformed)
+        );
+
+        header(
+            &mut out,
+            "mxsec_answer_cache_total",
+            "counter",
+            "Lookups in the answer cache.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_answer_cache_total{{outcome=\"hit\"}} {}",
+            get(&self.answer_hits)
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_answer_cache_total{{outcome=\"miss\"}} {}",
+            get(&self.answer_misses)
+        );
+
+        let dns = self
+            .dns_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (hits, misses) = dns.map_or((0, 0), |source| (source.hits(), source.misses()));
+        header(
+            &mut out,
+            "mxsec_dns_cache_total",
+            "counter",
+            "DNS lookups, answered from the cache or not.",
+        );
+        let _ = writeln!(out, "mxsec_dns_cache_total{{outcome=\"hit\"}} {hits}");
+        let _ = writeln!(out, "mxsec_dns_cache_total{{outcome=\"miss\"}} {misses}");
+
+        header(
+            &mut out,
+            "mxsec_sts_fetches_total",
+            "counter",
+            "MTA-STS policy fetches, by outcome: success or the RFC 8460 result type.",
+        );
+        let fetches = self
+            .fetches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for result in [
+            "success",
+            "sts-policy-fetch-error",
+            "sts-policy-invalid",
+            "sts-webpki-invalid",
+        ] {
+            let n = fetches.get(result).copied().unwrap_or(0);
+            let _ = writeln!(out, "mxsec_sts_fetches_total{{result=\"{result}\"}} {n}");
+        }
+        for (result, n) in &fetches {
+            if ![
+                "success",
+                "sts-policy-fetch-error",
+                "sts-policy-invalid",
+                "sts-webpki-invalid",
+            ]
+            .contains(result)
+            {
+                let _ = writeln!(out, "mxsec_sts_fetches_total{{result=\"{result}\"}} {n}");
+            }
+        }
+
+        header(
+            &mut out,
+            "mxsec_refreshes_total",
+            "counter",
+            "Proactive refreshes of cached MTA-STS policies (STS-FETCH-08).",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_refreshes_total{{outcome=\"refreshed\"}} {}",
+            get(&self.refreshed)
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_refreshes_total{{outcome=\"unchanged\"}} {}",
+            get(&self.unchanged)
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_refreshes_total{{outcome=\"failed\"}} {}",
+            get(&self.refresh_failed)
+        );
+
+        header(
+            &mut out,
+            "mxsec_policies_cached",
+            "gauge",
+            "MTA-STS policies in the store.",
+        );
+        let _ = writeln!(out, "mxsec_policies_cached {}", get(&self.policies_cached));
+        header(
+            &mut out,
+            "mxsec_connections_open",
+            "gauge",
+            "Socketmap connections open.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_connections_open {}",
+            get(&self.connections_open)
+        );
+        header(
+            &mut out,
+            "mxsec_connections_total",
+            "counter",
+            "Socketmap connections accepted.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_connections_total {}",
+            get(&self.connections_total)
+        );
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(err) = respond(stream, &metrics).await {
+                tracing::debug!(error = %err, "metrics request failed");
+            }
+        });
+    }
+}
+
+/// Binds the metrics port.
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Answers one HTTP request: the metrics for `GET /metrics`, 404 for anything else.
+async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let read = async {
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let response = if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET /metrics?") {
+        let body = metrics.render();
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    } else {
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\
+         Connection: close\r\n\r\nsee /metrics only\n"
+            .to_owned()
+    };
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let metrics = Metrics::default();
+        metrics.answered(AnswerKind::DaneOnly, Duration::from_micros(50));
+        metrics.answered(
+            AnswerKind::of(&TlsPolicy::NoPolicy),
+            Duration::from_millis(2),
+        );
+        metrics.answered(AnswerKind::Temp, Duration::from_secs(60));
+        metrics.fetch("success");
+        metrics.fetch("sts-webpki-invalid");
+        metrics.answer_cache(true);
+        metrics.refresh(RefreshOutcome::Failed);
+        let text = metrics.render();
+        for line in [
+            "mxsec_queries_total{answer=\"dane-only\"} 1",
+            "mxsec_queries_total{answer=\"notfound\"} 1",
+            "mxsec_queries_total{answer=\"temp\"} 1",
+            "mxsec_query_duration_seconds_bucket{le=\"0.0001\"} 1",
+            "mxsec_query_duration_seconds_bucket{le=\"0.0025\"} 2",
+            "mxsec_query_duration_seconds_bucket{le=\"30\"} 2",
+            "mxsec_query_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "mxsec_query_duration_seconds_count 3",
+            "mxsec_sts_fetches_total{result=\"success\"} 1",
+            "mxsec_sts_fetches_total{result=\"sts-webpki-invalid\"} 1",
+            "mxsec_sts_fetches_total{result=\"sts-policy-invalid\"} 0",
+            "mxsec_answer_cache_total{outcome=\"hit\"} 1",
+            "mxsec_refreshes_total{outcome=\"failed\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}

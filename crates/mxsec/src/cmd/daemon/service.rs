@@ -1,0 +1,253 @@
+//! The answers: from a socketmap request to its reply, through the zone of the map name, the
+//! answer cache, one shared lookup per destination, and the policy decision.
+//!
+//! What is cached is what was learnt about a destination (the decision's observations), for
+//! the shortest TTL of the DNS answers that went into it, at most the remaining lifetime of
+//! the MTA-STS policy and at most `cache.max_answer_ttl`. When any lookup failed or a policy
+//! fetch failed, the answer is kept for `cache.failure_ttl` only (at most ten seconds), so a
+//! `TEMP` never lingers (PFX-04). Each zone's reply is rendered once per cached entry.
+//! Concurrent requests for a destination that is not cached share one lookup
+//! ([`SingleFlight`]).
+
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use mxsec_net::dns::ttl_scope;
+use mxsec_net::flight::SingleFlight;
+use mxsec_net::resolver::{DestinationResolver, Resolution};
+use mxsec_net::store::PolicyStore;
+use mxsec_net::ttl_cache::{TtlCache, TtlLimits};
+use mxsec_proto::decision::{
+    decide, AddressState, DecisionConfig, MxState, Observations, StsState, TlsaState,
+};
+use mxsec_proto::name::Destination;
+use mxsec_proto::postfix::netstring;
+use mxsec_proto::postfix::socketmap::{SocketmapReply, SocketmapRequest};
+
+use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
+use super::metrics::{AnswerKind, Metrics};
+
+/// The most destinations whose answers are kept at once.
+const MAX_ANSWERS: usize = 200_000;
+
+/// What every connection shares: the counters and the current service, which `SIGHUP`
+/// replaces.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Arc<Metrics>,
+    service: RwLock<Arc<Service>>,
+}
+
+impl Shared {
+    /// Shares `service`.
+    pub(crate) fn new(service: Arc<Service>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            service: RwLock::new(service),
+        }
+    }
+
+    /// The service in force.
+    pub(crate) fn current(&self) -> Arc<Service> {
+        self.service
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `service` in force for the requests that arrive from now on.
+    pub(crate) fn replace(&self, service: Arc<Service>) {
+        *self.service.write().unwrap_or_else(PoisonError::into_inner) = service;
+    }
+}
+
+/// The resolver, its store and the caches: rebuilt only when the DNS, TLS or cache settings
+/// change.
+pub(crate) struct Engine {
+    pub(crate) resolver: Arc<DestinationResolver>,
+    pub(crate) store: Arc<dyn PolicyStore>,
+    answers: TtlCache<Destination, Arc<Cached>>,
+    flights: SingleFlight<Destination, Arc<Cached>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("answers", &self.answers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `resolver`, whose policies live in `store`.
+    pub(crate) fn new(resolver: Arc<DestinationResolver>, store: Arc<dyn PolicyStore>) -> Self {
+        Self {
+            resolver,
+            store,
+            answers: TtlCache::new(TtlLimits::with_capacity(MAX_ANSWERS)),
+            flights: SingleFlight::new(),
+        }
+    }
+
+    /// Forgets the cached answer for `destination`, so the next request looks it up again.
+    pub(crate) fn forget(&self, destination: &Destination) {
+        self.answers.remove(destination);
+    }
+
+    /// Drops expired answers.
+    pub(crate) fn purge(&self) {
+        self.answers.purge_expired(Instant::now());
+    }
+}
+
+/// The observations about one destination, and the reply for each combination of zone
+/// options, rendered when first asked for.
+struct Cached {
+    observations: Observations,
+    rendered: [OnceLock<(Arc<[u8]>, AnswerKind)>; 4],
+}
+
+impl Cached {
+    fn new(observations: Observations) -> Self {
+        Self {
+            observations,
+            rendered: Default::default(),
+        }
+    }
+
+    fn reply(&self, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
+        let slot = usize::from(config.strict_testing) * 2 + usize::from(config.tlsrpt);
+        self.rendered
+            .get(slot)
+            .map(|cell| {
+                cell.get_or_init(|| render(&self.observations, config))
+                    .clone()
+            })
+            .unwrap_or_else(|| render(&self.observations, config))
+    }
+}
+
+fn render(observations: &Observations, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
+    let decision = decide(observations, &config);
+    let payload = decision.socketmap_payload(&config);
+    (
+        netstring::encode(payload.as_bytes()).into(),
+        AnswerKind::of(&decision.policy),
+    )
+}
+
+/// Answers requests with one configuration.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) zones: Zones,
+    pub(crate) limits: Limits,
+    pub(crate) cache: CacheSettings,
+    pub(crate) refresh: RefreshSettings,
+    metrics: Arc<Metrics>,
+}
+
+impl Service {
+    /// A service answering from `engine` with the settings of `config`.
+    pub(crate) fn new(engine: Arc<Engine>, config: &DaemonConfig, metrics: Arc<Metrics>) -> Self {
+        Self {
+            engine,
+            zones: config.zones.clone(),
+            limits: config.limits.clone(),
+            cache: config.cache.clone(),
+            refresh: config.refresh.clone(),
+            metrics,
+        }
+    }
+
+    /// The reply to `request` as a netstring, and what kind of answer it is.
+    pub(crate) async fn answer(&self, request: &SocketmapRequest) -> (Arc<[u8]>, AnswerKind) {
+        let config = self.zones.get(request.map());
+        let destination = request.key();
+        if let Some((cached, _)) = self.engine.answers.get(destination, Instant::now()) {
+            self.metrics.answer_cache(true);
+            return cached.reply(config);
+        }
+        match tokio::time::timeout(self.limits.query_timeout, self.lookup(destination)).await {
+            Ok(cached) => cached.reply(config),
+            Err(_) => {
+                let reason = format!(
+                    "lookup of {} did not finish within {} s",
+                    request.raw_key(),
+                    self.limits.query_timeout.as_secs()
+                );
+                tracing::warn!(destination = %request.raw_key(), "{reason}");
+                let reply = SocketmapReply::Temp(reason);
+                (reply.to_netstring().into(), AnswerKind::Temp)
+            }
+        }
+    }
+
+    /// A lookup of `destination`, shared with every concurrent request for it; its result is
+    /// cached.
+    async fn lookup(&self, destination: &Destination) -> Arc<Cached> {
+        self.metrics.answer_cache(false);
+        let engine = self.engine.clone();
+        let metrics = self.metrics.clone();
+        let (max_ttl, failure_ttl) = (self.cache.max_answer_ttl, self.cache.failure_ttl);
+        let key = destination.clone();
+        self.engine
+            .flights
+            .run(destination.clone(), move || async move {
+                let (resolution, dns_ttl) = ttl_scope(engine.resolver.resolve(&key)).await;
+                count_fetch(&metrics, &resolution);
+                let ttl = answer_ttl(&resolution, dns_ttl, max_ttl, failure_ttl);
+                let cached = Arc::new(Cached::new(resolution.observations));
+                engine
+                    .answers
+                    .insert(key, cached.clone(), ttl, Instant::now());
+                cached
+            })
+            .await
+    }
+}
+
+/// Counts the policy fetch made for this resolution, if any.
+fn count_fetch(metrics: &Metrics, resolution: &Resolution) {
+    if let Some(result) = resolution.mta_sts.fetch_result_type {
+        metrics.fetch(result);
+    } else if resolution.mta_sts.fetch.as_deref() == Some("ok") {
+        metrics.fetch("success");
+    }
+}
+
+/// How long the answer from `resolution` may be reused (see the module documentation).
+fn answer_ttl(
+    resolution: &Resolution,
+    dns_ttl: Option<Duration>,
+    max_ttl: Duration,
+    failure_ttl: Duration,
+) -> Duration {
+    if has_failure(resolution) {
+        return failure_ttl.min(max_ttl);
+    }
+    let mut ttl = max_ttl;
+    if let Some(dns) = dns_ttl {
+        ttl = ttl.min(dns);
+    }
+    if let StsState::Active(sts) = &resolution.observations.sts {
+        ttl = ttl.min(Duration::from_secs(u64::from(sts.ttl)));
+    }
+    ttl
+}
+
+/// Whether a lookup or a policy fetch failed: a retry may give another answer.
+fn has_failure(resolution: &Resolution) -> bool {
+    let obs = &resolution.observations;
+    let dns_failed = match &obs.mx {
+        MxState::Failed(_) => true,
+        MxState::Hosts { hosts, .. } => hosts.iter().any(|host| {
+            matches!(host.addresses, AddressState::Failed(_))
+                || matches!(host.tlsa, TlsaState::Failed(_))
+        }),
+        MxState::NoSuchDomain | MxState::NullMx => false,
+    };
+    dns_failed
+        || resolution.mta_sts.txt == "failed"
+        || resolution.mta_sts.fetch_result_type.is_some()
+}

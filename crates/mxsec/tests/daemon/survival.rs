@@ -1,0 +1,167 @@
+//! STS-FETCH-07: a cached `enforce` policy is applied until it expires, whatever DNS or HTTPS
+//! do meanwhile, and across restarts; the same for both stores (SQLite, and Redis against a
+//! real `redis-server`).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore};
+use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
+use mxsec_proto::mta_sts::record::PolicyId;
+use mxsec_proto::name::DomainName;
+use mxsec_testbed::redis::RedisServer;
+use mxsec_testbed::scenario::Scenario;
+
+use crate::harness::{testbed, Daemon, DnsRelay, Setup};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A store the test can write, as the daemon sees it.
+enum Store {
+    Sqlite(std::path::PathBuf),
+    Redis(String),
+}
+
+impl Store {
+    fn setting(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Redis(url) => url.clone(),
+        }
+    }
+
+    /// Runs `f` on the store while no daemon uses it.
+    fn with<T>(&self, f: impl AsyncFnOnce(&dyn PolicyStore) -> T) -> T {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            match self {
+                Self::Sqlite(path) => {
+                    let store = SqliteStore::open(path.clone()).await.unwrap();
+                    let out = f(&store).await;
+                    store.close().await;
+                    out
+                }
+                Self::Redis(url) => {
+                    let store = RedisStore::connect(url, "mxsec:").await.unwrap();
+                    f(&store).await
+                }
+            }
+        })
+    }
+
+    /// Rewrites the cached policy of `domain`: same body, TXT `id` `id`, fetched
+    /// `max_age - lives` seconds ago, so that it expires in `lives` seconds.
+    fn rewrite(&self, domain: &DomainName, id: &str, lives: u64) {
+        self.with(async |store| {
+            let entry = store
+                .get(domain, now())
+                .await
+                .unwrap()
+                .expect("policy cached");
+            let cached = entry.policy().expect("a policy");
+            let fetched_at = now() + lives - cached.max_age().min(now() + lives);
+            let policy =
+                CachedPolicy::parse(PolicyId::parse(id).unwrap(), cached.body(), fetched_at)
+                    .unwrap();
+            let entry = CacheEntry::from_parts(domain.clone(), Some(policy), Vec::new());
+            store.put(&entry, now()).await.unwrap();
+        });
+    }
+}
+
+/// A connect map without the policy hosts (port 443): every policy fetch fails.
+fn without_https(dir: &Path) -> std::path::PathBuf {
+    let (_, files) = testbed();
+    let map = std::fs::read_to_string(&files.connect_map).unwrap();
+    let kept: Vec<&str> = map
+        .lines()
+        .filter(|line| {
+            !line
+                .split_whitespace()
+                .next()
+                .is_some_and(|p| p.ends_with(":443"))
+        })
+        .collect();
+    let path = dir.join("no-https.map");
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    path
+}
+
+fn cached_policy_survives(store: Store, dir: &Path) {
+    let scenario = Scenario::find("sts-enforce").unwrap();
+    let domain = DomainName::parse(&scenario.domain()).unwrap();
+    let expected = scenario.expected_query();
+    let (dns, _) = testbed();
+    let relay = DnsRelay::start(*dns);
+    let mut setup = Setup::new(dir);
+    setup.dns = relay.addr;
+    setup.store = store.setting();
+
+    // Learn the policy.
+    let daemon = Daemon::start(dir, &setup);
+    let answer = daemon.query("postfix", &scenario.domain());
+    assert!(expected.matches(&answer), "fresh: {answer}");
+    assert!(daemon.stop());
+
+    // DNS failure: the _mta-sts TXT lookup fails; after a restart, the cached policy applies.
+    relay.fail(&format!("_mta-sts.{}", scenario.domain()));
+    let daemon = Daemon::start(dir, &setup);
+    let answer = daemon.query("postfix", &scenario.domain());
+    assert!(
+        expected.matches(&answer),
+        "TXT lookup failing, after restart: {answer}"
+    );
+    assert!(daemon.stop());
+    relay.heal();
+
+    // HTTPS failure: the TXT id changed, so the policy is fetched, and the fetch fails.
+    store.rewrite(&domain, "stale1", 86_400);
+    setup.connect_map = without_https(dir);
+    let daemon = Daemon::start(dir, &setup);
+    let answer = daemon.query("postfix", &scenario.domain());
+    assert!(
+        expected.matches(&answer),
+        "policy host unreachable: {answer}"
+    );
+    assert!(daemon.metric("mxsec_sts_fetches_total{result=\"sts-policy-fetch-error\"}") >= 1);
+    assert!(daemon.stop());
+
+    // Until it expires: then nothing applies (STS-FETCH-06), as for a domain never seen.
+    let lives = 10;
+    let expires = std::time::Instant::now() + Duration::from_secs(lives);
+    store.rewrite(&domain, "stale2", lives);
+    let daemon = Daemon::start(dir, &setup);
+    let answer = daemon.query("postfix", &scenario.domain());
+    assert!(expected.matches(&answer), "before expiry: {answer}");
+    std::thread::sleep(
+        expires.saturating_duration_since(std::time::Instant::now()) + Duration::from_secs(1),
+    );
+    assert_eq!(
+        daemon.query("postfix", &scenario.domain()),
+        "NOTFOUND ",
+        "after expiry"
+    );
+    assert!(daemon.stop());
+}
+
+#[test]
+fn sts_fetch_07_cached_policy_survives_dns_https_and_restart_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::Sqlite(dir.path().join("policies.sqlite3"));
+    cached_policy_survives(store, dir.path());
+}
+
+#[test]
+fn sts_fetch_07_cached_policy_survives_dns_https_and_restart_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis =
+        RedisServer::start().expect("redis-server must be installed (scripts/test installs it)");
+    let store = Store::Redis(redis.url());
+    cached_policy_survives(store, dir.path());
+    redis.stop();
+}
