@@ -318,13 +318,16 @@ impl DestinationResolver {
 
     async fn sts_branch(&self, domain: &DomainName) -> (StsState, StsReport) {
         let now = (self.clock)();
+        let mut store_failure = None;
         let mut entry = match &self.store {
             Some(store) => match store.get(domain, now).await {
                 Ok(found) => found.unwrap_or_else(|| CacheEntry::new(domain.clone())),
                 Err(err) => {
                     // A store that cannot be read must not hide a cached enforce policy
-                    // behind "no policy": say so loudly and defer through the decision.
+                    // behind "no policy": say so loudly and defer through the decision
+                    // unless a policy is fetched now (STS-FETCH-07, PFX-04).
                     tracing::error!(%domain, error = %err, "policy store read failed");
+                    store_failure = Some(format!("policy store read failed: {err}"));
                     CacheEntry::new(domain.clone())
                 }
             },
@@ -373,7 +376,10 @@ impl DestinationResolver {
         }
         let now = (self.clock)();
         let Some(live) = entry.live_policy(now) else {
-            return (StsState::Absent, report);
+            return match store_failure {
+                Some(why) => (StsState::Unknown(why), report),
+                None => (StsState::Absent, report),
+            };
         };
         let active = active_sts(domain, live, source, now);
         report.policy = Some(active.policy_lines.clone());
