@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use mxsec_proto::dane::usable::{classify, RrsetUsability};
 use mxsec_proto::decision::{
     decide, ActiveSts, AddressState, Decision, DecisionConfig, HostState, LookupFailure, MxState,
@@ -31,6 +31,11 @@ use crate::sts_fetch::PolicyFetcher;
 /// The longest time, in seconds, that a Postfix client may cache an MTA-STS answer
 /// (`policy_ttl`): an hour, so that MX and policy changes are seen soon.
 pub const MAX_ANSWER_TTL: u64 = 3600;
+
+/// The most MX hosts whose address and TLSA lookups run at once for one destination. A
+/// hostile MX RRset of hundreds of hosts then costs time, bounded by the caller's deadline,
+/// rather than hundreds of concurrent lookups and their memory.
+pub const MAX_PARALLEL_HOSTS: usize = 32;
 
 /// Resolves destinations to TLS policies: DNS, MTA-STS discovery, fetch and cache.
 pub struct DestinationResolver {
@@ -228,11 +233,15 @@ impl DestinationResolver {
         } else {
             "hosts"
         };
-        let hosts = join_all(
+        // In parallel, but not all at once: an MX RRset can name thousands of hosts, each
+        // with three lookups to make.
+        let hosts: Vec<(HostState, HostReport)> = stream::iter(
             targets
                 .into_iter()
                 .map(|(pref, name)| self.host(pref, name)),
         )
+        .buffered(MAX_PARALLEL_HOSTS)
+        .collect()
         .await;
         let (states, reports): (Vec<HostState>, Vec<HostReport>) = hosts.into_iter().unzip();
         (

@@ -30,6 +30,9 @@ const SLACK: Duration = Duration::from_secs(2);
 /// to the 64 KiB a DNS message can hold once the RRSIG is added.
 const HUGE_RECORDS: usize = 200;
 
+/// MX hosts of `many.test`: about 1,000 lookups (A, AAAA, TLSA for each) for one answer.
+const MANY_MX: usize = 300;
+
 /// The memory one lookup of the huge RRset may take: a few copies of the 54 KB message
 /// (wire, parsed records, the strings handed out) and the resolver's buffers.
 const MEMORY: usize = 2 * MIB;
@@ -49,8 +52,15 @@ fn zones() -> Vec<Zone> {
         text.resize(255, b'a');
         huge = huge.txt_bytes("_mta-sts.huge.test", &[text]);
     }
+    // An MX RRset of many hosts, each with its own address and TLSA lookups to make.
+    let mut many = Zone::new("many.test");
+    for i in 0..MANY_MX {
+        let host = format!("mx{i}.many.test");
+        many = many.mx(10, &host).a(&host, ip);
+    }
     vec![
         huge,
+        many,
         Zone::new("tc.test")
             .mx(10, "mx.tc.test")
             .a("mx.tc.test", ip)
@@ -131,6 +141,25 @@ async fn sts_txt_05_hostile_huge_rrset_means_no_policy(backend: Backend) {
     assert_eq!(decision.policy, TlsPolicy::NoPolicy, "{decision:?}");
 }
 
+async fn hostile_dns_hundreds_of_mx_hosts(backend: Backend) {
+    let net = net(backend).await;
+    let resolver = resolver(&net);
+    let destination = Destination::parse("many.test").unwrap();
+    let config = DecisionConfig::default();
+    let measured = measure(resolver.decide(&destination, &config)).await;
+    let case = format!("resolver, {MANY_MX} MX hosts ({})", label(backend));
+    measured.assert_within(&case, 2 * TIMEOUT, 4 * MIB);
+    // Every host was looked up: none has TLSA, and there is no MTA-STS.
+    let (resolution, decision) = measured.value;
+    assert_eq!(resolution.hosts.len(), MANY_MX);
+    assert_eq!(
+        decision.policy,
+        TlsPolicy::NoPolicy,
+        "{:?}",
+        decision.policy
+    );
+}
+
 async fn dane_tlsa_06_hostile_truncated_answers_need_tcp(backend: Backend) {
     let net = net(backend).await;
     let measured = measure(async {
@@ -194,6 +223,7 @@ macro_rules! both_backends {
 
 both_backends!(
     hostile_dns_huge_txt,
+    hostile_dns_hundreds_of_mx_hosts,
     sts_txt_05_hostile_huge_rrset_means_no_policy,
     dane_tlsa_06_hostile_truncated_answers_need_tcp,
     dane_dns_03_hostile_answers_never_come,
