@@ -5,6 +5,8 @@
 //! - DANE is never overridden by MTA-STS: when a reachable host has a secure TLSA RRset
 //!   (usable or all unusable), the answer is a DANE level or `TEMP`, never `secure` and never
 //!   `NOTFOUND ` (STS-APP-06, PFX-05, DANE-DISC-04/05);
+//! - a policy cache that could not be read never yields `NOTFOUND ` for a domain with MX
+//!   hosts: a cached `enforce` policy may exist (STS-FETCH-07, PFX-04);
 //! - a `secure` answer names only MX hosts that the policy's patterns cover (STS-VAL-01);
 //! - the rendered socketmap reply parses back with the same status, within 100000 octets
 //!   (PFX-02).
@@ -99,6 +101,12 @@ fn check(obs: &Observations, config: &DecisionConfig) {
                 "bogus answer downgraded to NOTFOUND: {obs:?}"
             );
         }
+        if matches!(obs.sts, StsState::Unknown(_)) && has_hosts(&obs.mx) {
+            assert!(
+                *policy != TlsPolicy::NoPolicy,
+                "unreadable policy cache downgraded to NOTFOUND: {obs:?}"
+            );
+        }
         if dane_applies(&obs.mx) {
             assert!(
                 matches!(
@@ -175,6 +183,11 @@ fn is_bogus(failure: &LookupFailure) -> bool {
     matches!(failure, LookupFailure::Bogus(_))
 }
 
+/// Whether the MX lookup found hosts to deliver to.
+fn has_hosts(mx: &MxState) -> bool {
+    matches!(mx, MxState::Hosts { hosts, .. } if !hosts.is_empty())
+}
+
 /// Whether a reachable host has a secure TLSA RRset, usable or all unusable.
 fn dane_applies(mx: &MxState) -> bool {
     let MxState::Hosts { hosts, .. } = mx else {
@@ -217,10 +230,10 @@ fn observations(u: &mut Unstructured<'_>) -> Result<(Observations, DecisionConfi
             MxState::Hosts { security, hosts }
         }
     };
-    let sts = if u.arbitrary()? {
-        StsState::Absent
-    } else {
-        StsState::Active(active_sts(u)?)
+    let sts = match u.int_in_range(0..=3u8)? {
+        0 => StsState::Absent,
+        1 => StsState::Unknown(String::from(u.arbitrary::<&str>()?)),
+        _ => StsState::Active(active_sts(u)?),
     };
     Ok((
         Observations {

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use mxsec_proto::dane::usable::{classify, RrsetUsability};
 use mxsec_proto::decision::{
     decide, ActiveSts, AddressState, Decision, DecisionConfig, HostState, LookupFailure, MxState,
@@ -31,6 +31,11 @@ use crate::sts_fetch::PolicyFetcher;
 /// The longest time, in seconds, that a Postfix client may cache an MTA-STS answer
 /// (`policy_ttl`): an hour, so that MX and policy changes are seen soon.
 pub const MAX_ANSWER_TTL: u64 = 3600;
+
+/// The most MX hosts whose address and TLSA lookups run at once for one destination. A
+/// hostile MX RRset of hundreds of hosts then costs time, bounded by the caller's deadline,
+/// rather than hundreds of concurrent lookups and their memory.
+pub const MAX_PARALLEL_HOSTS: usize = 32;
 
 /// Resolves destinations to TLS policies: DNS, MTA-STS discovery, fetch and cache.
 pub struct DestinationResolver {
@@ -249,11 +254,15 @@ impl DestinationResolver {
         } else {
             "hosts"
         };
-        let hosts = join_all(
+        // In parallel, but not all at once: an MX RRset can name thousands of hosts, each
+        // with three lookups to make.
+        let hosts: Vec<(HostState, HostReport)> = stream::iter(
             targets
                 .into_iter()
                 .map(|(pref, name)| self.host(pref, name)),
         )
+        .buffered(MAX_PARALLEL_HOSTS)
+        .collect()
         .await;
         let (states, reports): (Vec<HostState>, Vec<HostReport>) = hosts.into_iter().unzip();
         (
@@ -339,13 +348,16 @@ impl DestinationResolver {
 
     async fn sts_branch(&self, domain: &DomainName) -> (StsState, StsReport) {
         let now = (self.clock)();
+        let mut store_failure = None;
         let mut entry = match &self.store {
             Some(store) => match store.get(domain, now).await {
                 Ok(found) => found.unwrap_or_else(|| CacheEntry::new(domain.clone())),
                 Err(err) => {
                     // A store that cannot be read must not hide a cached enforce policy
-                    // behind "no policy": say so loudly and defer through the decision.
+                    // behind "no policy": say so loudly and defer through the decision
+                    // unless a policy is fetched now (STS-FETCH-07, PFX-04).
                     tracing::error!(%domain, error = %err, "policy store read failed");
+                    store_failure = Some(format!("policy store read failed: {err}"));
                     CacheEntry::new(domain.clone())
                 }
             },
@@ -394,7 +406,10 @@ impl DestinationResolver {
         }
         let now = (self.clock)();
         let Some(live) = entry.live_policy(now) else {
-            return (StsState::Absent, report);
+            return match store_failure {
+                Some(why) => (StsState::Unknown(why), report),
+                None => (StsState::Absent, report),
+            };
         };
         let active = active_sts(domain, live, source, now);
         report.policy = Some(active.policy_lines.clone());

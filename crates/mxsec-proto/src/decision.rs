@@ -20,6 +20,7 @@
 //! | DANE for some hosts only, or insecure MX with secure TLSA | `dane` (DANE-DISC-01) |
 //! | no DANE, MTA-STS `enforce` (fresh or cached) | `secure match=<covered MX hosts> servername=hostname` (PFX-06) |
 //! | MTA-STS `enforce` that covers no current MX host | `TEMP` (STS-APP-01, STS-APP-04) |
+//! | no DANE, policy cache unreadable and nothing fetched | `TEMP` (STS-FETCH-07, PFX-04) |
 //! | MTA-STS `testing` (unless `strict_testing`), `none`, absent, unfetchable | `NOTFOUND ` (STS-APP-02/03, STS-FETCH-06) |
 //! | null MX (RFC 7505), domain does not exist | `NOTFOUND ` (no policy applies; the MTA bounces) |
 //!
@@ -134,6 +135,10 @@ pub enum StsState {
     Absent,
     /// A policy applies (fresh, or cached and unexpired: STS-FETCH-07).
     Active(ActiveSts),
+    /// Whether a policy applies is not known: the policy cache could not be read, and no
+    /// policy was fetched in its place. A cached `enforce` policy may exist, so the answer
+    /// defers unless DANE applies (STS-FETCH-07, PFX-04).
+    Unknown(String),
 }
 
 /// An MTA-STS policy that applies to the destination.
@@ -305,13 +310,24 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
         return dane;
     }
 
-    let StsState::Active(sts) = &obs.sts else {
-        reason(
-            r,
-            "STS-FETCH-06",
-            "no MTA-STS policy and no DANE: opportunistic TLS",
-        );
-        return TlsPolicy::NoPolicy;
+    let sts = match &obs.sts {
+        StsState::Active(sts) => sts,
+        StsState::Absent => {
+            reason(
+                r,
+                "STS-FETCH-06",
+                "no MTA-STS policy and no DANE: opportunistic TLS",
+            );
+            return TlsPolicy::NoPolicy;
+        }
+        StsState::Unknown(why) => {
+            let text = format!(
+                "MTA-STS policy cache unavailable ({why}) and no policy fetched: \
+                 a cached policy may apply"
+            );
+            reason(r, "STS-FETCH-07", text.clone());
+            return TlsPolicy::TempFail(text);
+        }
     };
     let enforced = match sts.mode {
         Mode::Enforce => true,

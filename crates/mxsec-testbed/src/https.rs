@@ -9,7 +9,8 @@
 //! self-signed, missing intermediate; M-02), a path at which it answers (anything else is a
 //! 404, the "file at the wrong path" case of M-01), and a [`Reply`]: a body with a status and
 //! content type (200, 404, 500, `text/html` soft 404, `application/octet-stream`; M-01, M-03),
-//! a redirect (M-01), or a hostile body that is slow, endless or oversized (STS-FETCH-04).
+//! a redirect (M-01), or a hostile body that is slow, endless, oversized, or complete but
+//! followed by a connection that never closes (STS-FETCH-04).
 //! [`PolicyHost::browser_only`] answers 403 to clients whose User-Agent does not look like a
 //! browser (M-04).
 //!
@@ -42,6 +43,9 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
 /// How long the server waits for a TLS handshake and a request head.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a [`Reply::NeverCloses`] connection is held open after its body.
+const NEVER_CLOSES_HOLD: Duration = Duration::from_secs(600);
 
 /// Size of the blocks an endless or oversized body is written in.
 const BLOCK: usize = 4096;
@@ -107,6 +111,13 @@ pub enum Reply {
     },
     /// A 200 `text/plain` response with no `Content-Length` whose body never ends.
     Endless,
+    /// A 200 `text/plain` response with no `Content-Length`: the whole body, then silence
+    /// with the connection held open for ten minutes, so a client that reads to the end of
+    /// the stream waits that long (STS-FETCH-04).
+    NeverCloses {
+        /// The body.
+        body: Vec<u8>,
+    },
     /// A 200 `text/plain` response of `length` bytes (STS-FETCH-04: over the 64 KiB limit).
     Oversized {
         /// The body length.
@@ -550,6 +561,14 @@ async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, reply: &Reply) -> std::i
             loop {
                 stream.write_all(&block).await?;
             }
+        }
+        Reply::NeverCloses { body } => {
+            let headers = [("Content-Type", TEXT_PLAIN.to_owned())];
+            stream.write_all(&head_for(200, &headers)).await?;
+            stream.write_all(body).await?;
+            stream.flush().await?;
+            // Far longer than any client waits (RFC 8461 §3.3 suggests one minute).
+            tokio::time::sleep(NEVER_CLOSES_HOLD).await;
         }
         Reply::Oversized {
             length,

@@ -16,6 +16,10 @@
 //!   ([`TestPki::reissue_with_new_key`]): after the first, a `3 1 1` record still matches and a
 //!   `3 0 1` record does not; after the second, neither does (D-01).
 //!
+//! - decoy intermediates ([`TestPki::decoy_intermediates`]): CA certificates with the name of
+//!   intermediate A but keys of their own, to pad a served chain to a hundred certificates
+//!   that a verifier must not spend unbounded time on (hostile servers).
+//!
 //! Keys are ECDSA P-256 by default; P-384, Ed25519 and RSA-2048 are available through
 //! [`KeyAlgorithm`].
 //! Outputs are `rustls_pki_types` DER values for rustls, and PEM for files such as the
@@ -487,6 +491,25 @@ impl TestPki {
         })
     }
 
+    /// `count` decoys of intermediate A: CA certificates with its subject name, each with a
+    /// key of its own, signed by the root. Put in front of the real intermediate, each one is
+    /// a candidate issuer of the leaf that a path builder must try and reject: a chain padded
+    /// with them is how a hostile server makes verification expensive.
+    ///
+    /// # Errors
+    ///
+    /// [`PkiError`] if key generation or signing fails.
+    pub fn decoy_intermediates(
+        &self,
+        count: usize,
+    ) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+        (0..count)
+            .map(|_| {
+                ca_cert("mxsec testbed issuing CA A", Some(&self.root), self.now).map(|ca| ca.der)
+            })
+            .collect()
+    }
+
     /// Re-issues a leaf with the same names, issuer and key, a new serial number and the given
     /// validity: a renewal that keeps its key, so `3 1 1` still matches and `3 0 1` does not
     /// (SCENARIOS.md D-01).
@@ -631,6 +654,21 @@ mod tests {
             .issue(&LeafSpec::new(["mx.example.test"]).issued_by(IssuedBy::SelfSigned))
             .unwrap();
         assert_eq!(own.served_chain(ServedChain::WithRoot).len(), 1);
+    }
+
+    #[test]
+    fn pki_decoys_carry_the_intermediate_name_with_other_keys() {
+        let pki = pki();
+        let decoys = pki.decoy_intermediates(3).unwrap();
+        assert_eq!(decoys.len(), 3);
+        let real = pki.intermediate(Intermediate::A);
+        let contains = |der: &[u8], part: &[u8]| der.windows(part.len()).any(|w| w == part);
+        for (i, decoy) in decoys.iter().enumerate() {
+            assert_ne!(decoy, real.der());
+            assert!(contains(decoy, b"mxsec testbed issuing CA A"));
+            assert!(!contains(decoy, real.spki_der()));
+            assert!(decoys[i + 1..].iter().all(|other| other != decoy));
+        }
     }
 
     #[test]

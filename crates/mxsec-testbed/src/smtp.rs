@@ -5,7 +5,9 @@
 //! (`250 XXXXXXXA`, `500` to the command; SCENARIOS.md T-01), STARTTLS answered `454`, TLS that
 //! breaks right after `220` (garbage bytes or an abrupt close; T-03), a server that requires SNI
 //! (T-03), `STARTTLS` advertised again inside TLS (STT-03), and a delayed banner. It accepts
-//! mail (`MAIL`/`RCPT`/`DATA`, recorded), so that a real MTA can deliver to it.
+//! mail (`MAIL`/`RCPT`/`DATA`, recorded), so that a real MTA can deliver to it. A [`Hostile`]
+//! server attacks the client's limits instead: a greeting that never comes, a greeting of one
+//! huge line, or an EHLO reply whose continuation lines never end.
 //!
 //! The handshake key is whatever [`Credentials`] say, with no check that it belongs to the
 //! certificate: that is how a test stages a man in the middle who replays the real server's
@@ -128,6 +130,24 @@ pub enum StartTls {
     AbortAfterReady,
 }
 
+/// A server that attacks the client's time and memory limits instead of speaking SMTP
+/// (DESIGN.md "Bounded everything": a hostile server may waste a few seconds of one task,
+/// never memory or the process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hostile {
+    /// Accepts the connection and never sends the greeting, holding the connection open.
+    SilentGreeting,
+    /// Sends a greeting that is one line of `length` octets (`220 xxx...`), without a line
+    /// end until the last octet.
+    LongGreeting {
+        /// The length of the line, CRLF included.
+        length: usize,
+    },
+    /// Greets normally, then answers EHLO with `250-` continuation lines that never end.
+    EndlessEhlo,
+}
+
 /// The behaviour of one MX host.
 #[derive(Clone, Debug)]
 pub struct MxBehaviour {
@@ -140,6 +160,8 @@ pub struct MxBehaviour {
     /// Advertise `STARTTLS` again in the EHLO response inside TLS, which RFC 3207 §4.2
     /// forbids (STT-03).
     pub starttls_after_tls: bool,
+    /// Attack the client instead of speaking SMTP.
+    pub hostile: Option<Hostile>,
 }
 
 impl MxBehaviour {
@@ -150,6 +172,7 @@ impl MxBehaviour {
             starttls,
             banner_delay: Duration::ZERO,
             starttls_after_tls: false,
+            hostile: None,
         }
     }
 
@@ -169,6 +192,13 @@ impl MxBehaviour {
     #[must_use]
     pub fn starttls_after_tls(mut self) -> Self {
         self.starttls_after_tls = true;
+        self
+    }
+
+    /// Attacks the client's limits in the given way.
+    #[must_use]
+    pub fn hostile(mut self, hostile: Hostile) -> Self {
+        self.hostile = Some(hostile);
         self
     }
 }
@@ -326,6 +356,17 @@ impl Server {
     async fn session(self, stream: TcpStream, peer: SocketAddr) {
         tokio::time::sleep(self.behaviour.banner_delay).await;
         let mut plain = BufReader::new(stream);
+        match self.behaviour.hostile {
+            Some(Hostile::SilentGreeting) => return hold(&mut plain).await,
+            Some(Hostile::LongGreeting { length }) => {
+                // The client gives up long before the end; the write then fails.
+                if long_line(plain.get_mut(), length).await.is_ok() {
+                    hold(&mut plain).await;
+                }
+                return;
+            }
+            Some(Hostile::EndlessEhlo) | None => {}
+        }
         let greeting = format!("220 {} ESMTP mxsec testbed\r\n", self.behaviour.hostname);
         if plain
             .get_mut()
@@ -376,6 +417,14 @@ impl Server {
             let line = String::from_utf8_lossy(&line).into_owned();
             let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
             let reply: String = match verb.to_ascii_uppercase().as_str() {
+                "EHLO" if self.behaviour.hostile == Some(Hostile::EndlessEhlo) => {
+                    let line = format!("250-{} {}\r\n", self.behaviour.hostname, "x".repeat(64));
+                    let block = line.repeat(BLOCK / line.len() + 1);
+                    // Ends when the client goes away and the write fails.
+                    loop {
+                        io.get_mut().write_all(block.as_bytes()).await?;
+                    }
+                }
                 "EHLO" => {
                     mail_from = None;
                     rcpt_to.clear();
@@ -457,6 +506,34 @@ impl Server {
             .map(|(i, l)| format!("250{}{l}\r\n", if i == last { ' ' } else { '-' }))
             .collect()
     }
+}
+
+/// Size of the pieces a hostile server writes.
+const BLOCK: usize = 4096;
+
+/// Writes `220 xxx...` CRLF, `length` octets in all, in blocks, so that the server itself
+/// holds no more than one block.
+async fn long_line<W: AsyncWrite + Unpin>(stream: &mut W, length: usize) -> std::io::Result<()> {
+    let block = [b'x'; BLOCK];
+    let mut filler = length.saturating_sub(6);
+    stream.write_all(b"220 ").await?;
+    while filler > 0 {
+        let n = filler.min(BLOCK);
+        stream.write_all(block.get(..n).unwrap_or_default()).await?;
+        filler -= n;
+    }
+    stream.write_all(b"\r\n").await?;
+    stream.flush().await
+}
+
+/// Holds the connection open, reading and discarding, until the client closes it or
+/// [`IDLE_TIMEOUT`] passes.
+async fn hold<S: AsyncRead + Unpin>(stream: &mut S) {
+    let _ = tokio::time::timeout(
+        IDLE_TIMEOUT,
+        tokio::io::copy(stream, &mut tokio::io::sink()),
+    )
+    .await;
 }
 
 /// The path of `MAIL FROM:<path> params` or `RCPT TO:<path> params`, as sent (`<a@b>`).
@@ -649,6 +726,66 @@ mod tests {
         assert!(transcript.contains("250 XXXXXXXA\r\n"), "{transcript}");
         assert!(transcript.contains("500 5.5.1"), "{transcript}");
         assert!(!transcript.contains("STARTTLS"), "{transcript}");
+    }
+
+    async fn start(behaviour: MxBehaviour) -> SmtpServer {
+        SmtpServer::start("127.0.0.1:0".parse().unwrap(), behaviour)
+            .await
+            .unwrap()
+    }
+
+    /// Reads up to `limit` octets or until the server is silent for `quiet`.
+    async fn read_some(stream: &mut TcpStream, limit: usize, quiet: Duration) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while got.len() < limit {
+            match tokio::time::timeout(quiet, stream.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn hostile_silent_greeting_sends_nothing_and_keeps_the_connection() {
+        let behaviour = MxBehaviour::new("mx.example.test", StartTls::NotOffered)
+            .hostile(Hostile::SilentGreeting);
+        let server = start(behaviour).await;
+        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        let got = read_some(&mut stream, 1, Duration::from_millis(300)).await;
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn hostile_long_greeting_is_one_line_of_the_given_length() {
+        let behaviour = MxBehaviour::new("mx.example.test", StartTls::NotOffered)
+            .hostile(Hostile::LongGreeting { length: 100_000 });
+        let server = start(behaviour).await;
+        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        let got = read_some(&mut stream, 100_000, Duration::from_secs(5)).await;
+        assert_eq!(got.len(), 100_000);
+        assert!(got.starts_with(b"220 xxx"));
+        assert!(got.ends_with(b"x\r\n"));
+        assert_eq!(got.iter().filter(|&&b| b == b'\n').count(), 1);
+    }
+
+    #[tokio::test]
+    async fn hostile_endless_ehlo_reply_never_ends() {
+        let behaviour =
+            MxBehaviour::new("mx.example.test", StartTls::NotOffered).hostile(Hostile::EndlessEhlo);
+        let server = start(behaviour).await;
+        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        let banner = read_some(&mut stream, 1, Duration::from_secs(5)).await;
+        assert!(banner.starts_with(b"220 "));
+        stream.write_all(b"EHLO client.test\r\n").await.unwrap();
+        let got = read_some(&mut stream, 1 << 20, Duration::from_secs(5)).await;
+        assert!(got.len() >= 1 << 20, "{}", got.len());
+        assert!(got.starts_with(b"250-mx.example.test "));
+        assert!(
+            !got.windows(4).any(|w| w == b"250 "),
+            "the reply never ends"
+        );
     }
 
     #[tokio::test]

@@ -28,6 +28,14 @@ use super::{PolicyStore, StoreError};
 /// How long to wait for a connection, and for each reply, before failing the request.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Reconnection attempts within one request after the connection broke, and the longest
+/// pause between them. The client's defaults (six attempts, exponential from 100 ms) make
+/// every request wait about ten seconds while the server is down; with these a request
+/// fails within about a second, so the caller can fetch or defer at once, and the next
+/// request tries to reconnect again.
+const RECONNECT_ATTEMPTS: usize = 2;
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+
 /// Removes the entries expired at `ARGV[1]`: their keys (`ARGV[2]` .. domain) and their
 /// members of the refresh (`KEYS[2]`) and expiry (`KEYS[1]`) sets, atomically, so that an
 /// entry put meanwhile by another MTA is never removed. Returns how many were removed.
@@ -69,7 +77,9 @@ impl RedisStore {
         let client = Client::open(url).map_err(redis_error("parse the URL"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT));
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(RECONNECT_ATTEMPTS)
+            .set_max_delay(RECONNECT_MAX_DELAY);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(redis_error("connect"))?;

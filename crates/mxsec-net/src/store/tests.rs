@@ -389,6 +389,110 @@ mod sqlite_file {
         assert_eq!(journal, "wal");
     }
 
+    /// Set in the child process of the kill test: the database it writes to.
+    const KILL_CHILD_DB: &str = "MXSEC_TEST_KILL_CHILD_DB";
+
+    /// Puts acknowledged by the child before the parent kills it.
+    const ACKNOWLEDGED_BEFORE_KILL: usize = 2_000;
+
+    /// STS-FETCH-07 across a crash: a process writing policies with 64 puts in flight is
+    /// killed with SIGKILL; reopened, the file holds every policy whose put had returned.
+    /// The test runs itself as that process (the child branch below).
+    #[test]
+    fn sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put() {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        if let Some(path) = std::env::var_os(KILL_CHILD_DB) {
+            runtime.block_on(write_until_killed(Path::new(&path)));
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("policies.sqlite");
+        let module = module_path!();
+        let test = format!(
+            "{}::sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put",
+            module.split_once("::").map_or(module, |(_, rest)| rest)
+        );
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", &test, "--nocapture", "--test-threads=1"])
+            .env(KILL_CHILD_DB, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the writer");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut acknowledged = Vec::new();
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.expect("writer output");
+            if let Some(domain) = line.strip_prefix("stored ") {
+                acknowledged.push(domain.to_owned());
+                if acknowledged.len() == ACKNOWLEDGED_BEFORE_KILL {
+                    break;
+                }
+            }
+        }
+        // SIGKILL: no destructor, no flush, no checkpoint.
+        child.kill().expect("kill -9 the writer");
+        // Acknowledgements already in the pipe count too.
+        for line in lines {
+            let Ok(line) = line else { break };
+            if let Some(domain) = line.strip_prefix("stored ") {
+                acknowledged.push(domain.to_owned());
+            }
+        }
+        child.wait().expect("reap the writer");
+        assert!(acknowledged.len() >= ACKNOWLEDGED_BEFORE_KILL);
+
+        runtime.block_on(async {
+            let store = SqliteStore::open(&path)
+                .await
+                .expect("reopen after the kill");
+            let stored =
+                usize::try_from(store.count(T0).await.expect("count")).expect("count fits");
+            println!(
+                "kill -9: {} puts acknowledged, {stored} entries in the file after restart",
+                acknowledged.len()
+            );
+            assert!(
+                stored >= acknowledged.len(),
+                "{stored} < {}",
+                acknowledged.len()
+            );
+            for domain in &acknowledged {
+                let found = store.get(&name(domain), T0).await.expect("get");
+                assert!(found.is_some(), "{domain} was acknowledged, then lost");
+            }
+            store.close().await;
+        });
+    }
+
+    /// The child of the kill test: puts policies, 64 at a time, and prints each domain once
+    /// its put has returned, until it is killed.
+    async fn write_until_killed(path: &Path) {
+        use std::io::Write as _;
+        let store = SqliteStore::open(path).await.expect("open in the writer");
+        let store = &store;
+        stream::iter(0u64..)
+            .map(|i| async move {
+                let domain = format!("d{i}.example");
+                store
+                    .put(&entry(&domain, T0, WEEK), T0)
+                    .await
+                    .expect("put in the writer");
+                domain
+            })
+            .buffer_unordered(64)
+            .for_each(|domain| async move {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "stored {domain}");
+                let _ = out.flush();
+            })
+            .await;
+    }
+
     #[tokio::test]
     async fn sts_pol_06_sqlite_read_only_file_fails_at_open() {
         let dir = tempfile::tempdir().expect("temporary directory");

@@ -1,6 +1,7 @@
 //! mxsec-net against the testbed on loopback: one test binary, a module per topic.
 
 mod dane;
+mod faults;
 mod pkix;
 mod ssrf;
 mod starttls;

@@ -525,3 +525,33 @@ fn pfx_02_secure_answer_too_long_for_socketmap_defers() {
         "{payload:.80}"
     );
 }
+
+/// A policy cache that cannot be read may hold an enforce policy: defer rather than answer
+/// `NOTFOUND `, unless DANE decides the destination anyway.
+#[test]
+fn sts_fetch_07_unreadable_policy_cache_defers_unless_dane_applies() {
+    let unknown = || StsState::Unknown("redis: connection refused".into());
+    let o = obs(
+        hosts(
+            Security::Insecure,
+            vec![host(
+                "mx.example.com",
+                Security::Insecure,
+                TlsaState::NotApplicable,
+            )],
+        ),
+        unknown(),
+    );
+    let payload = answer(&o);
+    assert!(
+        payload.starts_with("TEMP MTA-STS policy cache unavailable (redis: connection refused)"),
+        "{payload}"
+    );
+    let o = obs(
+        hosts(Security::Secure, vec![secure_dane_host("mx.example.com")]),
+        unknown(),
+    );
+    assert_eq!(answer(&o), "OK dane-only");
+    let o = obs(MxState::NullMx, unknown());
+    assert_eq!(answer(&o), "NOTFOUND ");
+}
