@@ -6,6 +6,7 @@ mod query;
 mod sts;
 mod tlsa;
 mod tlsrpt;
+mod web;
 
 use std::process::ExitCode;
 
@@ -22,5 +23,6 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Sts(args) => sts::run(args).await,
         Command::Tlsa(args) => tlsa::run(*args).await,
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
+        Command::Web(args) => web::run(args).await,
     }
 }
