@@ -48,7 +48,10 @@ impl Driver {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, addr }
@@ -56,7 +59,13 @@ impl Driver {
 
     /// A new headless browser session with a fresh profile in `profile`, the window
     /// `width`×`height`, and JavaScript on or off.
-    pub(crate) fn session(&self, profile: &Path, javascript: bool, width: u32, height: u32) -> Session {
+    pub(crate) fn session(
+        &self,
+        profile: &Path,
+        javascript: bool,
+        width: u32,
+        height: u32,
+    ) -> Session {
         let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
@@ -179,7 +188,9 @@ impl Session {
             return None;
         }
         let value: Value = serde_json::from_slice(&response.body).ok()?;
-        value["value"][ELEMENT].as_str().map(|id| Element(id.to_owned()))
+        value["value"][ELEMENT]
+            .as_str()
+            .map(|id| Element(id.to_owned()))
     }
 
     /// Waits up to `timeout` for an element matching `css`.
@@ -209,7 +220,11 @@ impl Session {
 
     /// Clicks an element.
     pub(crate) fn click(&self, element: &Element) {
-        self.call("POST", &format!("/element/{}/click", element.0), Some(&json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{}/click", element.0),
+            Some(&json!({})),
+        );
     }
 
     /// The rendered text of an element (what a person sees, not the markup).

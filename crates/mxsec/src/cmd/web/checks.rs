@@ -182,7 +182,10 @@ impl Checks {
             .min()
             .unwrap_or(Duration::ZERO);
         let whole = Duration::from_secs(soonest.as_secs() + u64::from(soonest.subsec_nanos() > 0));
-        whole.clamp(Duration::from_secs(1), self.time_limit.max(Duration::from_secs(1)))
+        whole.clamp(
+            Duration::from_secs(1),
+            self.time_limit.max(Duration::from_secs(1)),
+        )
     }
 }
 

@@ -11,7 +11,9 @@ pub(crate) struct Text<'a>(pub(crate) &'a str);
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
-        while let Some(i) = rest.find(|c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_control() && c != '\n') {
+        while let Some(i) = rest.find(|c: char| {
+            matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_control() && c != '\n'
+        }) {
             f.write_str(&rest[..i])?;
             // `find` returned the index of a character, so one is there.
             let c = rest[i..].chars().next().unwrap_or(' ');

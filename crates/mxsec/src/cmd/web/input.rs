@@ -41,7 +41,9 @@ pub(crate) fn parse_domain(input: &str) -> Result<DomainName, InputError> {
         return Err(InputError::TooLong);
     }
     let trimmed = input.trim();
-    let name = trimmed.rsplit_once('@').map_or(trimmed, |(_, domain)| domain);
+    let name = trimmed
+        .rsplit_once('@')
+        .map_or(trimmed, |(_, domain)| domain);
     if name.is_empty() {
         return Err(InputError::Empty);
     }
@@ -51,6 +53,12 @@ pub(crate) fn parse_domain(input: &str) -> Result<DomainName, InputError> {
     }
     if domain.labels().any(|label| label.starts_with('_')) {
         return Err(InputError::ServiceLabel(domain.to_string()));
+    }
+    // An A-label must decode to a valid U-label (RFC 5891 §5.4); `DomainName` checks only
+    // the letters, digits and hyphens of ASCII input.
+    let (_, decoded) = idna::domain_to_unicode(domain.as_str());
+    if decoded.is_err() {
+        return Err(InputError::Name(NameError::Idna(domain.to_string())));
     }
     Ok(domain)
 }

@@ -119,12 +119,18 @@ mod tests {
     fn web_rate_limit_counts_an_ipv6_64_as_one_client() {
         let limiter = RateLimiter::per_minute(1);
         let t0 = Instant::now();
-        limiter.take("2001:db8:1:2::1".parse().unwrap(), t0).unwrap();
+        limiter
+            .take("2001:db8:1:2::1".parse().unwrap(), t0)
+            .unwrap();
         assert!(limiter
             .take("2001:db8:1:2:ffff::99".parse().unwrap(), t0)
             .is_err());
-        limiter.take("2001:db8:1:3::1".parse().unwrap(), t0).unwrap();
+        limiter
+            .take("2001:db8:1:3::1".parse().unwrap(), t0)
+            .unwrap();
         limiter.take("192.0.2.1".parse().unwrap(), t0).unwrap();
-        assert!(limiter.take("::ffff:192.0.2.1".parse().unwrap(), t0).is_err());
+        assert!(limiter
+            .take("::ffff:192.0.2.1".parse().unwrap(), t0)
+            .is_err());
     }
 }

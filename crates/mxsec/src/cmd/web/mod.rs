@@ -112,7 +112,9 @@ pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
         .local_addr()
         .context("cannot read the listening address")?;
     if policy == ConnectPolicy::AnyAddress && !args.demo {
-        eprintln!("mxsec web: --allow-private: checks may connect to loopback and private addresses");
+        eprintln!(
+            "mxsec web: --allow-private: checks may connect to loopback and private addresses"
+        );
     }
     {
         // One line on stdout, which scripts read to learn the address (port 0 picks one).

@@ -95,7 +95,8 @@ pub(crate) fn report_foot() -> &'static str {
 }
 
 /// The footer and the end of the document.
-const FOOTER: &str = "</main>\n<footer class=\"site\"><p>mxsec checks MX records and DNSSEC, STARTTLS and \
+const FOOTER: &str =
+    "</main>\n<footer class=\"site\"><p>mxsec checks MX records and DNSSEC, STARTTLS and \
      certificates on every MX address, DANE (RFC 7672), MTA-STS (RFC 8461) and TLS-RPT \
      (RFC 8460). The same report is available as JSON at \
      <code>/api/v1/check/DOMAIN</code>.</p></footer>\n</body>\n</html>\n";
@@ -413,7 +414,11 @@ fn finding(out: &mut String, f: &Finding) {
         sev = f.severity.as_str(),
     );
     if f.severity != Severity::Pass {
-        w!(out, "<p class=\"fix\"><strong>Fix:</strong> {}</p>\n", Text(&f.fix));
+        w!(
+            out,
+            "<p class=\"fix\"><strong>Fix:</strong> {}</p>\n",
+            Text(&f.fix)
+        );
     }
     w!(out, "<p class=\"rfc\">{}</p></li>\n", Text(&f.rfc));
 }
@@ -434,7 +439,11 @@ fn mx_area(out: &mut String, report: &Report) {
         s = mx.dnssec.as_str()
     );
     if let Some(at) = &mx.broken_at {
-        w!(out, "; the chain of trust breaks at <code>{}</code>", Text(at));
+        w!(
+            out,
+            "; the chain of trust breaks at <code>{}</code>",
+            Text(at)
+        );
     }
     out.push_str(".</p>\n");
     if mx.hosts.is_empty() {
@@ -449,11 +458,19 @@ fn mx_area(out: &mut String, report: &Report) {
         let pref = host
             .preference
             .map_or_else(|| "implicit".to_owned(), |p| p.to_string());
-        w!(out, "<tr><td>{pref}</td><th scope=\"row\">{}", Text(host.name.as_str()));
+        w!(
+            out,
+            "<tr><td>{pref}</td><th scope=\"row\">{}",
+            Text(host.name.as_str())
+        );
         if let Some(c) = &host.canonical_name {
             w!(out, " → {}", Text(c.as_str()));
         }
-        let addresses: Vec<String> = host.addresses.iter().map(|a| a.address.to_string()).collect();
+        let addresses: Vec<String> = host
+            .addresses
+            .iter()
+            .map(|a| a.address.to_string())
+            .collect();
         let addresses = if addresses.is_empty() {
             "none".to_owned()
         } else {
@@ -589,7 +606,11 @@ fn tls_cells(t: &TlsReport) -> (String, String, String) {
 
 /// What was seen on one address, folded: banner, errors, the certificate chain.
 fn address_details(out: &mut String, a: &AddressReport) {
-    let chain = a.tls.as_ref().map(|t| t.chain.as_slice()).unwrap_or_default();
+    let chain = a
+        .tls
+        .as_ref()
+        .map(|t| t.chain.as_slice())
+        .unwrap_or_default();
     let tls_error = a.tls.as_ref().and_then(|t| t.error.as_deref());
     if a.banner.is_none() && a.error.is_none() && chain.is_empty() && tls_error.is_none() {
         return;
@@ -601,14 +622,21 @@ fn address_details(out: &mut String, a: &AddressReport) {
         if chain.is_empty() {
             String::new()
         } else {
-            format!(": certificate chain of {}", plural(chain.len(), "certificate", "certificates"))
+            format!(
+                ": certificate chain of {}",
+                plural(chain.len(), "certificate", "certificates")
+            )
         }
     );
     if let Some(ms) = a.connect_ms {
         w!(out, "<div><dt>Connected in</dt><dd>{ms} ms</dd></div>\n");
     }
     if let Some(banner) = &a.banner {
-        w!(out, "<div><dt>Greeting</dt><dd><code>{}</code></dd></div>\n", Text(banner));
+        w!(
+            out,
+            "<div><dt>Greeting</dt><dd><code>{}</code></dd></div>\n",
+            Text(banner)
+        );
     }
     if let Some(error) = &a.error {
         w!(out, "<div><dt>Stopped</dt><dd>{}</dd></div>\n", Text(error));
@@ -636,7 +664,11 @@ fn address_details(out: &mut String, a: &AddressReport) {
                 out,
                 "<li><code>{}</code>: {}{}</li>",
                 Text(&r.record),
-                if r.matched { "matches" } else { "does not match" },
+                if r.matched {
+                    "matches"
+                } else {
+                    "does not match"
+                },
                 r.detail
                     .as_deref()
                     .map(|d| format!(" ({})", super::html::escape(d)))
@@ -647,7 +679,11 @@ fn address_details(out: &mut String, a: &AddressReport) {
     }
     if let Some(s) = &a.mta_sts {
         if let Some(reason) = &s.reason {
-            w!(out, "<div><dt>MTA-STS</dt><dd>{}</dd></div>\n", Text(reason));
+            w!(
+                out,
+                "<div><dt>MTA-STS</dt><dd>{}</dd></div>\n",
+                Text(reason)
+            );
         }
     }
     out.push_str("</dl>\n");
@@ -736,7 +772,11 @@ fn txt_details(out: &mut String, label: &str, txt: &TxtLookup) {
 
 fn sts_area(out: &mut String, report: &Report) {
     let s = &report.mta_sts;
-    w!(out, "<p>MTA-STS: <strong>{}</strong>", report.verdict.mta_sts);
+    w!(
+        out,
+        "<p>MTA-STS: <strong>{}</strong>",
+        report.verdict.mta_sts
+    );
     if let Some(id) = &s.id {
         w!(out, ", policy id <code>{}</code>", Text(id));
     }
@@ -763,12 +803,15 @@ fn sts_area(out: &mut String, report: &Report) {
                 "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td></tr>\n",
                 f.family.as_str(),
-                f.address.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+                f.address
+                    .map_or_else(|| "none".to_owned(), |a| a.to_string()),
                 Text(&result),
-                f.http_status.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                f.http_status
+                    .map_or_else(|| "-".to_owned(), |c| c.to_string()),
                 Text(f.content_type.as_deref().unwrap_or("-")),
                 f.bytes.map_or_else(|| "-".to_owned(), |b| b.to_string()),
-                f.duration_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
+                f.duration_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
             );
         }
         out.push_str("</tbody></table></div>\n</details>\n");
@@ -792,7 +835,11 @@ fn sts_area(out: &mut String, report: &Report) {
 
 fn rpt_area(out: &mut String, report: &Report) {
     let r = &report.tls_rpt;
-    w!(out, "<p>TLS-RPT: <strong>{}</strong>", report.verdict.tls_rpt);
+    w!(
+        out,
+        "<p>TLS-RPT: <strong>{}</strong>",
+        report.verdict.tls_rpt
+    );
     if !r.rua.is_empty() {
         out.push_str("; reports go to ");
         for (i, rua) in r.rua.iter().enumerate() {

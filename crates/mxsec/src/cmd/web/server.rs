@@ -64,7 +64,11 @@ pub(crate) struct App {
 
 impl App {
     /// The state: checks, the per-client limit, and the demo's scenarios if any.
-    pub(crate) fn new(checks: Checks, limiter: RateLimiter, demo: Option<Vec<DemoScenario>>) -> Self {
+    pub(crate) fn new(
+        checks: Checks,
+        limiter: RateLimiter,
+        demo: Option<Vec<DemoScenario>>,
+    ) -> Self {
         Self {
             checks,
             limiter,
@@ -81,9 +85,18 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/check/{domain}", get(check_page))
         .route("/api/v1/check/{domain}", get(check_api))
         .route("/healthz", get(healthz))
-        .route("/assets/mxsec.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
-        .route("/assets/mxsec.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
-        .route("/assets/icon.svg", get(|| async { asset("image/svg+xml", ICON) }))
+        .route(
+            "/assets/mxsec.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/assets/mxsec.js",
+            get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+        )
+        .route(
+            "/assets/icon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
@@ -162,7 +175,12 @@ async fn check_page(
     let raw = path.map(|Path(p)| p).unwrap_or_default();
     let domain = match input::parse_domain(&raw) {
         Ok(domain) => domain,
-        Err(err) => return html(StatusCode::BAD_REQUEST, page::bad_input(&raw, &err.to_string())),
+        Err(err) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                page::bad_input(&raw, &err.to_string()),
+            )
+        }
     };
     if let Err(wait) = app.limiter.take(peer.ip(), Instant::now()) {
         let secs = whole_seconds(wait);
@@ -217,7 +235,10 @@ async fn check_page(
         .chain(futures::stream::once(rest));
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // Ask proxies not to buffer the stream, so the page fills in as checks finish.
     headers.insert(
@@ -289,7 +310,11 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 async fn not_found() -> Response {
     html(
         StatusCode::NOT_FOUND,
-        page::notice("", "Not found", "There is no such page. Type a domain to check it."),
+        page::notice(
+            "",
+            "Not found",
+            "There is no such page. Type a domain to check it.",
+        ),
     )
 }
 
@@ -373,8 +398,14 @@ async fn security_headers(mut response: Response) -> Response {
              connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
