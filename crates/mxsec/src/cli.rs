@@ -41,6 +41,14 @@ pub(crate) enum Command {
     /// scenario (SCENARIOS.md), and shows what mxsec finds for each.
     Demo(DemoArgs),
 
+    /// Serve the checker as a web page and a JSON API.
+    ///
+    /// The page has one input; the report streams in as checks finish, the verdict first.
+    /// `/check/DOMAIN` is a permalink, `/api/v1/check/DOMAIN` returns the JSON of
+    /// `mxsec check --json`, `/healthz` reports health. The server refuses to connect to
+    /// loopback, private and other special-purpose addresses unless --allow-private.
+    Web(WebArgs),
+
     /// Publish MTA-STS: write the policy and its TXT record, change its id, host the policy.
     #[command(subcommand)]
     Sts(StsCommand),
@@ -136,6 +144,40 @@ pub(crate) struct DaemonArgs {
     pub(crate) connect_map: Option<PathBuf>,
 }
 
+/// `mxsec web`.
+#[derive(Debug, Args)]
+pub(crate) struct WebArgs {
+    /// The address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+
+    /// Serve against the simulated internet built into the program, with its scenarios listed
+    /// on the front page. Implies --allow-private; the trust and DNS options are ignored.
+    #[arg(long)]
+    pub(crate) demo: bool,
+
+    /// Let checks connect to loopback, private, link-local and other special-purpose
+    /// addresses. Off by default: the server connects wherever its visitors ask.
+    #[arg(long)]
+    pub(crate) allow_private: bool,
+
+    /// The most checks running at once; beyond it visitors are told when to retry.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub(crate) max_checks: usize,
+
+    /// The checks one client (an IPv4 address, or an IPv6 /64) may ask for per minute
+    /// [default: 10, or 120 with --demo, where a visitor clicks through every scenario].
+    #[arg(long, value_name = "N")]
+    pub(crate) rate_limit: Option<u32>,
+
+    /// The time limit of one check, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub(crate) check_timeout: Duration,
+
+    #[command(flatten)]
+    pub(crate) resolve: ResolveArgs,
+}
+
 /// `mxsec query`.
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
@@ -181,7 +223,7 @@ pub(crate) enum DnssecMode {
 }
 
 /// Options shared by every command that resolves destinations.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct ResolveArgs {
     /// DNS resolver to ask, IP[:PORT] (default: the nameservers of /etc/resolv.conf).
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]

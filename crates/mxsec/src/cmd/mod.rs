@@ -7,6 +7,7 @@ mod query;
 mod sts;
 mod tlsa;
 mod tlsrpt;
+mod web;
 
 use std::process::ExitCode;
 
@@ -24,5 +25,6 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Tlsa(args) => tlsa::run(*args).await,
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
         Command::Daemon(args) => daemon::run(args).await,
+        Command::Web(args) => web::run(args).await,
     }
 }
