@@ -438,7 +438,10 @@ fn check_in_browser(
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let mut title = session.title();
         while !(title.starts_with(domain) && title.ends_with("· mxsec")) {
-            assert!(std::time::Instant::now() < deadline, "the script never ran: {title}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the script never ran: {title}"
+            );
             std::thread::sleep(Duration::from_millis(100));
             title = session.title();
         }
