@@ -1,9 +1,9 @@
 //! MTA-STS policy hosts: a small HTTPS server whose behaviour is data.
 //!
-//! One [`HttpsServer`] listens on one socket and serves any number of policy hosts
-//! (`mta-sts.<domain>`), choosing the host, and so its certificate, by the TLS SNI name
-//! (RFC 8461 §7.1, STS-FETCH-05). A client that sends no SNI, or an unknown name, gets the
-//! fallback host if one is configured, and a failed handshake otherwise.
+//! One [`HttpsServer`] listens on one socket (or several: [`HttpsServer::start_on`]) and serves
+//! any number of policy hosts (`mta-sts.<domain>`), choosing the host, and so its certificate,
+//! by the TLS SNI name (RFC 8461 §7.1, STS-FETCH-05). A client that sends no SNI, or an unknown
+//! name, gets the fallback host if one is configured, and a failed handshake otherwise.
 //!
 //! Each [`PolicyHost`] has a certificate chain (from [`crate::pki`]: valid, wrong name, expired,
 //! self-signed, missing intermediate; M-02), a path at which it answers (anything else is a
@@ -79,6 +79,9 @@ pub enum HttpsError {
     /// The TLS configuration could not be built.
     #[error("TLS server configuration failed: {0}")]
     Tls(rustls::Error),
+    /// No address to listen on was given.
+    #[error("no address to listen on")]
+    NoAddress,
 }
 
 /// What a policy host answers to a request for its policy path.
@@ -243,7 +246,7 @@ impl Request {
     }
 }
 
-/// An HTTPS server for policy hosts on one socket, selecting each host by SNI.
+/// An HTTPS server for policy hosts on one or more sockets, selecting each host by SNI.
 ///
 /// The server runs on the current tokio runtime until it is dropped.
 pub struct HttpsServer {
@@ -273,6 +276,22 @@ impl HttpsServer {
         hosts: Vec<PolicyHost>,
         fallback: Option<PolicyHost>,
     ) -> Result<Self, HttpsError> {
+        Self::start_on(&[address], hosts, fallback).await
+    }
+
+    /// Starts serving `hosts` on every address of `addresses` at once, as one server: the
+    /// same hosts, chosen by SNI, and one log of requests. [`HttpsServer::local_addr`] is
+    /// the first address.
+    ///
+    /// # Errors
+    ///
+    /// [`HttpsError`] if a socket cannot be bound or a host's certificate is unusable;
+    /// [`HttpsError::NoAddress`] if `addresses` is empty.
+    pub async fn start_on(
+        addresses: &[SocketAddr],
+        hosts: Vec<PolicyHost>,
+        fallback: Option<PolicyHost>,
+    ) -> Result<Self, HttpsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut resolver = SniResolver {
             hosts: Vec::new(),
@@ -293,15 +312,30 @@ impl HttpsServer {
             .with_no_client_auth()
             .with_cert_resolver(resolver.clone());
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| HttpsError::Bind { address, source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| HttpsError::Bind { address, source })?;
+        let mut listeners = Vec::with_capacity(addresses.len());
+        for &address in addresses {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| HttpsError::Bind { address, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| HttpsError::Bind { address, source })?;
+            listeners.push((listener, local));
+        }
+        let local_addr = listeners
+            .first()
+            .map(|(_, local)| *local)
+            .ok_or(HttpsError::NoAddress)?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(listener, acceptor, resolver, requests.clone()));
+        for (listener, _) in listeners {
+            tasks.spawn(accept_loop(
+                listener,
+                acceptor.clone(),
+                resolver.clone(),
+                requests.clone(),
+            ));
+        }
         Ok(Self {
             local_addr,
             requests,

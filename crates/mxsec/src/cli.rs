@@ -1,7 +1,7 @@
 //! Command-line arguments, as typed: syntax only. `config.rs` turns them into the objects the
 //! libraries take, and fails loudly before any work if a file cannot be read.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,7 +38,9 @@ pub(crate) enum Command {
     /// Run mxsec against a simulated internet built into the program: no network needed.
     ///
     /// Starts signed DNS, HTTPS policy hosts and SMTP servers on loopback, one domain per
-    /// scenario (SCENARIOS.md), and shows what mxsec finds for each.
+    /// scenario (SCENARIOS.md), and shows what mxsec finds for each. With --serve, runs that
+    /// internet on its published addresses and the standard ports for other programs
+    /// (Postfix, dig, curl, a browser) until SIGINT or SIGTERM (docs/demo.md).
     Demo(DemoArgs),
 
     /// Serve the checker as a web page and a JSON API.
@@ -126,6 +128,30 @@ pub(crate) enum ColorChoice {
 pub(crate) struct DemoArgs {
     /// Show this scenario in full (its key, e.g. `t01-masked-starttls`, or its domain).
     pub(crate) scenario: Option<String>,
+
+    /// Serve the simulated internet until SIGINT or SIGTERM: DNS on port 53 of --dns, every
+    /// policy host on port 443 and every MX host on port 25 of the addresses its zone
+    /// publishes (127.0.1.0/24 and up, fd6d:7873:6563::/48), so that other programs can use
+    /// it without mxsec. Prints the trust anchor and CA files to configure them with. Needs
+    /// root, and a network namespace of its own (docs/demo.md).
+    #[arg(long, conflicts_with = "scenario")]
+    pub(crate) serve: bool,
+
+    /// With --serve: the address of the authoritative DNS server (UDP and TCP, port 53).
+    #[arg(
+        long,
+        value_name = "IP",
+        default_value = "127.0.0.53",
+        requires = "serve"
+    )]
+    pub(crate) dns: IpAddr,
+
+    /// With --serve: also run a validating resolver (unbound) on port 53 of this IPv4
+    /// address, forwarding to the DNS server and validating from its trust anchor. Programs
+    /// that trust the AD bit of their resolver, like Postfix, need it in /etc/resolv.conf
+    /// (with `options trust-ad`).
+    #[arg(long, value_name = "IPV4", requires = "serve")]
+    pub(crate) validating_resolver: Option<Ipv4Addr>,
 }
 
 /// `mxsec daemon`.
@@ -263,7 +289,7 @@ fn parse_resolver(text: &str) -> Result<SocketAddr, String> {
     }
     text.trim_start_matches('[')
         .trim_end_matches(']')
-        .parse::<std::net::IpAddr>()
+        .parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
         .map_err(|_| format!("{text:?} is not IP or IP:PORT (use [v6]:port for IPv6 with a port)"))
 }
@@ -502,6 +528,38 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn demo_serve_options() {
+        let cli = Cli::try_parse_from(["mxsec", "demo", "--serve"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not a demo command");
+        };
+        assert!(args.serve);
+        assert_eq!(args.dns, IpAddr::from([127, 0, 0, 53]));
+        assert_eq!(args.validating_resolver, None);
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "demo",
+            "--serve",
+            "--dns",
+            "127.0.0.2",
+            "--validating-resolver",
+            "127.0.0.1",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not a demo command");
+        };
+        assert_eq!(args.dns, IpAddr::from([127, 0, 0, 2]));
+        assert_eq!(args.validating_resolver, Some(Ipv4Addr::LOCALHOST));
+        assert!(Cli::try_parse_from(["mxsec", "demo", "--dns", "127.0.0.2"]).is_err());
+        assert!(Cli::try_parse_from(["mxsec", "demo", "healthy", "--serve"]).is_err());
+        assert!(
+            Cli::try_parse_from(["mxsec", "demo", "--serve", "--validating-resolver", "::1"])
+                .is_err()
+        );
     }
 
     #[test]

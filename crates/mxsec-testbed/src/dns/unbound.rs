@@ -7,7 +7,7 @@
 //! installed by `scripts/test`), so a test can never skip silently.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +26,8 @@ const ATTEMPTS: usize = 5;
 
 static INSTANCE: AtomicUsize = AtomicUsize::new(0);
 
-/// A running `unbound` on 127.0.0.1, forwarding to a testbed DNS server.
+/// A running `unbound` on loopback (127.0.0.1 unless [`Unbound::start_at`] says otherwise),
+/// forwarding to a testbed DNS server.
 #[derive(Debug)]
 pub struct Unbound {
     child: Child,
@@ -102,6 +103,23 @@ impl Unbound {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             log: String::new(),
         }))
+    }
+
+    /// Starts unbound on a given IPv4 address and port, forwarding to `server` and trusting
+    /// its root key: on port 53, programs that read `/etc/resolv.conf` (Postfix, dig) can use
+    /// it (`mxsec demo --serve --validating-resolver`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Unbound::start`]; [`UnboundError::NotReady`] with unbound's log if the address
+    /// cannot be bound.
+    pub async fn start_at(server: &DnsServer, addr: SocketAddrV4) -> Result<Self, UnboundError> {
+        Self::start_on(
+            server,
+            server.trust_anchor().dnskey_line(),
+            SocketAddr::V4(addr),
+        )
+        .await
     }
 
     async fn start_on(

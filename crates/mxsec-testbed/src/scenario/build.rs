@@ -38,8 +38,8 @@ pub(crate) struct MxServerSpec {
 /// Hands out published addresses: IPv4 in 127.0.1.0–127.0.255.255 and IPv6 in the ULA prefix
 /// `fd6d:7873:6563::/48` ("mxsec"), so nothing published is ever a public address. Inside
 /// one process the servers listen on ephemeral loopback ports and the published addresses
-/// reach them through an address map; `mxsec demo --serve` binds the published IPv4
-/// addresses themselves.
+/// reach them through an address map; `mxsec demo --serve` binds the published addresses
+/// themselves ([`super::TestbedBuilder::published`]).
 #[derive(Debug, Default)]
 pub(crate) struct Allocator {
     next: u32,

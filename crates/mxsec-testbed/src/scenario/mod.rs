@@ -179,15 +179,60 @@ impl fmt::Debug for Testbed {
     }
 }
 
-impl Testbed {
-    /// Starts every scenario on loopback, with ephemeral ports: the DNS server on
-    /// `127.0.0.1`, one HTTPS server for every policy host (by SNI), one SMTP server per
-    /// published MX address.
+/// How a [`Testbed`]'s servers listen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Listen {
+    /// Ephemeral loopback ports, reached through the connect map.
+    #[default]
+    Ephemeral,
+    /// The published addresses on the standard ports, the DNS server at this address.
+    Published {
+        /// Where the DNS server listens (UDP and TCP).
+        dns: SocketAddr,
+    },
+}
+
+/// Configures and starts a [`Testbed`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), mxsec_testbed::scenario::TestbedError> {
+/// use std::net::{Ipv4Addr, SocketAddr};
+///
+/// // As `mxsec demo --serve` does, inside a network namespace of its own.
+/// let dns = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 53), 53));
+/// let testbed = mxsec_testbed::Testbed::builder().published(dns).start().await?;
+/// # let _ = testbed;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct TestbedBuilder {
+    listen: Listen,
+}
+
+impl TestbedBuilder {
+    /// Binds every server at the very address the zones publish, on the standard port: each
+    /// MX host on port 25 of its IPv4 (`127.0.1.0/24` and up) and IPv6
+    /// (`fd6d:7873:6563::/48`) address, every policy host on port 443 of its addresses, and
+    /// the DNS server on `dns` (UDP and TCP). Programs outside the process (Postfix, dig,
+    /// curl, a browser) then reach the simulated internet with no connect map.
+    ///
+    /// Ports below 1024 need root (or `CAP_NET_BIND_SERVICE`), and the IPv6 addresses must be
+    /// local; both are simplest in a network namespace of its own (docs/demo.md). The default
+    /// is ephemeral loopback ports, which is what tests use.
+    pub fn published(mut self, dns: SocketAddr) -> Self {
+        self.listen = Listen::Published { dns };
+        self
+    }
+
+    /// Starts every scenario: one DNS server, one HTTPS server for every policy host (by
+    /// SNI), one SMTP server per published MX address.
     ///
     /// # Errors
     ///
-    /// [`TestbedError`] when a server or a certificate cannot be made.
-    pub async fn start() -> Result<Self, TestbedError> {
+    /// [`TestbedError`] when a server cannot listen or a certificate cannot be made; a bind
+    /// error names the address.
+    pub async fn start(self) -> Result<Testbed, TestbedError> {
         let pki = TestPki::generate(SystemTime::now())?;
         let mut alloc = Allocator::default();
         let mut zones = Vec::new();
@@ -201,36 +246,57 @@ impl Testbed {
             mx_servers.extend(b.mx_servers);
         }
 
+        let dns_bind = match self.listen {
+            Listen::Ephemeral => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            Listen::Published { dns } => dns,
+        };
         let dns = DnsServer::builder()
-            .ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .ip(dns_bind.ip())
+            .port(dns_bind.port())
             .zones(zones)
             .start()
             .await?;
 
         let mut routes = Vec::new();
-        let published_https: Vec<IpAddr> = policy_hosts
+        let published_https: Vec<SocketAddr> = policy_hosts
             .iter()
-            .flat_map(|(_, ips): &(_, Vec<IpAddr>)| ips.clone())
+            .flat_map(|(_, ips): &(_, Vec<IpAddr>)| ips.iter().map(|ip| SocketAddr::new(*ip, 443)))
             .collect();
         let hosts = policy_hosts.into_iter().map(|(host, _)| host).collect();
-        let https = HttpsServer::start(
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            hosts,
-            None,
-        )
-        .await?;
-        for ip in published_https {
-            routes.push(Route {
-                published: SocketAddr::new(ip, 443),
-                local: https.local_addr(),
-            });
-        }
+        let https = match self.listen {
+            Listen::Ephemeral => {
+                let https = HttpsServer::start(
+                    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+                    hosts,
+                    None,
+                )
+                .await?;
+                routes.extend(published_https.iter().map(|&published| Route {
+                    published,
+                    local: https.local_addr(),
+                }));
+                https
+            }
+            Listen::Published { .. } => {
+                let https = HttpsServer::start_on(&published_https, hosts, None).await?;
+                routes.extend(published_https.iter().map(|&published| Route {
+                    published,
+                    local: published,
+                }));
+                https
+            }
+        };
 
         let mut smtp = Vec::new();
         for spec in mx_servers {
-            let bind = match spec.published.ip() {
-                IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-                IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+            let bind = match (self.listen, spec.published.ip()) {
+                (Listen::Published { .. }, _) => spec.published,
+                (Listen::Ephemeral, IpAddr::V4(_)) => {
+                    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+                }
+                (Listen::Ephemeral, IpAddr::V6(_)) => {
+                    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)
+                }
             };
             let server = SmtpServer::start(bind, spec.behaviour).await?;
             routes.push(Route {
@@ -244,8 +310,13 @@ impl Testbed {
             path: std::env::temp_dir(),
             source,
         })?;
+        if let Listen::Published { .. } = self.listen {
+            // The files are for other programs, which may run as other users (Postfix's
+            // delivery agents run as `postfix`); nothing in them is secret.
+            readable_by_all(dir.path())?;
+        }
         let files = write_files(dir.path(), &dns, &pki, &routes)?;
-        Ok(Self {
+        Ok(Testbed {
             dns,
             _https: https,
             smtp,
@@ -254,6 +325,24 @@ impl Testbed {
             files,
             _dir: dir,
         })
+    }
+}
+
+impl Testbed {
+    /// Starts every scenario on loopback, with ephemeral ports: the DNS server on
+    /// `127.0.0.1`, one HTTPS server for every policy host (by SNI), one SMTP server per
+    /// published MX address. The same as `Testbed::builder().start()`.
+    ///
+    /// # Errors
+    ///
+    /// [`TestbedError`] when a server or a certificate cannot be made.
+    pub async fn start() -> Result<Self, TestbedError> {
+        Self::builder().start().await
+    }
+
+    /// A builder, to bind the published addresses instead of ephemeral ports.
+    pub fn builder() -> TestbedBuilder {
+        TestbedBuilder::default()
     }
 
     /// The DNS server's address (`--resolver`).
@@ -293,6 +382,22 @@ impl Testbed {
             .find(|(published, _)| published.ip() == address)
             .map(|(_, server)| server)
     }
+}
+
+#[cfg(unix)]
+fn readable_by_all(dir: &Path) -> Result<(), TestbedError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|source| {
+        TestbedError::Io {
+            path: dir.to_owned(),
+            source,
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn readable_by_all(_dir: &Path) -> Result<(), TestbedError> {
+    Ok(())
 }
 
 fn write_files(

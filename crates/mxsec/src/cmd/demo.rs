@@ -1,4 +1,7 @@
-//! `mxsec demo`: every scenario of the simulated internet, checked by mxsec, with no network.
+//! `mxsec demo`: every scenario of the simulated internet, checked by mxsec, with no network;
+//! `mxsec demo --serve`: that internet served for other programs (the `serve` module).
+
+mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -24,6 +27,9 @@ const LEVEL_WIDTH: usize = 9;
 const DELIVERY_WIDTH: usize = 13;
 
 pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
+    if args.serve {
+        return serve::run(&args).await;
+    }
     let chosen = match &args.scenario {
         Some(key) => match Scenario::find(key) {
             Some(s) => Some(s),

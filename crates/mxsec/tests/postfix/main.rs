@@ -1,0 +1,352 @@
+//! A real Postfix asks `mxsec daemon` for TLS policy, end to end.
+//!
+//! Each test creates a network namespace of its own and runs in it the simulated internet on
+//! its published addresses and the standard ports (`mxsec demo --serve`), unbound as the
+//! validating resolver of the namespace's `/etc/resolv.conf`, and `mxsec daemon`. The first
+//! test starts a sending Postfix instance (`postfix -c DIR start`) configured as
+//! docs/daemon.md says, sends one message to every scenario's domain and reads from Postfix's
+//! log which were delivered, over which TLS, and which were deferred. The second asks the
+//! daemon for every scenario through Postfix's own socketmap client, `postmap -q`.
+//!
+//! They need root, `ip` (iproute2), `postfix` and `unbound`, which `scripts/test` installs;
+//! without them they fail, saying so.
+
+mod world;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mxsec_testbed::scenario::{ExpectedAnswer, Scenario};
+use world::{World, SOCKETMAP};
+
+/// How long Postfix may take to try every destination once.
+const DELIVERY_TIME: Duration = Duration::from_secs(180);
+
+/// What a sender enforcing DANE and MTA-STS does with a message to a scenario's domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Delivered over TLS that Postfix authenticated (`Verified TLS connection`): DANE or
+    /// MTA-STS applied and held.
+    Verified,
+    /// Delivered, with whatever TLS the MX host offered (no policy applied).
+    Delivered,
+    /// Deferred: the policy could not be met, or could not be known.
+    Deferred,
+    /// Returned: the domain accepts no mail (null MX, RFC 7505).
+    Bounced,
+}
+
+/// The outcome each scenario must have, with the reason. Every scenario of the catalogue
+/// must be listed, so that a new one gets a decision.
+fn expected_outcome(key: &str) -> Option<Outcome> {
+    use Outcome::{Bounced, Deferred, Delivered, Verified};
+    Some(match key {
+        // DANE applies and the TLSA records match (DANE-AUTH-01, DANE-AUTH-02; the name and
+        // expiry of a DANE-EE certificate do not matter).
+        "healthy"
+        | "dane-ee"
+        | "dane-ta"
+        | "dane-ee-self-signed"
+        | "dane-ee-expired"
+        | "dane-ee-wrong-name" => Verified,
+        // DANE for mx1, which matches; the backup mx2 is not needed.
+        "d09-partial-dane" => Verified,
+        // The IPv6 address serves an old key (D-10): Postfix skips it and uses IPv4.
+        "d10-ipv6-old-cert" => Verified,
+        // MTA-STS enforce, and the MX certificates are valid (STS-APP-01, PFX-06).
+        "sts-enforce" | "m07-split-strings" | "m10-short-max-age" | "m13-broad-pattern"
+        | "r01-legacy-tlsrpt" => Verified,
+        // The first MX fails validation, the second passes (STS-APP-05).
+        "sts-first-mx-fails" => Verified,
+        // Only mx1 is in the policy, and it is valid (M-05).
+        "m05-partial-coverage" => Verified,
+        // The IPv6 address offers no STARTTLS (T-02): Postfix uses the IPv4 one.
+        "t02-ipv6-no-tls" => Verified,
+        // DANE fails; MTA-STS would pass but must not override it (STS-APP-06, DANE-AUTH-06).
+        "dane-fails-sts-passes" => Deferred,
+        // TLSA records that match nothing (D-01, D-02, D-03, D-04; DANE-AUTH-06).
+        "d01-new-key"
+        | "d01-3-0-1-reissued"
+        | "d02-one-intermediate"
+        | "d03-ta-not-in-chain"
+        | "d04-ta-wrong-name" => Deferred,
+        // MTA-STS enforce, and the MX host offers no usable TLS (T-01, T-03; STS-APP-01).
+        "t01-masked-starttls" | "t03-tls-fails" => Deferred,
+        // No MX host is covered by the policy (M-05, STS-VAL-01).
+        "m05-two-labels" => Deferred,
+        // DNSSEC or TLSA lookups fail: defer, never downgrade (DANE-DNS-03, DANE-DNS-04,
+        // PFX-04).
+        "d05-bogus-ds" | "d05-expired-signatures" | "d08-tlsa-servfail" => Deferred,
+        // TLSA records exist but none is usable: TLS is required, unauthenticated
+        // (DANE-DISC-05).
+        "d12-unusable-only" => Delivered,
+        // No policy applies: opportunistic TLS (STS-FETCH-06, STS-APP-02, STS-APP-03,
+        // DANE-DNS-06, DANE-DISC-01, DANE-DISC-02).
+        "sts-testing"
+        | "sts-none"
+        | "plain"
+        | "insecure-zone"
+        | "implicit-mx"
+        | "d06-insecure-mx-host" => Delivered,
+        // A broken MTA-STS setup means no policy, and delivery as without one (M-01, M-02,
+        // M-03, M-07, M-09; STS-FETCH-06).
+        "m01-redirect"
+        | "m01-not-found"
+        | "m01-wrong-path"
+        | "m01-no-policy-host"
+        | "m02-wrong-name"
+        | "m02-expired"
+        | "m02-self-signed"
+        | "m02-missing-intermediate"
+        | "m03-content-type"
+        | "m03-html-soft-404"
+        | "m07-two-records"
+        | "m07-bad-id"
+        | "m07-missing-id"
+        | "m07-version-not-first"
+        | "m07-wrong-owner"
+        | "m09-mode-enforced"
+        | "m09-mode-case"
+        | "m09-no-version"
+        | "m09-max-age-units"
+        | "m09-mx-list"
+        | "m09-json" => Delivered,
+        // RFC 7505: the domain accepts no mail.
+        "null-mx" => Bounced,
+        _ => return None,
+    })
+}
+
+/// The last delivery status Postfix logged for a recipient, with its reason.
+#[derive(Debug)]
+struct Status {
+    status: String,
+    detail: String,
+}
+
+/// PFX-05, PFX-06, STS-APP-01, STS-APP-06, DANE-AUTH-06, DANE-DNS-03: a real Postfix, asking
+/// `mxsec daemon` for policy as docs/daemon.md configures it, delivers a message to every
+/// scenario's domain or defers it as a sender enforcing DANE and MTA-STS must; what it
+/// delivers under a policy, it delivers over authenticated TLS.
+#[test]
+fn pfx_05_real_postfix_delivers_or_defers_each_scenario() {
+    let mut world = World::start();
+    let config = world.start_postfix();
+    let scenarios = Scenario::all();
+    let unlisted: Vec<&str> = scenarios
+        .iter()
+        .filter(|s| expected_outcome(s.key).is_none())
+        .map(|s| s.key)
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "say what Postfix must do for these scenarios in expected_outcome: {unlisted:?}"
+    );
+
+    for scenario in scenarios {
+        let mut sendmail = world
+            .netns()
+            .exec("sendmail")
+            .arg("-C")
+            .arg(&config)
+            .args(["-f", "<>", "--", &recipient(scenario)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sendmail");
+        let message = format!(
+            "From: mxsec test <test@sender.mxsec.invalid>\nTo: {}\nSubject: {}\n\n{}\n",
+            recipient(scenario),
+            scenario.key,
+            scenario.title
+        );
+        sendmail
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(message.as_bytes())
+            .expect("write the message");
+        let output = sendmail.wait_with_output().expect("sendmail finishes");
+        assert!(
+            output.status.success(),
+            "sendmail for {}: {}",
+            scenario.key,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    let deadline = Instant::now() + DELIVERY_TIME;
+    let statuses = loop {
+        let statuses = statuses(&world.maillog_text());
+        if scenarios
+            .iter()
+            .all(|s| statuses.contains_key(&recipient(s)))
+        {
+            break statuses;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Postfix did not try every destination within {DELIVERY_TIME:?}; maillog:\n{}\n\n{}",
+            world.maillog_text(),
+            world.diagnostics()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+
+    let log = world.maillog_text();
+    let mut wrong = Vec::new();
+    let mut table = Vec::new();
+    for scenario in scenarios {
+        let expected = expected_outcome(scenario.key).expect("listed");
+        let status = &statuses[&recipient(scenario)];
+        let verified = verified_tls(&log, &scenario.domain());
+        let got = match (status.status.as_str(), verified) {
+            ("sent", true) => Some(Outcome::Verified),
+            ("sent", false) => Some(Outcome::Delivered),
+            ("deferred", _) => Some(Outcome::Deferred),
+            ("bounced", _) => Some(Outcome::Bounced),
+            _ => None,
+        };
+        table.push(format!(
+            "{:25} {:9} {}",
+            scenario.key, status.status, status.detail
+        ));
+        if got != Some(expected) {
+            wrong.push(format!(
+                "{}: expected {expected:?}, got {} {} (verified TLS: {verified})",
+                scenario.key, status.status, status.detail
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{wrong:#?}\n\nevery scenario:\n{}\n\nmaillog:\n{log}\n\n{}",
+        table.join("\n"),
+        world.diagnostics()
+    );
+    println!("{}", table.join("\n"));
+}
+
+/// PFX-01, PFX-02: Postfix's own socketmap client (`postmap -q`) gets every scenario's
+/// expected answer from `mxsec daemon`: `OK <policy>` as the policy, `NOTFOUND ` as not
+/// found, `TEMP` as a lookup error.
+#[test]
+fn pfx_01_postmap_gets_every_scenario_answer_from_the_daemon() {
+    let world = World::start();
+    let config = world.postfix_config();
+    let map = format!("socketmap:{SOCKETMAP}:postfix");
+    let children: Vec<_> = Scenario::all()
+        .iter()
+        .map(|scenario| {
+            let child = world
+                .netns()
+                .exec("postmap")
+                .arg("-c")
+                .arg(&config)
+                .args(["-q", &scenario.domain(), &map])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run postmap");
+            (scenario, child)
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    for (scenario, child) in children {
+        let output = child.wait_with_output().expect("postmap finishes");
+        let expected = scenario.expected_query();
+        if let Err(why) = postmap_agrees(&expected, &output) {
+            wrong.push(format!(
+                "{}: expected {expected}, but postmap {why} (exit {}, stdout {:?}, stderr {:?})",
+                scenario.key,
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}\n\n{}", world.diagnostics());
+}
+
+/// Whether `postmap -q` shows the expected socketmap answer: the policy text and exit 0 for
+/// `OK`, nothing and exit 1 for `NOTFOUND`, Postfix's "socketmap server temporary error" with
+/// the reason for `TEMP`.
+fn postmap_agrees(expected: &ExpectedAnswer, output: &Output) -> Result<(), &'static str> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code();
+    match expected {
+        ExpectedAnswer::Exact(answer) if answer.starts_with("NOTFOUND") => {
+            if code == Some(1) && stdout.is_empty() && !stderr.contains("error") {
+                Ok(())
+            } else {
+                Err("did not report \"not found\"")
+            }
+        }
+        ExpectedAnswer::Exact(answer) => {
+            let policy = answer
+                .strip_prefix("OK ")
+                .ok_or("got an unexpected kind of answer")?;
+            if code == Some(0) && stdout.trim_end_matches('\n') == policy {
+                Ok(())
+            } else {
+                Err("printed another policy")
+            }
+        }
+        ExpectedAnswer::AnyTemp => {
+            if code != Some(0)
+                && stdout.is_empty()
+                && stderr.contains("socketmap server temporary error: ")
+            {
+                Ok(())
+            } else {
+                Err("did not report a temporary error")
+            }
+        }
+    }
+}
+
+/// The recipient of the message sent to a scenario's domain.
+fn recipient(scenario: &Scenario) -> String {
+    format!("postmaster@{}", scenario.domain())
+}
+
+/// The last `status=` Postfix logged for each recipient.
+fn statuses(log: &str) -> BTreeMap<String, Status> {
+    let mut statuses = BTreeMap::new();
+    for line in log.lines() {
+        let Some(to) = between(line, " to=<", ">") else {
+            continue;
+        };
+        let Some(rest) = line.split_once(" status=").map(|(_, rest)| rest) else {
+            continue;
+        };
+        let (status, detail) = rest.split_once(' ').unwrap_or((rest, ""));
+        statuses.insert(
+            to.to_owned(),
+            Status {
+                status: status.to_owned(),
+                detail: detail.to_owned(),
+            },
+        );
+    }
+    statuses
+}
+
+/// Whether Postfix logged a `Verified TLS connection` to a host of `domain` (the domain itself
+/// or a name below it).
+fn verified_tls(log: &str, domain: &str) -> bool {
+    log.lines()
+        .filter_map(|line| between(line, "Verified TLS connection established to ", "["))
+        .any(|host| host == domain || host.ends_with(&format!(".{domain}")))
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let rest = text.get(from..)?;
+    rest.get(..rest.find(end)?)
+}
