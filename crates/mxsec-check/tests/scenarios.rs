@@ -165,6 +165,21 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         ["enforce", "absent", "absent", "deferred"],
     ),
     (
+        "m06-mx-wrong-name",
+        &["M-06"],
+        ["enforce", "absent", "present", "deferred"],
+    ),
+    (
+        "m06-mx-self-signed",
+        &["M-06"],
+        ["enforce", "absent", "present", "deferred"],
+    ),
+    (
+        "m06-mx-expired",
+        &["M-06"],
+        ["enforce", "absent", "present", "deferred"],
+    ),
+    (
         "m07-two-records",
         &["STS-TXT-05"],
         ["invalid", "absent", "absent", "opportunistic"],

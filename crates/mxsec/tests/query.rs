@@ -123,6 +123,9 @@ scenario_tests! {
     m03_html_soft_404 => "m03-html-soft-404";
     m05_partial_coverage => "m05-partial-coverage";
     m05_two_labels => "m05-two-labels";
+    m06_mx_wrong_name => "m06-mx-wrong-name";
+    m06_mx_self_signed => "m06-mx-self-signed";
+    m06_mx_expired => "m06-mx-expired";
     m07_two_records => "m07-two-records";
     m07_bad_id => "m07-bad-id";
     m07_missing_id => "m07-missing-id";

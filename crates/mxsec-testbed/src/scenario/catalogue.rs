@@ -288,6 +288,29 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             let pattern = format!("*.{}", b.domain());
             b.sts("20261129", &policy("enforce", &[&pattern], 604_800))
         };
+    "m06-mx-wrong-name", ["M-06", "STS-VAL-02"], "MX certificate for another name under enforce",
+        "the MX host presents the certificate of mail.provider.test: MTA-STS senders defer",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let leaf = b.valid_leaf("mail.provider.test")?;
+            sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
+        };
+    "m06-mx-self-signed", ["M-06", "STS-VAL-02"], "MX certificate self-signed under enforce",
+        "the MX host's certificate chains to no trusted root: MTA-STS senders defer",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).issued_by(IssuedBy::SelfSigned))?;
+            sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
+        };
+    "m06-mx-expired", ["M-06", "STS-VAL-02"], "MX certificate expired under enforce",
+        "the MX host's certificate has expired: MTA-STS senders defer",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).validity(Validity::Expired))?;
+            sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
+        };
     "m07-two-records", ["M-07", "STS-TXT-05"], "Two v=STSv1 TXT records",
         "two records mean no policy at all", "NOTFOUND ",
         |b| m07(b, &[&["v=STSv1; id=20261128;"], &["v=STSv1; id=20261129;"]]);

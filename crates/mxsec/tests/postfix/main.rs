@@ -72,6 +72,9 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         | "d02-one-intermediate"
         | "d03-ta-not-in-chain"
         | "d04-ta-wrong-name" => Deferred,
+        // MTA-STS enforce, and the MX certificate fails WebPKI validation for the MX name
+        // (M-06, STS-VAL-02, STS-APP-01).
+        "m06-mx-wrong-name" | "m06-mx-self-signed" | "m06-mx-expired" => Deferred,
         // MTA-STS enforce, and the MX host offers no usable TLS (T-01, T-03; STS-APP-01).
         "t01-masked-starttls" | "t03-tls-fails" => Deferred,
         // No MX host is covered by the policy (M-05, STS-VAL-01).
