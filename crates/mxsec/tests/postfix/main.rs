@@ -32,8 +32,9 @@ enum Outcome {
     Verified,
     /// Delivered, with whatever TLS the MX host offered (no policy applied).
     Delivered,
-    /// Deferred: the policy could not be met, or could not be known.
-    Deferred,
+    /// Deferred, for a reason Postfix logs with these words: the policy could not be met, or
+    /// could not be known.
+    Deferred(&'static str),
     /// Returned: the domain accepts no mail (null MX, RFC 7505).
     Bounced,
 }
@@ -65,23 +66,26 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         // The IPv6 address offers no STARTTLS (T-02): Postfix uses the IPv4 one.
         "t02-ipv6-no-tls" => Verified,
         // DANE fails; MTA-STS would pass but must not override it (STS-APP-06, DANE-AUTH-06).
-        "dane-fails-sts-passes" => Deferred,
+        "dane-fails-sts-passes" => Deferred(NOT_VERIFIED),
         // TLSA records that match nothing (D-01, D-02, D-03, D-04; DANE-AUTH-06).
         "d01-new-key"
         | "d01-3-0-1-reissued"
         | "d02-one-intermediate"
         | "d03-ta-not-in-chain"
-        | "d04-ta-wrong-name" => Deferred,
+        | "d04-ta-wrong-name" => Deferred(NOT_VERIFIED),
         // MTA-STS enforce, and the MX certificate fails WebPKI validation for the MX name
         // (M-06, STS-VAL-02, STS-APP-01).
-        "m06-mx-wrong-name" | "m06-mx-self-signed" | "m06-mx-expired" => Deferred,
+        "m06-mx-wrong-name" | "m06-mx-self-signed" | "m06-mx-expired" => Deferred(NOT_VERIFIED),
         // MTA-STS enforce, and the MX host offers no usable TLS (T-01, T-03; STS-APP-01).
-        "t01-masked-starttls" | "t03-tls-fails" => Deferred,
-        // No MX host is covered by the policy (M-05, STS-VAL-01).
-        "m05-two-labels" => Deferred,
+        "t01-masked-starttls" => Deferred("TLS is required, but was not offered"),
+        "t03-tls-fails" => Deferred("Cannot start TLS: handshake failure"),
+        // No MX host is covered by the policy (M-05, STS-VAL-01): the daemon answers TEMP.
+        "m05-two-labels" => Deferred(POLICY_TEMP),
         // DNSSEC or TLSA lookups fail: defer, never downgrade (DANE-DNS-03, DANE-DNS-04,
-        // PFX-04).
-        "d05-bogus-ds" | "d05-expired-signatures" | "d08-tlsa-servfail" => Deferred,
+        // PFX-04). Postfix's own MX lookup fails first where DNSSEC is bogus; the TLSA
+        // failure reaches it as the daemon's TEMP.
+        "d05-bogus-ds" | "d05-expired-signatures" => Deferred("Name service error"),
+        "d08-tlsa-servfail" => Deferred(POLICY_TEMP),
         // TLSA records exist but none is usable: TLS is required, unauthenticated
         // (DANE-DISC-05).
         "d12-unusable-only" => Delivered,
@@ -121,6 +125,11 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         _ => return None,
     })
 }
+
+/// Postfix's reason when a certificate fails DANE or the `secure` level's checks.
+const NOT_VERIFIED: &str = "Server certificate not verified";
+/// Postfix's reason when the TLS policy lookup answers `TEMP`.
+const POLICY_TEMP: &str = "client TLS configuration problem";
 
 /// The last delivery status Postfix logged for a recipient, with its reason.
 #[derive(Debug)]
@@ -209,7 +218,10 @@ fn pfx_05_real_postfix_delivers_or_defers_each_scenario() {
         let got = match (status.status.as_str(), verified) {
             ("sent", true) => Some(Outcome::Verified),
             ("sent", false) => Some(Outcome::Delivered),
-            ("deferred", _) => Some(Outcome::Deferred),
+            ("deferred", _) => match expected {
+                Outcome::Deferred(reason) if status.detail.contains(reason) => Some(expected),
+                _ => None,
+            },
             ("bounced", _) => Some(Outcome::Bounced),
             _ => None,
         };

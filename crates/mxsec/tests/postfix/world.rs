@@ -96,13 +96,14 @@ impl Netns {
             if pids.is_empty() {
                 return;
             }
-            for pid in pids {
-                // A process may exit by itself meanwhile.
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid])
-                    .stderr(Stdio::null())
-                    .status();
-            }
+            // The shell's own `kill` (procps may be missing); a process may exit by itself
+            // meanwhile, so errors are expected.
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg("kill -KILL \"$@\" 2>/dev/null")
+                .arg("sh")
+                .args(&pids)
+                .status();
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -126,6 +127,7 @@ fn netns_pids(name: &str) -> Vec<String> {
         .map(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .split_whitespace()
+                .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
                 .map(str::to_owned)
                 .collect()
         })
