@@ -454,7 +454,10 @@ fn judge_address(
             findings,
             K::SpecialPurposeAddress,
             subject,
-            format!("{} is a special-purpose address (RFC 6890)", a.address),
+            match mxsec_net::dial::special_purpose(a.address) {
+                Some(special) => format!("{} is special-purpose: {special}", a.address),
+                None => format!("{} is a special-purpose address (RFC 6890)", a.address),
+            },
         );
         return (report, facts);
     };

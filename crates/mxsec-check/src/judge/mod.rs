@@ -88,37 +88,14 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
     }
 }
 
-/// Whether an address is special-purpose (RFC 6890): loopback, private, link-local,
-/// documentation, benchmarking, shared, multicast, unspecified or reserved space, which no
-/// sender on the internet can or may reach (SCENARIOS.md N-01).
+/// Whether an address is special-purpose (RFC 6890 §2.2): loopback, private, link-local,
+/// documentation, benchmarking, shared, multicast, unspecified, reserved space, and IPv6
+/// forms that embed such an IPv4 address, which no sender on the internet can or may reach
+/// (SCENARIOS.md N-01). This is the rule of the connect policy
+/// ([`mxsec_net::dial::special_purpose`]), so that the audit says "special-purpose" of
+/// exactly the addresses `mxsec web` refuses to connect to.
 pub(crate) fn is_special_purpose(address: IpAddr) -> bool {
-    match address {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            a.is_unspecified()
-                || a.is_loopback()
-                || a.is_private()
-                || a.is_link_local()
-                || a.is_broadcast()
-                || a.is_documentation()
-                || a.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, shared
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, IETF protocol
-                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
-                || o[0] >= 240 // 240.0.0.0/4, reserved
-        }
-        IpAddr::V6(a) => {
-            let s = a.segments();
-            a.is_unspecified()
-                || a.is_loopback()
-                || a.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // fc00::/7, unique local
-                || (s[0] & 0xffc0) == 0xfe80 // fe80::/10, link-local
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // 2001:db8::/32, documentation
-                || a.to_ipv4_mapped().is_some_and(|v4| is_special_purpose(IpAddr::V4(v4)))
-        }
-    }
+    mxsec_net::dial::special_purpose(address).is_some()
 }
 
 /// Pushes a finding.

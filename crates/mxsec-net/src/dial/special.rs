@@ -13,6 +13,34 @@
 //! address, and a NAT64 address in the well-known prefix (`64:ff9b::/96`, RFC 6052 §2.1) is
 //! translated to it. A mapped address is never accepted (no DNS answer legitimately contains
 //! one); a NAT64 address is accepted exactly when its embedded IPv4 address is.
+//!
+//! # What is refused, row by row
+//!
+//! The two IANA registries give each block a "Globally Reachable" flag (RFC 8190 §2.1 added
+//! it to the RFC 6890 columns). The rule here follows the flag, and decides the rows whose
+//! flag is "N/A":
+//!
+//! - every block flagged `False` is refused: in IPv4 `0.0.0.0/8`, `10.0.0.0/8`,
+//!   `100.64.0.0/10`, `127.0.0.0/8`, `169.254.0.0/16`, `172.16.0.0/12`, `192.0.0.0/24` (with
+//!   its service continuity, dummy and NAT64 discovery entries), `192.0.2.0/24`,
+//!   `192.168.0.0/16`, `198.18.0.0/15`, `198.51.100.0/24`, `203.0.113.0/24`, `240.0.0.0/4`,
+//!   `255.255.255.255/32`; in IPv6 `::/128`, `::1/128`, `::ffff:0:0/96`, `64:ff9b:1::/48`,
+//!   `100::/64`, `2001::/23`, `2001:2::/48`, `2001:10::/28`, `2001:db8::/32`, `3fff::/20`,
+//!   `5f00::/16`, `fc00::/7`, `fe80::/10`;
+//! - the blocks flagged `True` are accepted: `192.0.0.9`, `192.0.0.10`, `192.31.196.0/24`,
+//!   `192.52.193.0/24`, `192.175.48.0/24`, `2001:1::1`–`2001:1::3`, `2001:3::/32`,
+//!   `2001:4:112::/48`, `2001:20::/28`, `2001:30::/28`, `2620:4f:8000::/48`, and
+//!   `64:ff9b::/96` when the IPv4 address it embeds is itself accepted (RFC 6052 §3.1 forbids
+//!   the well-known prefix for non-global IPv4 addresses);
+//! - the "N/A" rows are refused: `192.88.99.0/24` (the deprecated 6to4 relay anycast,
+//!   RFC 7526), `2002::/16` (6to4, which reaches whatever IPv4 address it embeds through a
+//!   relay, `2002:0a00:1::` reaching `10.0.0.1`) and `2001::/32` (Teredo, whose embedded
+//!   addresses are obfuscated and reached through a relay); none is a mail or policy server's
+//!   address;
+//! - outside the special-purpose registries: multicast (`224.0.0.0/4`, RFC 5771;
+//!   `ff00::/8`), the deprecated site-local `fec0::/10` (RFC 3879) and all IPv6 space outside
+//!   global unicast `2000::/3` (RFC 4291 §2.4; IPv4-compatible `::a.b.c.d` included) are
+//!   refused.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
