@@ -202,6 +202,22 @@ interval = 3600
             .unwrap_or_else(|| panic!("no metric {series}"))
     }
 
+    /// The daemon's resident memory (VmRSS) in KiB.
+    pub(crate) fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the daemon's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    /// Whether the daemon is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
     /// Whether a logged line contains `text`.
     pub(crate) fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(text))
@@ -228,6 +244,14 @@ impl Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A client over a connection opened already.
+    pub(crate) fn from_stream(stream: TcpStream) -> Self {
         Self {
             stream,
             buf: Vec::new(),
@@ -278,27 +302,39 @@ impl Client {
 }
 
 /// A DNS relay in front of the testbed's DNS server, over UDP and TCP, that answers SERVFAIL
-/// for the names in its fail list (lower case, no trailing dot).
+/// for the names in its fail list (lower case, no trailing dot), and can hold every answer
+/// back for a while (a slow resolver).
 pub(crate) struct DnsRelay {
     /// The relay's address (UDP and TCP, same port).
     pub(crate) addr: SocketAddr,
     failing: Arc<Mutex<HashSet<String>>>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl DnsRelay {
     /// Starts relaying to `upstream`.
     pub(crate) fn start(upstream: SocketAddr) -> Self {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        // The port chosen for UDP may be taken for TCP: try a few.
+        let (udp, tcp) = (0..20)
+            .find_map(|_| {
+                let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+                let addr = udp.local_addr().expect("addr");
+                let tcp = std::net::TcpListener::bind(addr).ok()?;
+                Some((udp, tcp))
+            })
+            .expect("a port free for both UDP and TCP");
         let addr = udp.local_addr().expect("addr");
-        let tcp = std::net::TcpListener::bind(addr).expect("bind tcp on the same port");
         let failing: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let fail = failing.clone();
+        let delay: Arc<Mutex<Duration>> = Arc::default();
+        let (fail, hold) = (failing.clone(), delay.clone());
         std::thread::spawn(move || {
             let mut packet = [0u8; 4096];
             while let Ok((n, from)) = udp.recv_from(&mut packet) {
                 let query = packet[..n].to_vec();
                 let (udp, fail) = (udp.try_clone().expect("clone"), fail.clone());
+                let wait = *hold.lock().unwrap();
                 std::thread::spawn(move || {
+                    std::thread::sleep(wait);
                     if let Some(reply) = relay_udp(&query, upstream, &fail) {
                         let _ = udp.send_to(&reply, from);
                     }
@@ -312,7 +348,16 @@ impl DnsRelay {
                 std::thread::spawn(move || relay_tcp(stream, upstream, &fail));
             }
         });
-        Self { addr, failing }
+        Self {
+            addr,
+            failing,
+            delay,
+        }
+    }
+
+    /// Holds every UDP answer back for `delay` from now on.
+    pub(crate) fn slow_down(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
     }
 
     /// Answers SERVFAIL for `name` from now on.

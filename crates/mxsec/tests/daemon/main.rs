@@ -2,6 +2,7 @@
 //! socketmap connections.
 
 mod harness;
+mod overload;
 mod survival;
 
 use std::time::Duration;

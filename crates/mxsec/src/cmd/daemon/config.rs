@@ -38,6 +38,7 @@
 //! [limits]
 //! max_connections = 1024
 //! max_pipeline = 64                   # requests answered at once on one connection
+//! max_lookups = 128                   # destinations looked up at once, over all connections
 //! idle_timeout = 300                  # seconds a connection may stay silent
 //! query_timeout = 30                  # seconds before a lookup answers TEMP
 //! shutdown_timeout = 20               # seconds SIGTERM waits for open connections
@@ -150,6 +151,7 @@ pub(crate) struct RefreshSettings {
 pub(crate) struct Limits {
     pub(crate) max_connections: usize,
     pub(crate) max_pipeline: usize,
+    pub(crate) max_lookups: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) query_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
@@ -400,6 +402,7 @@ struct RefreshFile {
 struct LimitsFile {
     max_connections: Option<Spanned<usize>>,
     max_pipeline: Option<Spanned<usize>>,
+    max_lookups: Option<Spanned<usize>>,
     idle_timeout: Option<Spanned<u64>>,
     query_timeout: Option<Spanned<u64>>,
     shutdown_timeout: Option<Spanned<u64>>,
@@ -609,6 +612,12 @@ impl File {
                 1024,
             )?,
             max_pipeline: within(l.max_pipeline.as_ref(), "limits.max_pipeline", 1..=4096, 64)?,
+            max_lookups: within(
+                l.max_lookups.as_ref(),
+                "limits.max_lookups",
+                1..=65_536,
+                128,
+            )?,
             idle_timeout: secs(within(
                 l.idle_timeout.as_ref(),
                 "limits.idle_timeout",

@@ -8,6 +8,13 @@
 //! `TEMP` never lingers (PFX-04). Each zone's reply is rendered once per cached entry.
 //! Concurrent requests for a destination that is not cached share one lookup
 //! ([`SingleFlight`]).
+//!
+//! Under overload (PFX-03): at most `limits.max_lookups` destinations are looked up at once,
+//! over all connections; a lookup waits for its turn within `limits.query_timeout`, after
+//! which its requests are answered `TEMP` and the waiting work is dropped. Cached answers never
+//! wait. With `limits.max_connections` and `limits.max_pipeline`, this bounds the daemon's
+//! memory and sockets whatever the load, and every request is answered before Postfix gives
+//! up (100 s).
 
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -23,6 +30,7 @@ use mxsec_proto::decision::{
 use mxsec_proto::name::Destination;
 use mxsec_proto::postfix::netstring;
 use mxsec_proto::postfix::socketmap::{SocketmapReply, SocketmapRequest};
+use tokio::sync::Semaphore;
 
 use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
 use super::metrics::{AnswerKind, Metrics};
@@ -145,6 +153,8 @@ pub(crate) struct Service {
     pub(crate) cache: CacheSettings,
     pub(crate) refresh: RefreshSettings,
     metrics: Arc<Metrics>,
+    /// Turns to look up a destination: `limits.max_lookups`.
+    lookups: Arc<Semaphore>,
 }
 
 impl Service {
@@ -157,6 +167,7 @@ impl Service {
             cache: config.cache.clone(),
             refresh: config.refresh.clone(),
             metrics,
+            lookups: Arc::new(Semaphore::new(config.limits.max_lookups)),
         }
     }
 
@@ -191,10 +202,15 @@ impl Service {
         let metrics = self.metrics.clone();
         let (max_ttl, failure_ttl) = (self.cache.max_answer_ttl, self.cache.failure_ttl);
         let key = destination.clone();
+        let lookups = self.lookups.clone();
         self.engine
             .flights
             .run(destination.clone(), move || async move {
-                let (resolution, dns_ttl) = ttl_scope(engine.resolver.resolve(&key)).await;
+                // The semaphore is never closed, so this waits for a turn.
+                let _turn = lookups.acquire_owned().await.ok();
+                // Boxed once the turn comes: a lookup's state is large, and thousands may wait.
+                let (resolution, dns_ttl) =
+                    ttl_scope(Box::pin(engine.resolver.resolve(&key))).await;
                 count_fetch(&metrics, &resolution);
                 let ttl = answer_ttl(&resolution, dns_ttl, max_ttl, failure_ttl);
                 let cached = Arc::new(Cached::new(resolution.observations));
