@@ -4,9 +4,10 @@
 //! output, and runs `mxsec check --json` against the domain as a user would. The deliberately
 //! wrong variants must fail with the finding ID of the catalogue that names the mistake.
 
+use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::SystemTime;
 
 use mxsec_check::finding::Severity;
@@ -15,7 +16,7 @@ use mxsec_check::Report;
 use mxsec_proto::dane::tlsa::TlsaRecord;
 use mxsec_testbed::dns::{DnsServer, Zone};
 use mxsec_testbed::https::{HttpsServer, PolicyHost, Reply};
-use mxsec_testbed::pki::{Leaf, LeafSpec, ServedChain, TestPki};
+use mxsec_testbed::pki::{Leaf, LeafKey, LeafSpec, ServedChain, TestPki};
 use mxsec_testbed::smtp::{Credentials, MxBehaviour, SmtpServer, TlsIdentity};
 
 /// Published addresses of the MX host and the policy host. They are loopback and
@@ -31,8 +32,12 @@ struct Site {
     pki: TestPki,
     leaf: Leaf,
     dns: DnsServer,
+    /// The SMTP servers behind the MX host's IPv4 and IPv6 addresses.
     smtp: Vec<SmtpServer>,
+    /// The testbed policy host, if the test serves the policy with one.
     https: Option<HttpsServer>,
+    /// Where the policy host's published address leads, once there is one.
+    policy_host: Option<SocketAddr>,
     /// The TLSA records at `_25._tcp.<mx>`.
     tlsa: Vec<TlsaRecord>,
     /// The TXT records at `_mta-sts.<domain>`.
@@ -47,19 +52,7 @@ impl Site {
         let pki = TestPki::generate(SystemTime::now()).unwrap();
         let mx = format!("mx.{domain}");
         let leaf = pki.issue(&LeafSpec::new([mx.as_str()])).unwrap();
-        let identity = TlsIdentity::new(Credentials::new(
-            leaf.served_chain(ServedChain::LeafAndIntermediate),
-            leaf.private_key_der(),
-        ));
-        let mut smtp = Vec::new();
-        for bind in ["127.0.0.1:0", "[::1]:0"] {
-            let behaviour = MxBehaviour::tls(&mx, identity.clone());
-            smtp.push(
-                SmtpServer::start(bind.parse().unwrap(), behaviour)
-                    .await
-                    .unwrap(),
-            );
-        }
+        let smtp = serve_mx(&mx, &leaf).await;
         let mut site = Self {
             domain: domain.to_owned(),
             mx,
@@ -72,6 +65,7 @@ impl Site {
                 .unwrap(),
             smtp,
             https: None,
+            policy_host: None,
             tlsa: Vec::new(),
             sts_txt: Vec::new(),
             dir: tempfile::tempdir().unwrap(),
@@ -90,7 +84,7 @@ impl Site {
         for record in &self.tlsa {
             zone = zone.tlsa(&tlsa_owner, record);
         }
-        if self.https.is_some() {
+        if self.policy_host.is_some() {
             zone = zone.a(&format!("mta-sts.{}", self.domain), STS_V4);
         }
         let txt_owner = format!("_mta-sts.{}", self.domain);
@@ -116,11 +110,10 @@ impl Site {
             SocketAddr::new(IpAddr::V6(MX_V6), 25),
             self.smtp[1].local_addr(),
         );
-        if let Some(https) = &self.https {
+        if let Some(local) = self.policy_host {
             map.push_str(&format!(
-                "{} {}\n",
+                "{} {local}\n",
                 SocketAddr::new(IpAddr::V4(STS_V4), 443),
-                https.local_addr()
             ));
         }
         std::fs::write(self.connect_map(), map).unwrap();
@@ -165,12 +158,25 @@ impl Site {
             ServedChain::LeafAndIntermediate,
             Reply::policy(policy),
         );
-        self.https = Some(
-            HttpsServer::start("127.0.0.1:0".parse().unwrap(), vec![policy_host], None)
-                .await
-                .unwrap(),
-        );
+        let https = HttpsServer::start("127.0.0.1:0".parse().unwrap(), vec![policy_host], None)
+            .await
+            .unwrap();
+        self.route_policy_host(https.local_addr(), txt);
+        self.https = Some(https);
+    }
+
+    /// Publishes `mta-sts.<domain>`, served by the listener at `local`, and `txt` at
+    /// `_mta-sts.<domain>`.
+    fn route_policy_host(&mut self, local: SocketAddr, txt: &[&str]) {
+        self.policy_host = Some(local);
         self.sts_txt = txt.iter().map(|t| (*t).to_owned()).collect();
+        self.publish();
+    }
+
+    /// Replaces the MX host's servers by ones presenting `leaf` (a certificate renewal).
+    async fn serve_leaf(&mut self, leaf: Leaf) {
+        self.smtp = serve_mx(&self.mx, &leaf).await;
+        self.leaf = leaf;
         self.publish();
     }
 
@@ -219,6 +225,25 @@ impl Site {
             .to_owned();
         (std::fs::read(&file).unwrap(), txt)
     }
+}
+
+/// SMTP servers for `mx` on IPv4 and IPv6 loopback, presenting `leaf` and its intermediate
+/// after STARTTLS.
+async fn serve_mx(mx: &str, leaf: &Leaf) -> Vec<SmtpServer> {
+    let identity = TlsIdentity::new(Credentials::new(
+        leaf.served_chain(ServedChain::LeafAndIntermediate),
+        leaf.private_key_der(),
+    ));
+    let mut servers = Vec::new();
+    for bind in ["127.0.0.1:0", "[::1]:0"] {
+        let behaviour = MxBehaviour::tls(mx, identity.clone());
+        servers.push(
+            SmtpServer::start(bind.parse().unwrap(), behaviour)
+                .await
+                .unwrap(),
+        );
+    }
+    servers
 }
 
 fn stdout(o: &Output) -> String {
@@ -467,4 +492,160 @@ async fn sts_txt_02_record_with_broken_syntax_fails_check_with_sts_txt_02() {
         findings(&report)
     );
     assert_eq!(report.verdict.mta_sts, StsVerdict::Invalid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_ops_01_next_key_published_ahead_passes_check_before_and_after_the_rollover() {
+    let mut site = Site::start("rollover.test").await;
+    let chain = site.dir.path().join("fullchain.pem");
+    std::fs::write(
+        &chain,
+        site.leaf.chain_pem(ServedChain::LeafAndIntermediate),
+    )
+    .unwrap();
+    let next_key = LeafKey::generate(Default::default()).unwrap();
+    let next_file = site.dir.path().join("next.key");
+    std::fs::write(&next_file, next_key.private_key_pem()).unwrap();
+    let out = site
+        .mxsec(&["tlsa", path_str(&chain), "--next-key", path_str(&next_file)])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    site.publish_tlsa(&stdout(&out));
+    let ee = site
+        .tlsa
+        .iter()
+        .filter(|r| r.to_string().starts_with("3 1 1 "))
+        .count();
+    assert_eq!((site.tlsa.len(), ee), (3, 2), "{}", stdout(&out));
+
+    // Before the rollover: the current key authenticates, and the next one is in place
+    // (no D-14 note).
+    let (report, out) = site.check().await;
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&report));
+    assert_eq!(report.verdict.delivery, Delivery::Authenticated);
+    assert!(
+        !has(&report, "D-14", Severity::Info),
+        "{}",
+        findings(&report)
+    );
+
+    // The renewal switches to the next key; the records published ahead still pass.
+    let renewed = site
+        .pki
+        .issue(&LeafSpec::new([site.mx.as_str()]).key(next_key))
+        .unwrap();
+    site.serve_leaf(renewed).await;
+    let (report, out) = site.check().await;
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&report));
+    assert!(errors(&report).is_empty(), "{}", findings(&report));
+    let authenticated = report
+        .findings
+        .iter()
+        .filter(|f| f.id == "DANE-AUTH-01" && f.severity == Severity::Pass)
+        .count();
+    assert_eq!(authenticated, 2, "{}", findings(&report));
+    assert_eq!(report.verdict.delivery, Delivery::Authenticated);
+
+    // Had only the old key's `3 1 1` been published, the renewal breaks DANE: D-01.
+    let out = site
+        .mxsec(&["tlsa", path_str(&chain), "--type", "3 1 1"])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    site.publish_tlsa(&stdout(&out));
+    let (report, out) = site.check().await;
+    assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
+    assert!(
+        has(&report, "D-01", Severity::Error),
+        "{}",
+        findings(&report)
+    );
+    assert_eq!(report.verdict.delivery, Delivery::Deferred);
+}
+
+/// A running `mxsec sts serve`, stopped when dropped.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `mxsec sts serve --sites DIR` on an ephemeral loopback port.
+fn start_serve(sites: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["sts", "serve", "--listen", "127.0.0.1:0", "--sites"])
+        .arg(sites)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let line = lines.next().expect("sts serve printed nothing").unwrap();
+    let addr = line
+        .rsplit_once(" on ")
+        .and_then(|(_, a)| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+    // Keep reading standard error so that the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Served { child, addr }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_ops_02_policy_from_sts_init_hosted_by_sts_serve_passes_check() {
+    let mut site = Site::start("served.test").await;
+    let sites = site.dir.path().join("sites");
+    let dir = sites.join("served.test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = site
+        .pki
+        .issue(&LeafSpec::new(["mta-sts.served.test"]))
+        .unwrap();
+    std::fs::write(
+        dir.join("fullchain.pem"),
+        host.chain_pem(ServedChain::LeafAndIntermediate),
+    )
+    .unwrap();
+    std::fs::write(dir.join("privkey.pem"), host.key().private_key_pem()).unwrap();
+    let (policy, txt) = site.sts_init(&[]).await;
+    std::fs::write(dir.join("mta-sts.txt"), &policy).unwrap();
+    let served = tokio::task::spawn_blocking(move || start_serve(&sites))
+        .await
+        .unwrap();
+    site.route_policy_host(served.addr, &[&txt]);
+
+    let (report, out) = site.check().await;
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&report));
+    assert!(errors(&report).is_empty(), "{}", findings(&report));
+    assert_eq!(report.verdict.mta_sts, StsVerdict::Testing);
+    // The policy host is published on IPv4 only; that fetch succeeds.
+    let fetched: Vec<bool> = report
+        .mta_sts
+        .fetches
+        .iter()
+        .filter(|f| f.address.is_some())
+        .map(|f| f.ok)
+        .collect();
+    assert_eq!(fetched, [true], "{:?}", report.mta_sts.fetches);
+    let passes = report
+        .findings
+        .iter()
+        .filter(|f| f.id == "STS-VAL-02" && f.severity == Severity::Pass)
+        .count();
+    assert_eq!(passes, 2, "{}", findings(&report));
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.area == mxsec_check::catalogue::Area::MtaSts
+                && matches!(f.severity, Severity::Warning | Severity::Error)),
+        "{}",
+        findings(&report)
+    );
 }
