@@ -391,6 +391,108 @@ fn n_01_web_connects_to_no_special_purpose_address_without_allow_private() {
     assert_ne!(report["verdict"]["delivery"], "authenticated");
 }
 
+/// A DNS server in this process, on a runtime of its own, serving `zone`; returns its address
+/// and the root trust anchor file (in `dir`).
+fn dns_with(zone: mxsec_testbed::dns::Zone, dir: &std::path::Path) -> (SocketAddr, PathBuf) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        runtime.block_on(async move {
+            let server = mxsec_testbed::dns::DnsServer::builder()
+                .zone(zone)
+                .start()
+                .await
+                .expect("DNS server starts");
+            let files = server.trust_anchor().write_files(&dir).expect("anchor");
+            tx.send((server.addr(), files.ds)).expect("send");
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("DNS server started")
+}
+
+#[test]
+fn n_01_web_refuses_names_that_resolve_to_private_addresses() {
+    // The MX host resolves to RFC 1918 and unique-local addresses, the policy host to the
+    // cloud metadata address and to a NAT64 form of 10.0.0.1. Nothing routes them to
+    // loopback: each must be refused, never connected to.
+    let zone = mxsec_testbed::dns::Zone::new("inside.test")
+        .mx(10, "mx.inside.test")
+        .a("mx.inside.test", "10.0.0.25".parse().unwrap())
+        .aaaa("mx.inside.test", "fd00::25".parse().unwrap())
+        .a("mta-sts.inside.test", "169.254.169.254".parse().unwrap())
+        .aaaa("mta-sts.inside.test", "64:ff9b::a00:1".parse().unwrap())
+        .txt("_mta-sts.inside.test", &["v=STSv1; id=1;"]);
+    let dir = tempfile::tempdir().expect("dir");
+    let (dns, anchor) = dns_with(zone, dir.path());
+    let anchor = anchor.display().to_string();
+    let dns = dns.to_string();
+    let server = Server::start(&[
+        "--resolver",
+        &dns,
+        "--trust-anchor",
+        &anchor,
+        "--timeout",
+        "5",
+        "--rate-limit",
+        "1000",
+    ]);
+    let report = json(&get(server.addr, "/api/v1/check/inside.test"));
+
+    // The MX addresses: judged special-purpose before any probe, with the block named.
+    let hosts = report["mx"]["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 1, "{report}");
+    for address in hosts[0]["addresses"].as_array().unwrap() {
+        assert_ne!(address["tcp"], "connected", "{address}");
+    }
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "special-purpose-address")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("10.0.0.25") && m.contains("10.0.0.0/8, RFC 1918")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("fd00::25") && m.contains("fc00::/7")),
+        "{messages:?}"
+    );
+
+    // The policy host: the fetcher's connection is refused by the connect policy, on the
+    // address it would have connected to, for both families.
+    let fetches = report["mta_sts"]["fetches"].as_array().unwrap();
+    let errors: Vec<&str> = fetches
+        .iter()
+        .filter(|f| f["address"].is_string())
+        .map(|f| {
+            assert_eq!(f["ok"], false, "{f}");
+            f["error"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{fetches:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("169.254.169.254")
+            && e.contains("special-purpose")
+            && e.contains("link-local")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("64:ff9b::a00:1")
+            && e.contains("special-purpose")
+            && e.contains("NAT64")),
+        "{errors:?}"
+    );
+    assert_ne!(report["verdict"]["delivery"], "authenticated");
+}
+
 // ---- the browser ------------------------------------------------------------------------------
 
 /// Where the screenshots go: under the test output, kept after the run.
