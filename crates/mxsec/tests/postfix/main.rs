@@ -19,7 +19,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mxsec_testbed::scenario::{ExpectedAnswer, Scenario};
-use world::{World, SOCKETMAP};
+use world::{run, Netns, Process, World, SOCKETMAP};
 
 /// How long Postfix may take to try every destination once.
 const DELIVERY_TIME: Duration = Duration::from_secs(180);
@@ -285,6 +285,69 @@ fn pfx_01_postmap_gets_every_scenario_answer_from_the_daemon() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}\n\n{}", world.diagnostics());
+}
+
+/// `mxsec demo --serve` says why it cannot bind a port, and how to give it a network
+/// namespace: here an IPv6 address that is not local, then a DNS port another one holds.
+#[test]
+fn demo_serve_explains_a_port_it_cannot_bind() {
+    let netns = Netns::create();
+    let mxsec = env!("CARGO_BIN_EXE_mxsec");
+    run(netns
+        .exec("sh")
+        .args(["-c", "echo 0 > /proc/sys/net/ipv6/ip_nonlocal_bind"]));
+    let stderr = fails(netns.exec(mxsec).args(["demo", "--serve"]));
+    assert!(
+        stderr.contains("cannot listen on [fd6d:7873:6563::")
+            && stderr.contains("The address is not local here")
+            && stderr.contains("ip -n mxsec -6 route add local fd6d:7873:6563::/48 dev lo"),
+        "{stderr}"
+    );
+
+    run(netns
+        .exec("sh")
+        .args(["-c", "echo 1 > /proc/sys/net/ipv6/ip_nonlocal_bind"]));
+    let mut first = Process::spawn(
+        "mxsec demo --serve",
+        netns.exec(mxsec).args(["demo", "--serve"]),
+    );
+    first.wait_for("Serving until");
+    let stderr = fails(netns.exec(mxsec).args(["demo", "--serve"]));
+    assert!(
+        stderr.contains("cannot listen on 127.0.0.53:53")
+            && stderr.contains("Another program listens there")
+            && stderr.contains("ip netns add mxsec"),
+        "{stderr}"
+    );
+}
+
+/// Runs `command`, which must exit with status 2 within a minute; returns its stderr.
+fn fails(command: &mut std::process::Command) -> String {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("reap");
+            panic!(
+                "{command:?} did not fail: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("read the output");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    stderr
 }
 
 /// Whether `postmap -q` shows the expected socketmap answer: the policy text and exit 0 for

@@ -73,7 +73,7 @@ impl Netns {
     }
 
     /// `ip -n NAME ARGS...`.
-    fn ip(&self, args: &[&str]) -> Command {
+    pub(crate) fn ip(&self, args: &[&str]) -> Command {
         let mut command = Command::new(program("ip"));
         command.arg("-n").arg(&self.name).args(args);
         command
@@ -197,7 +197,7 @@ pub(crate) fn program(name: &str) -> PathBuf {
 }
 
 /// Runs a command to completion; panics with its output if it fails.
-fn run(mut command: impl std::borrow::BorrowMut<Command>) -> Output {
+pub(crate) fn run(mut command: impl std::borrow::BorrowMut<Command>) -> Output {
     let command = command.borrow_mut();
     let output = command
         .output()
@@ -213,7 +213,7 @@ fn run(mut command: impl std::borrow::BorrowMut<Command>) -> Output {
 }
 
 /// A long-running program inside the namespace, with its output collected line by line.
-struct Process {
+pub(crate) struct Process {
     name: &'static str,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -221,7 +221,8 @@ struct Process {
 }
 
 impl Process {
-    fn spawn(name: &'static str, command: &mut Command) -> Self {
+    /// Starts `command` with its output collected.
+    pub(crate) fn spawn(name: &'static str, command: &mut Command) -> Self {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -256,7 +257,7 @@ impl Process {
     }
 
     /// Waits for a line containing `text`; panics with the output so far if it does not come.
-    fn wait_for(&mut self, text: &str) {
+    pub(crate) fn wait_for(&mut self, text: &str) {
         let deadline = Instant::now() + STARTUP;
         loop {
             match self

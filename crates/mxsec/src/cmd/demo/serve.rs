@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use mxsec_testbed::dns::Unbound;
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
@@ -20,23 +20,23 @@ const DNS_PORT: u16 = 53;
 /// The commands that give the simulated internet a network namespace of its own, printed when
 /// a port cannot be bound (docs/demo.md explains them).
 const NAMESPACE_HINT: &str = "\
-run it as root in a network namespace of its own, where ports 25, 53 and 443 of loopback are
-free and the testbed's IPv6 addresses are local:
+Run it as root in a network namespace of its own, where ports 25, 53 and 443 are free and the
+testbed's IPv6 addresses are local (docs/demo.md):
     ip netns add mxsec
     ip -n mxsec link set lo up
     ip -n mxsec -6 route add local fd6d:7873:6563::/48 dev lo
     ip netns exec mxsec sysctl -qw net.ipv6.ip_nonlocal_bind=1
-    ip netns exec mxsec mxsec demo --serve
-(docs/demo.md)";
+    ip netns exec mxsec mxsec demo --serve";
 
 pub(crate) async fn run(args: &DemoArgs) -> Result<ExitCode> {
     let dns = SocketAddr::new(args.dns, DNS_PORT);
-    let testbed = Testbed::builder()
-        .published(dns)
-        .start()
-        .await
-        .map_err(|err| bind_failure(anyhow::Error::new(err)))
-        .context("cannot serve the simulated internet")?;
+    let testbed = match Testbed::builder().published(dns).start().await {
+        Ok(testbed) => testbed,
+        Err(err) => bail!(
+            "cannot serve the simulated internet: {err}\n{}{NAMESPACE_HINT}",
+            bind_failure(&err).map_or(String::new(), |why| format!("{why}\n"))
+        ),
+    };
     let resolver = match args.validating_resolver {
         Some(ip) => Some(
             Unbound::start_at(testbed.dns(), SocketAddrV4::new(ip, DNS_PORT))
@@ -59,27 +59,28 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Adds to a bind error what to do about it.
-fn bind_failure(err: anyhow::Error) -> anyhow::Error {
-    let Some(io) = err
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<std::io::Error>())
-    else {
-        return err;
-    };
-    let why = match io.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            "ports below 1024 need root (or CAP_NET_BIND_SERVICE)"
+/// Why a listening socket could not be opened, in plain words, from the operating system's
+/// error at the root of `err`.
+fn bind_failure(err: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("Ports below 1024 need root (or CAP_NET_BIND_SERVICE).")
+                }
+                std::io::ErrorKind::AddrInUse => Some(
+                    "Another program listens there (a local DNS resolver, mail or web server).",
+                ),
+                std::io::ErrorKind::AddrNotAvailable => {
+                    Some("The address is not local here (the IPv6 addresses need a local route).")
+                }
+                _ => None,
+            };
         }
-        std::io::ErrorKind::AddrInUse => {
-            "another program listens there (a local DNS resolver, mail or web server)"
-        }
-        std::io::ErrorKind::AddrNotAvailable => {
-            "the address is not local here (the IPv6 addresses need a local route)"
-        }
-        _ => "a listening socket could not be opened",
-    };
-    err.context(format!("{why}; {NAMESPACE_HINT}"))
+        cause = e.source();
+    }
+    None
 }
 
 fn print_summary(testbed: &Testbed, resolver: Option<&Unbound>) -> Result<()> {
