@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 pub(crate) const RESOLVER: &str = "127.0.0.1";
 /// The authoritative DNS server of the simulated internet inside the namespace.
 const DNS: &str = "127.0.0.53";
-/// Where `mxsec daemon` answers socketmap requests inside the namespace.
-pub(crate) const SOCKETMAP: &str = "inet:127.0.0.1:8461";
+/// Where `mxsec daemon` answers socketmap requests over TCP inside the namespace.
+const SOCKETMAP_TCP: &str = "127.0.0.1:8461";
 /// The prefix of the namespaces these tests create; a leftover one of a killed test run is
 /// removed by the next run.
 const NETNS_PREFIX: &str = "mxsec-e2e-";
@@ -288,8 +288,18 @@ impl Drop for Process {
     }
 }
 
+/// How Postfix reaches `mxsec daemon`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// TCP on loopback (`socketmap:inet:127.0.0.1:8461:postfix`).
+    Tcp,
+    /// A Unix socket of mode 0660 and group `postfix` (`socketmap:unix:PATH:postfix`).
+    Unix,
+}
+
 /// The namespace, the simulated internet, `mxsec daemon`, and optionally a sending Postfix.
 pub(crate) struct World {
+    transport: Transport,
     postfix: Option<PathBuf>,
     daemon: Process,
     demo: Process,
@@ -300,8 +310,9 @@ pub(crate) struct World {
 
 impl World {
     /// Starts the namespace, `mxsec demo --serve` with its validating resolver, and
-    /// `mxsec daemon` asking that resolver; returns once both are ready.
-    pub(crate) fn start() -> Self {
+    /// `mxsec daemon` asking that resolver and listening on `transport`; returns once both
+    /// are ready.
+    pub(crate) fn start(transport: Transport) -> Self {
         program("postfix");
         program("unbound");
         let netns = Netns::create();
@@ -331,11 +342,19 @@ impl World {
 
         let config = dir.path().join("mxsec.toml");
         let store = dir.path().join("policies.sqlite3");
+        let listen = match transport {
+            Transport::Tcp => format!("tcp = [\"{SOCKETMAP_TCP}\"]"),
+            // As docs/daemon.md sets it up for Postfix's delivery agents (user postfix).
+            Transport::Unix => format!(
+                "tcp = []\nunix = \"{}\"\nunix_mode = \"0660\"\nunix_group = \"postfix\"",
+                dir.path().join("socketmap.sock").display()
+            ),
+        };
         std::fs::write(
             &config,
             format!(
                 r#"[listen]
-tcp = ["{tcp}"]
+{listen}
 
 [dns]
 dnssec = "trust-ad"
@@ -351,7 +370,6 @@ store = "{store}"
 [refresh]
 interval = 3600
 "#,
-                tcp = SOCKETMAP.trim_start_matches("inet:"),
                 ca = ca_file.display(),
                 store = store.display(),
             ),
@@ -369,6 +387,7 @@ interval = 3600
         );
         daemon.wait_for("mxsec daemon ready");
         Self {
+            transport,
             postfix: None,
             daemon,
             demo,
@@ -381,6 +400,17 @@ interval = 3600
     /// The namespace.
     pub(crate) fn netns(&self) -> &Netns {
         &self.netns
+    }
+
+    /// The `smtp_tls_policy_maps` table that asks `mxsec daemon`.
+    pub(crate) fn policy_map(&self) -> String {
+        match self.transport {
+            Transport::Tcp => format!("socketmap:inet:{SOCKETMAP_TCP}:postfix"),
+            Transport::Unix => format!(
+                "socketmap:unix:{}:postfix",
+                self.dir.path().join("socketmap.sock").display()
+            ),
+        }
     }
 
     /// Writes a Postfix configuration directory (`main.cf`, `master.cf`) for a sending
@@ -419,7 +449,7 @@ smtp_connect_timeout = 10s
 # The main.cf lines of docs/daemon.md.
 smtp_dns_support_level = dnssec
 smtp_tls_security_level = dane
-smtp_tls_policy_maps = socketmap:{SOCKETMAP}:postfix
+smtp_tls_policy_maps = {map}
 smtp_tls_CAfile = {ca}
 smtp_tls_loglevel = 1
 ",
@@ -428,6 +458,7 @@ smtp_tls_loglevel = 1
                 log = self.maillog().display(),
                 base = base.display(),
                 ca = self.ca_file.display(),
+                map = self.policy_map(),
             ),
         )
         .expect("write main.cf");
