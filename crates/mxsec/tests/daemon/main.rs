@@ -104,6 +104,32 @@ fn pfx_01_malformed_requests_close_the_connection() {
     assert!(daemon.stop());
 }
 
+/// PFX-01: a connection stays open while it is used, however long, and is closed once it has
+/// been silent for `limits.idle_timeout`.
+#[test]
+fn pfx_01_idle_connection_closed_after_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::new(dir.path());
+    setup.extra = "[limits]\nidle_timeout = 1\n".into();
+    let daemon = Daemon::start(dir.path(), &setup);
+    let domain = Scenario::find("sts-enforce").unwrap().domain();
+    let request = format!("postfix {domain}");
+    let mut client = Client::connect(daemon.addr);
+    let opened = std::time::Instant::now();
+    while opened.elapsed() < Duration::from_millis(2500) {
+        assert!(client.ask(&[request.as_str()])[0].starts_with("OK "));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let silent = std::time::Instant::now();
+    assert_eq!(client.read_reply(), None, "closed when idle");
+    let waited = silent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_secs(5),
+        "closed after {waited:?} of silence"
+    );
+    assert!(daemon.stop());
+}
+
 /// Concurrent queries for one uncached domain share one lookup and one policy fetch, and
 /// many connections are served at once.
 #[test]

@@ -186,6 +186,13 @@ where
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut closing = Closing::No;
     let limits = shared.current().limits.clone();
+    // One idle timer per connection, pushed back only when it fires: arming a timer for each
+    // read would cost more than answering a cached request.
+    let mut last_activity = tokio::time::Instant::now();
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
+    let stop = super::stopped(&mut shutdown);
+    tokio::pin!(stop);
 
     loop {
         // Take every complete request from the buffer, up to the pipeline limit.
@@ -240,24 +247,34 @@ where
                     break;
                 }
                 out.clear();
+                last_activity = tokio::time::Instant::now();
             }
-            read = tokio::time::timeout(limits.idle_timeout, reader.read(&mut chunk)), if can_read => {
+            read = reader.read(&mut chunk), if can_read => {
                 match read {
-                    Ok(Ok(0)) => closing = Closing::Drain,
-                    Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-                    Ok(Err(err)) => {
+                    Ok(0) => closing = Closing::Drain,
+                    Ok(n) => {
+                        last_activity = tokio::time::Instant::now();
+                        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    }
+                    Err(err) => {
                         tracing::debug!(error = %err, "connection read failed");
                         break;
                     }
-                    Err(_) => {
-                        if pending.is_empty() {
-                            tracing::debug!("connection idle: closing");
-                            break;
-                        }
-                    }
                 }
             }
-            _ = super::stopped(&mut shutdown), if matches!(closing, Closing::No) => {
+            () = &mut idle, if can_read => {
+                let now = tokio::time::Instant::now();
+                let deadline = last_activity + limits.idle_timeout;
+                if deadline > now {
+                    idle.as_mut().reset(deadline);
+                } else if pending.is_empty() {
+                    tracing::debug!("connection idle: closing");
+                    break;
+                } else {
+                    idle.as_mut().reset(now + limits.idle_timeout);
+                }
+            }
+            () = &mut stop, if matches!(closing, Closing::No) => {
                 closing = Closing::Drain;
             }
         }
