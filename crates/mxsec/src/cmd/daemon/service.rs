@@ -1,11 +1,12 @@
 //! The answers: from a socketmap request to its reply, through the zone of the map name, the
 //! answer cache, one shared lookup per destination, and the policy decision.
 //!
-//! What is cached is what was learnt about a destination (the decision's observations), for
+//! What is cached is the reply for each combination of zone options, rendered from what was
+//! learnt about a destination (the decision's observations) when it was looked up, for
 //! the shortest TTL of the DNS answers that went into it, at most the remaining lifetime of
 //! the MTA-STS policy and at most `cache.max_answer_ttl`. When any lookup failed or a policy
 //! fetch failed, the answer is kept for `cache.failure_ttl` only (at most ten seconds), so a
-//! `TEMP` never lingers (PFX-04). Each zone's reply is rendered once per cached entry.
+//! `TEMP` never lingers (PFX-04).
 //! Concurrent requests for a destination that is not cached share one lookup
 //! ([`SingleFlight`]).
 //!
@@ -16,7 +17,7 @@
 //! memory and sockets whatever the load, and every request is answered before Postfix gives
 //! up (100 s).
 
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use mxsec_net::dns::ttl_scope;
@@ -108,30 +109,45 @@ impl Engine {
     }
 }
 
-/// The observations about one destination, and the reply for each combination of zone
-/// options, rendered when first asked for.
+/// The reply to a destination for each combination of zone options (`strict_testing`,
+/// `tlsrpt`), rendered from the decision's observations when the destination is looked up.
+/// Equal replies share one buffer, and the observations are not kept: a cached destination
+/// costs a few hundred bytes.
 struct Cached {
-    observations: Observations,
-    rendered: [OnceLock<(Arc<[u8]>, AnswerKind)>; 4],
+    /// Indexed by `2 * strict_testing + tlsrpt`.
+    replies: [(Arc<[u8]>, AnswerKind); 4],
 }
 
 impl Cached {
-    fn new(observations: Observations) -> Self {
-        Self {
-            observations,
-            rendered: Default::default(),
+    fn new(observations: &Observations) -> Self {
+        let mut replies: [(Arc<[u8]>, AnswerKind); 4] = std::array::from_fn(|slot| {
+            let config = DecisionConfig {
+                strict_testing: slot & 2 != 0,
+                tlsrpt: slot & 1 != 0,
+            };
+            render(observations, config)
+        });
+        for at in 1..replies.len() {
+            let (earlier, later) = replies.split_at_mut(at);
+            let Some(current) = later.first_mut() else {
+                continue;
+            };
+            if let Some((same, _)) = earlier.iter().find(|(bytes, _)| *bytes == current.0) {
+                current.0 = same.clone();
+            }
         }
+        Self { replies }
     }
 
     fn reply(&self, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
-        let slot = usize::from(config.strict_testing) * 2 + usize::from(config.tlsrpt);
-        self.rendered
-            .get(slot)
-            .map(|cell| {
-                cell.get_or_init(|| render(&self.observations, config))
-                    .clone()
-            })
-            .unwrap_or_else(|| render(&self.observations, config))
+        let [plain, tlsrpt, strict, strict_tlsrpt] = &self.replies;
+        match (config.strict_testing, config.tlsrpt) {
+            (false, false) => plain,
+            (false, true) => tlsrpt,
+            (true, false) => strict,
+            (true, true) => strict_tlsrpt,
+        }
+        .clone()
     }
 }
 
@@ -213,7 +229,7 @@ impl Service {
                     ttl_scope(Box::pin(engine.resolver.resolve(&key))).await;
                 count_fetch(&metrics, &resolution);
                 let ttl = answer_ttl(&resolution, dns_ttl, max_ttl, failure_ttl);
-                let cached = Arc::new(Cached::new(resolution.observations));
+                let cached = Arc::new(Cached::new(&resolution.observations));
                 engine
                     .answers
                     .insert(key, cached.clone(), ttl, Instant::now());
