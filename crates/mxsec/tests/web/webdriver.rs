@@ -93,7 +93,21 @@ impl Driver {
                 "goog:chromeOptions": options,
             }}
         });
-        let value = self.call("POST", "/session", Some(&caps));
+        // A browser that starts too slowly on a loaded machine makes chromedriver answer
+        // "chrome not reachable"; a fresh attempt with an empty profile then succeeds.
+        let mut attempt = 1;
+        let value = loop {
+            match try_call(self.addr, "POST", "/session", Some(&caps)) {
+                Ok(value) => break value,
+                Err(error) if attempt < SESSION_ATTEMPTS => {
+                    eprintln!("browser session attempt {attempt} failed, retrying: {error}");
+                    let _ = std::fs::remove_dir_all(profile);
+                    std::thread::sleep(Duration::from_secs(1));
+                    attempt += 1;
+                }
+                Err(error) => panic!("no browser session after {attempt} attempts: {error}"),
+            }
+        };
         let id = value["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {value}"))
@@ -116,7 +130,20 @@ impl Drop for Driver {
     }
 }
 
+/// How often a browser session is asked for before the test gives up.
+const SESSION_ATTEMPTS: u32 = 3;
+
 fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Value {
+    try_call(addr, method, path, body).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// One WebDriver command; the error says which command failed and what the driver said.
+fn try_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let response = http::request(
         addr,
@@ -126,11 +153,14 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Val
         body.as_bytes(),
     );
     let value: Value = serde_json::from_slice(&response.body)
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {}", response.text()));
+        .map_err(|e| format!("{method} {path}: {e}: {}", response.text()))?;
     if response.status != 200 {
-        panic!("{method} {path}: HTTP {}: {value}", response.status);
+        return Err(format!(
+            "{method} {path}: HTTP {}: {value}",
+            response.status
+        ));
     }
-    value["value"].clone()
+    Ok(value["value"].clone())
 }
 
 /// One browser session, closed on drop.
