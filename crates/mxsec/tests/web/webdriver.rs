@@ -117,10 +117,6 @@ impl Driver {
             id,
         }
     }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        call(self.addr, method, path, body)
-    }
 }
 
 impl Drop for Driver {
