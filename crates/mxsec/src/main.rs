@@ -3,6 +3,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod http;
 
 use std::process::ExitCode;
 

@@ -186,7 +186,7 @@ interval = 3600
     pub(crate) fn metrics(&self) -> String {
         let mut stream = TcpStream::connect(self.metrics).expect("metrics connect");
         stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .expect("metrics request");
         let mut text = String::new();
         stream.read_to_string(&mut text).expect("metrics response");

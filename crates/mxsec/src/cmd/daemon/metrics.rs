@@ -16,15 +16,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::Router;
 use mxsec_net::dns::CachingBackend;
 use mxsec_proto::decision::TlsPolicy;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// The answer types counted in `mxsec_queries_total`, in output order.
 const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
@@ -35,8 +36,8 @@ const BUCKETS: [f64; 16] = [
     10.0, 30.0,
 ];
 
-/// The largest HTTP request head read from a scraper.
-const MAX_REQUEST_HEAD: usize = 8192;
+/// The most `/metrics` connections served at once.
+const MAX_SCRAPERS: usize = 16;
 
 /// The counters, shared by every connection.
 #[derive(Debug, Default)]
@@ -347,58 +348,23 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
+/// Serves `GET /metrics` on `listener` until the task is dropped; any other path is 404.
 pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            if let Err(err) = respond(stream, &metrics).await {
-                tracing::debug!(error = %err, "metrics request failed");
+    let router = Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    metrics.render(),
+                )
             }
-        });
+        }),
+    );
+    if let Err(err) = crate::http::serve(listener, router, MAX_SCRAPERS).await {
+        tracing::error!(error = %err, "metrics endpoint stopped");
     }
-}
-
-/// Binds the metrics port.
-pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}
-
-/// Answers one HTTP request: the metrics for `GET /metrics`, 404 for anything else.
-async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(512);
-    let read = async {
-        let mut chunk = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&chunk[..n]);
-        }
-        Ok::<_, std::io::Error>(())
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let response = if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET /metrics?") {
-        let body = metrics.render();
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    } else {
-        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\
-         Connection: close\r\n\r\nsee /metrics only\n"
-            .to_owned()
-    };
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         ));
     }
     if let Some(addr) = config.listen.metrics {
-        let listener = metrics::bind(addr)
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (listen.metrics)"))?;
         tracing::info!(address = %listener.local_addr()?, "metrics listening");

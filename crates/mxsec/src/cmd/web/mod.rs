@@ -45,6 +45,8 @@ const DEMO_RATE_LIMIT: u32 = 120;
 
 /// The name the SMTP probes announce in EHLO.
 const EHLO: &str = "mxsec.invalid";
+/// The most HTTP connections served at once.
+const MAX_CONNECTIONS: usize = 512;
 
 pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
     // The testbed must outlive the server: it is dropped when `run` returns.
@@ -123,7 +125,7 @@ pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
         out.flush()?;
     }
     tokio::select! {
-        served = server::serve(listener, server::router(Arc::new(app))) => {
+        served = crate::http::serve(listener, server::router(Arc::new(app)), MAX_CONNECTIONS) => {
             served.context("the web server stopped")?;
         }
         _ = tokio::signal::ctrl_c() => {}

@@ -22,19 +22,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use futures::StreamExt;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use mxsec_check::report::json::{self, Failure};
 use mxsec_proto::name::DomainName;
 use serde::Deserialize;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tower::ServiceExt as _;
 
 use super::checks::{self, Busy, CheckState, Checks};
 use super::input::{self, InputError};
@@ -48,10 +43,6 @@ const JS: &str = include_str!("assets/mxsec.js");
 /// The icon.
 const ICON: &str = include_str!("assets/icon.svg");
 
-/// The most connections served at once; more wait in the kernel's accept queue.
-const MAX_CONNECTIONS: usize = 512;
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request body read (the form has one short field).
 const MAX_BODY: usize = 4096;
 
@@ -101,43 +92,6 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
-}
-
-/// Serves `router` on `listener` until the process ends: HTTP/1.1, a bounded number of
-/// connections, a time limit for request headers (slow clients cannot hold a connection
-/// open by trickling them), and the client address for the rate limit.
-pub(crate) async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = connections
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(std::io::Error::other)?;
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                // Out of file descriptors and the like: wait a little rather than spin.
-                tracing::warn!("accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let service = router.clone().map_request(move |mut request: Request<_>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request
-        });
-        tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(err) = connection.await {
-                tracing::debug!("connection from {peer}: {err}");
-            }
-            drop(permit);
-        });
-    }
 }
 
 // ---- handlers ---------------------------------------------------------------------------------
