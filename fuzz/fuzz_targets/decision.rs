@@ -163,7 +163,7 @@ fn check(obs: &Observations, config: &DecisionConfig) {
 fn has_bogus(mx: &MxState) -> bool {
     match mx {
         MxState::Failed(failure) => is_bogus(failure),
-        MxState::NoSuchDomain | MxState::NullMx => false,
+        MxState::NoSuchDomain { .. } | MxState::NullMx { .. } => false,
         MxState::Hosts { security, hosts } => {
             *security == Security::Bogus
                 || hosts.iter().any(|h| {
@@ -215,8 +215,12 @@ fn observations(u: &mut Unstructured<'_>) -> Result<(Observations, DecisionConfi
     };
     let mx = match u.int_in_range(0..=5u8)? {
         0 => MxState::Failed(failure(u)?),
-        1 => MxState::NoSuchDomain,
-        2 => MxState::NullMx,
+        1 => MxState::NoSuchDomain {
+            security: security(u)?,
+        },
+        2 => MxState::NullMx {
+            security: security(u)?,
+        },
         _ => {
             let security = security(u)?;
             let count = u.int_in_range(0..=u8::MAX)?;

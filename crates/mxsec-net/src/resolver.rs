@@ -234,9 +234,15 @@ impl DestinationResolver {
             error: None,
         };
         let targets: Vec<(Option<u16>, DomainName)> = match answer {
-            Answer::NxDomain => return (MxState::NoSuchDomain, report("nxdomain"), Vec::new()),
+            Answer::NxDomain => {
+                return (
+                    MxState::NoSuchDomain { security },
+                    report("nxdomain"),
+                    Vec::new(),
+                )
+            }
             Answer::Records(MxSet::NullMx) => {
-                return (MxState::NullMx, report("null-mx"), Vec::new())
+                return (MxState::NullMx { security }, report("null-mx"), Vec::new())
             }
             // RFC 5321 §5.1, RFC 7672 §2.2.2 (DANE-DISC-02): no MX, the domain is the host.
             Answer::NoData => vec![(None, domain.clone())],

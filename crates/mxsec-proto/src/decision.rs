@@ -52,10 +52,17 @@ pub struct Observations {
 pub enum MxState {
     /// The lookup failed: SERVFAIL, timeout, or a bogus answer.
     Failed(LookupFailure),
-    /// The domain does not exist (NXDOMAIN).
-    NoSuchDomain,
+    /// The domain does not exist (NXDOMAIN). Only a DNSSEC-secure denial proves it: an
+    /// insecure one can be forged, and Postfix's own MX lookup may then see a forged MX.
+    NoSuchDomain {
+        /// DNSSEC status of the denial.
+        security: Security,
+    },
     /// A null MX (RFC 7505): the domain accepts no mail.
-    NullMx,
+    NullMx {
+        /// DNSSEC status of the null MX RRset.
+        security: Security,
+    },
     /// The MX hosts (or the implicit MX, the domain itself, RFC 5321 §5.1), best first.
     Hosts {
         /// DNSSEC status of the MX RRset (of the address RRsets for an implicit MX).
@@ -263,11 +270,11 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
             reason(r, "DANE-DNS-03", format!("MX lookup failed: {failure}"));
             return TlsPolicy::TempFail(format!("MX lookup failed: {failure}"));
         }
-        MxState::NoSuchDomain => {
+        MxState::NoSuchDomain { .. } => {
             reason(r, "DANE-DISC-02", "the domain does not exist (NXDOMAIN)");
             return TlsPolicy::NoPolicy;
         }
-        MxState::NullMx => {
+        MxState::NullMx { .. } => {
             reason(
                 r,
                 "DANE-DISC-02",

@@ -67,7 +67,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                 subject,
                 format!("{domain} does not exist (NXDOMAIN, DNSSEC {security})"),
             );
-            (MxKind::NxDomain, MxState::NoSuchDomain)
+            (MxKind::NxDomain, MxState::NoSuchDomain { security })
         }
         Answer::Records(MxSet::NullMx) => {
             push(
@@ -76,7 +76,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                 subject,
                 "the only MX record is `0 .` (null MX)",
             );
-            (MxKind::NullMx, MxState::NullMx)
+            (MxKind::NullMx, MxState::NullMx { security })
         }
         Answer::NoData => {
             let has_address = observed

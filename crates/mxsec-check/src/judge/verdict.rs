@@ -77,11 +77,11 @@ fn sender(delivery: Delivery, reason: impl Into<String>) -> SenderOutcome {
 /// Mail to a domain without mail hosts, or with a failed MX lookup.
 fn no_hosts(mx: &MxState) -> Option<SenderOutcome> {
     match mx {
-        MxState::NullMx => Some(sender(
+        MxState::NullMx { .. } => Some(sender(
             Delivery::NoMail,
             "null MX: the domain accepts no mail",
         )),
-        MxState::NoSuchDomain => Some(sender(
+        MxState::NoSuchDomain { .. } => Some(sender(
             Delivery::NoMail,
             "the domain does not exist: mail bounces",
         )),

@@ -476,9 +476,22 @@ fn sts_fetch_07_cached_enforce_is_applied() {
 
 #[test]
 fn dane_disc_02_null_mx_and_nxdomain_are_notfound() {
-    assert_eq!(answer(&obs(MxState::NullMx, StsState::Absent)), "NOTFOUND ");
     assert_eq!(
-        answer(&obs(MxState::NoSuchDomain, StsState::Absent)),
+        answer(&obs(
+            MxState::NullMx {
+                security: Security::Secure
+            },
+            StsState::Absent
+        )),
+        "NOTFOUND "
+    );
+    assert_eq!(
+        answer(&obs(
+            MxState::NoSuchDomain {
+                security: Security::Secure
+            },
+            StsState::Absent
+        )),
         "NOTFOUND "
     );
 }
@@ -552,6 +565,11 @@ fn sts_fetch_07_unreadable_policy_cache_defers_unless_dane_applies() {
         unknown(),
     );
     assert_eq!(answer(&o), "OK dane-only");
-    let o = obs(MxState::NullMx, unknown());
+    let o = obs(
+        MxState::NullMx {
+            security: Security::Secure,
+        },
+        unknown(),
+    );
     assert_eq!(answer(&o), "NOTFOUND ");
 }

@@ -277,7 +277,7 @@ fn has_failure(resolution: &Resolution) -> bool {
             matches!(host.addresses, AddressState::Failed(_))
                 || matches!(host.tlsa, TlsaState::Failed(_))
         }),
-        MxState::NoSuchDomain | MxState::NullMx => false,
+        MxState::NoSuchDomain { .. } | MxState::NullMx { .. } => false,
     };
     dns_failed
         || resolution.mta_sts.txt == "failed"
