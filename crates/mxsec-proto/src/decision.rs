@@ -6,27 +6,45 @@
 //! renders it as a socketmap reply ([`Decision::socketmap_payload`]); the checker shows it as
 //! "what a sender will do". Both use this one function, so they cannot disagree.
 //!
-//! The mapping follows the table in POSTFIX.md §4.5:
+//! The one rule behind every row (POSTFIX.md §4.5): **an answer must never let Postfix
+//! deliver to a host that an applicable policy does not authenticate, nor in cleartext where
+//! a policy demands TLS.** Postfix takes one policy per next hop and does its own MX lookup
+//! *after* asking, so an answer must stay safe whatever an attacker does to DNS data that is
+//! not DNSSEC-secure. Postfix's levels, per MX host: `dane-only` skips a host without usable
+//! TLSA; `dane` authenticates hosts with usable TLSA and is opportunistic (cleartext possible)
+//! for the others; `encrypt` is TLS without authentication; `secure match=a:b` demands a
+//! PKIX-valid certificate for one of the names.
+//!
+//! "Enforce" below means an MTA-STS `enforce` policy applies, fresh or cached (or `testing`
+//! under `strict_testing`); "unknown" means the policy cache could not be read, so a cached
+//! `enforce` policy may apply. "Covered" hosts are the current MX hosts the policy's `mx:`
+//! patterns match (STS-VAL-01).
 //!
 //! | situation | answer |
 //! |---|---|
 //! | IP literal, `[host]`, `[host]:port` | `NOTFOUND ` (explicit relays are local policy; STS-SEL-01) |
-//! | MX lookup fails (SERVFAIL, timeout, bogus) | `TEMP` (DANE-DNS-03) |
-//! | an MX host's address lookup is bogus | `TEMP` (DANE-DNS-03) |
-//! | an MX or address RRset carries the status bogus | `TEMP` (DANE-DNS-03, PFX-04) |
-//! | secure MX, a host's address or TLSA lookup fails | `TEMP` (DANE-DNS-03/04, PFX-04) |
-//! | secure MX, every host has usable secure TLSA | `dane-only` (PFX-05) |
-//! | every host has a secure TLSA RRset, none usable | `encrypt` (DANE-DISC-05) |
-//! | DANE for some hosts only, or insecure MX with secure TLSA | `dane` (DANE-DISC-01) |
-//! | no DANE, MTA-STS `enforce` (fresh or cached) | `secure match=<covered MX hosts> servername=hostname` (PFX-06) |
-//! | MTA-STS `enforce` that covers no current MX host | `TEMP` (STS-APP-01, STS-APP-04) |
-//! | no DANE, policy cache unreadable and nothing fetched | `TEMP` (STS-FETCH-07, PFX-04) |
-//! | MTA-STS `testing` (unless `strict_testing`), `none`, absent, unfetchable | `NOTFOUND ` (STS-APP-02/03, STS-FETCH-06) |
-//! | null MX (RFC 7505), domain does not exist | `NOTFOUND ` (no policy applies; the MTA bounces) |
+//! | MX lookup fails (SERVFAIL, timeout, bogus), or any RRset carries the status bogus | `TEMP` (DANE-DNS-03, PFX-04) |
+//! | secure MX, a host's address or TLSA lookup fails; any host's TLSA lookup fails | `TEMP` (DANE-DNS-03/04, PFX-04), never MTA-STS |
+//! | NXDOMAIN or null MX, DNSSEC-secure | `NOTFOUND ` (DANE-DISC-02: the MTA bounces) |
+//! | NXDOMAIN or null MX, not secure; enforce | `secure match=` the policy's patterns (`*.x` as `.x`), `TEMP` if none can match (STS-FETCH-07, PFX-04: an unsigned denial is forgeable) |
+//! | NXDOMAIN or null MX, not secure; unknown | `TEMP` (STS-FETCH-07, PFX-04) |
+//! | secure MX, every reachable host has usable TLSA | `dane-only` (PFX-05; DANE wins, STS-APP-06) |
+//! | secure MX, some hosts with usable TLSA; enforce or unknown | `dane-only` (STS-APP-01, DANE-DISC-07: `dane` would let the others downgrade the policy) |
+//! | secure MX, some hosts with usable TLSA; no enforce | `dane` (DANE-DISC-01, DANE-OPS-03) |
+//! | secure MX, TLSA present but none usable; enforce | `secure match=<covered>` (STS-APP-01: no usable DANE for it to override), `TEMP` if none covered |
+//! | secure MX, TLSA present but none usable, on every host; no enforce | `encrypt` (DANE-DISC-05) |
+//! | secure MX, TLSA present but none usable, on some hosts; no enforce | `dane` (DANE-DISC-05 per host) |
+//! | insecure MX; enforce | `secure match=<covered>`, whatever TLSA the hosts have (DANE-DISC-01, STS-APP-01), `TEMP` if none covered |
+//! | insecure MX; unknown | `TEMP` (DANE-DISC-01, STS-FETCH-07) |
+//! | insecure MX; no enforce; some host with secure TLSA | `dane`, or `encrypt` when no record of any host is usable (DANE-DISC-01/05) |
+//! | no DANE; enforce | `secure match=<covered> servername=hostname` (PFX-06), `TEMP` if none covered (STS-APP-01) |
+//! | no DANE; unknown | `TEMP` (STS-FETCH-07, PFX-04) |
+//! | no DANE; `testing` (unless `strict_testing`), `none`, absent, unfetchable | `NOTFOUND ` (STS-APP-02/03, STS-FETCH-06) |
 //!
-//! DANE always wins over MTA-STS when it applies to any host (RFC 8461 §2, STS-APP-06): Postfix
-//! takes one policy per destination, and a `secure` answer would replace Postfix's own DANE
-//! checks with PKIX ones.
+//! DANE wins over MTA-STS where it can be relied on (RFC 8461 §2, STS-APP-06): a secure MX
+//! with usable TLSA. It cannot be relied on behind an insecure MX: an attacker who forges the
+//! MX can point it at a host in a zone of their own, signed, with TLSA records of their own,
+//! so there only the policy's patterns stop a forged host (DANE-DISC-01, STS-APP-01).
 
 use std::fmt::{self, Write as _};
 
@@ -205,11 +223,53 @@ pub enum TlsPolicy {
 /// The parameters of an MTA-STS `secure` answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurePolicy {
-    /// The current MX hosts the policy covers, in MX order: Postfix's `match=` list. Exact
-    /// names, never widened to Postfix's any-depth `.domain` form.
-    pub match_hosts: Vec<DomainName>,
+    /// Postfix's `match=` list: the certificate must name one of these. Normally the
+    /// current MX hosts the policy covers, in MX order, as exact names; where the MX set
+    /// cannot be trusted to be the one Postfix sees (an unsigned denial), the policy's own
+    /// patterns.
+    pub matches: Vec<MatchName>,
     /// The policy behind the answer, for the TLSRPT attributes.
     pub sts: ActiveSts,
+}
+
+/// One name of a `secure` answer's `match=` list (POSTFIX.md §4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchName {
+    /// Exactly this host name.
+    Host(DomainName),
+    /// Any name below this domain (Postfix's `.domain`, any number of labels in front): the
+    /// closest Postfix form of an MTA-STS `*.domain` pattern, which allows exactly one
+    /// (RFC 8461 §4.1). Used only where no current MX host can be named.
+    Below(DomainName),
+}
+
+impl MatchName {
+    /// The form Postfix reads: `host` or `.domain`.
+    pub fn postfix_form(&self) -> String {
+        match self {
+            Self::Host(name) => name.to_string(),
+            Self::Below(domain) => format!(".{domain}"),
+        }
+    }
+
+    /// Whether a certificate for `host` satisfies this name, as Postfix checks it.
+    pub fn matches(&self, host: &DomainName) -> bool {
+        match self {
+            Self::Host(name) => name == host,
+            Self::Below(domain) => host
+                .as_str()
+                .strip_suffix(domain.as_str())
+                .is_some_and(|front| front.len() > 1 && front.ends_with('.')),
+        }
+    }
+
+    /// The `match=` name for an MTA-STS pattern: the name itself, or `.x` for `*.x`.
+    fn from_pattern(pattern: &MxPattern) -> Self {
+        match pattern {
+            MxPattern::Exact(name) => Self::Host(name.clone()),
+            MxPattern::Wildcard(suffix) => Self::Below(suffix.clone()),
+        }
+    }
 }
 
 /// Why the decision came out as it did: one line per fact that mattered.
@@ -245,42 +305,31 @@ fn reason(reasons: &mut Vec<Reason>, rule: &'static str, text: impl Into<String>
 }
 
 fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>) -> TlsPolicy {
-    match &obs.destination {
-        Destination::Domain(_) => {}
-        Destination::Host { host, .. } => {
-            reason(
-                r,
-                "STS-SEL-01",
-                format!("[{host}] is an explicit next hop; its TLS policy is local configuration"),
-            );
-            return TlsPolicy::NoPolicy;
-        }
-        Destination::Address(ip) => {
-            reason(
-                r,
-                "STS-SEL-01",
-                format!("{ip} is an address literal: no policy applies"),
-            );
-            return TlsPolicy::NoPolicy;
-        }
+    if let Some(policy) = explicit_next_hop(&obs.destination, r) {
+        return policy;
     }
-
     let (mx_security, hosts) = match &obs.mx {
         MxState::Failed(failure) => {
             reason(r, "DANE-DNS-03", format!("MX lookup failed: {failure}"));
             return TlsPolicy::TempFail(format!("MX lookup failed: {failure}"));
         }
-        MxState::NoSuchDomain { .. } => {
-            reason(r, "DANE-DISC-02", "the domain does not exist (NXDOMAIN)");
-            return TlsPolicy::NoPolicy;
-        }
-        MxState::NullMx { .. } => {
-            reason(
+        MxState::NoSuchDomain { security } => {
+            let demand = sts_demand(&obs.sts, config, r);
+            return denial(
+                "the domain does not exist (NXDOMAIN)",
+                *security,
+                &demand,
                 r,
-                "DANE-DISC-02",
-                "null MX (RFC 7505): the domain accepts no mail",
             );
-            return TlsPolicy::NoPolicy;
+        }
+        MxState::NullMx { security } => {
+            let demand = sts_demand(&obs.sts, config, r);
+            return denial(
+                "null MX (RFC 7505): the domain accepts no mail",
+                *security,
+                &demand,
+                r,
+            );
         }
         MxState::Hosts { security, hosts } => (*security, hosts),
     };
@@ -295,56 +344,79 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
         return TlsPolicy::TempFail("no usable MX host".into());
     }
     reason(r, "DANE-DISC-01", format!("MX RRset is {mx_security}"));
-
     if let Some(temp) = dns_failure(mx_security, hosts, r) {
         return TlsPolicy::TempFail(temp);
     }
-
-    if let Some(dane) = dane_policy(mx_security, hosts, r) {
-        if let StsState::Active(sts) = &obs.sts {
-            if sts.mode != Mode::None {
-                reason(
-                    r,
-                    "STS-APP-06",
-                    format!(
-                        "DANE applies, so the MTA-STS policy of {} (mode {}) is not used",
-                        sts.policy_domain,
-                        sts.mode.as_str()
-                    ),
-                );
-            }
-        }
-        return dane;
+    let dane = dane_support(hosts, r);
+    let demand = sts_demand(&obs.sts, config, r);
+    if mx_security.is_secure() {
+        secure_mx(dane, &demand, hosts, r)
+    } else {
+        insecure_mx(dane, &demand, hosts, r)
     }
+}
 
-    let sts = match &obs.sts {
-        StsState::Active(sts) => sts,
+/// STS-SEL-01: an explicit next hop or an address literal carries no policy of its own.
+fn explicit_next_hop(destination: &Destination, r: &mut Vec<Reason>) -> Option<TlsPolicy> {
+    let text = match destination {
+        Destination::Domain(_) => return None,
+        Destination::Host { host, .. } => {
+            format!("[{host}] is an explicit next hop; its TLS policy is local configuration")
+        }
+        Destination::Address(ip) => format!("{ip} is an address literal: no policy applies"),
+    };
+    reason(r, "STS-SEL-01", text);
+    Some(TlsPolicy::NoPolicy)
+}
+
+/// What the MTA-STS side demands of the destination.
+enum StsDemand<'a> {
+    /// An `enforce` policy applies (or `testing` under `strict_testing`), fresh or cached.
+    Enforce(&'a ActiveSts),
+    /// The policy cache could not be read and nothing was fetched: an `enforce` policy may
+    /// apply (STS-FETCH-07).
+    Unknown(&'a str),
+    /// No policy demands anything: none, `none`, or `testing`.
+    Nothing,
+}
+
+/// STS-APP-01/02/03, STS-FETCH-06/07: what the MTA-STS state demands.
+fn sts_demand<'a>(
+    sts: &'a StsState,
+    config: &DecisionConfig,
+    r: &mut Vec<Reason>,
+) -> StsDemand<'a> {
+    let active = match sts {
+        StsState::Active(active) => active,
         StsState::Absent => {
+            reason(r, "STS-FETCH-06", "no MTA-STS policy");
+            return StsDemand::Nothing;
+        }
+        StsState::Unknown(why) => return StsDemand::Unknown(why),
+    };
+    match active.mode {
+        Mode::Enforce => {
+            let source = match active.source {
+                StsSource::Fresh => "fetched now",
+                StsSource::Cached => "cached policy",
+            };
             reason(
                 r,
-                "STS-FETCH-06",
-                "no MTA-STS policy and no DANE: opportunistic TLS",
+                "STS-APP-01",
+                format!(
+                    "MTA-STS enforce policy of {} ({source})",
+                    active.policy_domain
+                ),
             );
-            return TlsPolicy::NoPolicy;
+            StsDemand::Enforce(active)
         }
-        StsState::Unknown(why) => {
-            let text = format!(
-                "MTA-STS policy cache unavailable ({why}) and no policy fetched: \
-                 a cached policy may apply"
-            );
-            reason(r, "STS-FETCH-07", text.clone());
-            return TlsPolicy::TempFail(text);
-        }
-    };
-    let enforced = match sts.mode {
-        Mode::Enforce => true,
         Mode::Testing if config.strict_testing => {
             reason(
                 r,
                 "STS-APP-02",
                 "mode testing is treated as enforce (strict_testing)",
             );
-            true
+            StsDemand::Enforce(active)
         }
         Mode::Testing => {
             reason(
@@ -352,21 +424,194 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
                 "STS-APP-02",
                 "MTA-STS mode testing: deliver as usual, report failures",
             );
-            false
+            StsDemand::Nothing
         }
         Mode::None => {
             reason(r, "STS-APP-03", "MTA-STS mode none: no active policy");
-            false
+            StsDemand::Nothing
         }
-    };
-    if !enforced {
+    }
+}
+
+/// NXDOMAIN or null MX. Only a DNSSEC-secure denial proves that there is nothing to deliver
+/// to: an insecure one is forgeable, and Postfix's own MX lookup, made after this answer, may
+/// see a forged MX. So a policy that may apply still applies (STS-FETCH-07, PFX-04).
+fn denial(
+    what: &str,
+    security: Security,
+    demand: &StsDemand<'_>,
+    r: &mut Vec<Reason>,
+) -> TlsPolicy {
+    if security == Security::Bogus {
+        let text = "MX lookup failed: DNSSEC bogus".to_owned();
+        reason(r, "DANE-DNS-03", text.clone());
+        return TlsPolicy::TempFail(text);
+    }
+    reason(r, "DANE-DISC-02", format!("{what} (DNSSEC {security})"));
+    if security.is_secure() {
         return TlsPolicy::NoPolicy;
     }
+    match demand {
+        StsDemand::Nothing => TlsPolicy::NoPolicy,
+        StsDemand::Unknown(why) => {
+            let text = format!(
+                "{what}, without DNSSEC proof, and the MTA-STS policy cache is unavailable \
+                 ({why}): a cached policy may apply"
+            );
+            reason(r, "STS-FETCH-07", text.clone());
+            TlsPolicy::TempFail(text)
+        }
+        StsDemand::Enforce(sts) => {
+            let matches: Vec<MatchName> = sts
+                .mx_patterns
+                .iter()
+                .map(MatchName::from_pattern)
+                .collect();
+            if matches.is_empty() {
+                let text = format!(
+                    "{what}, without DNSSEC proof, and the enforce policy of {} has no \
+                     pattern that can match a host",
+                    sts.policy_domain
+                );
+                reason(r, "STS-APP-01", text.clone());
+                return TlsPolicy::TempFail(text);
+            }
+            reason(
+                r,
+                "PFX-04",
+                "an unsigned denial can be forged: the enforce policy's own patterns apply",
+            );
+            TlsPolicy::Secure(SecurePolicy {
+                matches,
+                sts: (*sts).clone(),
+            })
+        }
+    }
+}
 
-    let mut covered = Vec::new();
+/// The answer under a secure MX RRset: DANE where it is usable, never weakened below an
+/// `enforce` policy (STS-APP-06, STS-APP-01).
+fn secure_mx(
+    dane: DaneSupport,
+    demand: &StsDemand<'_>,
+    hosts: &[HostState],
+    r: &mut Vec<Reason>,
+) -> TlsPolicy {
+    match (dane, demand) {
+        (DaneSupport::All, _) => {
+            dane_wins(demand, r);
+            TlsPolicy::DaneOnly
+        }
+        (DaneSupport::Some, StsDemand::Enforce(_) | StsDemand::Unknown(_)) => {
+            dane_wins(demand, r);
+            reason(
+                r,
+                "STS-APP-01",
+                "some MX hosts have no usable TLSA: they are skipped (dane-only), since \
+                 opportunistic TLS there would downgrade the MTA-STS policy",
+            );
+            TlsPolicy::DaneOnly
+        }
+        (DaneSupport::Some | DaneSupport::SomeUnusable, StsDemand::Nothing) => {
+            reason(
+                r,
+                "DANE-OPS-03",
+                "some MX hosts have no DANE: they stay opportunistic (downgrade path)",
+            );
+            TlsPolicy::Dane
+        }
+        (DaneSupport::UnusableOnly, StsDemand::Nothing) => TlsPolicy::Encrypt,
+        (DaneSupport::None, StsDemand::Nothing) => {
+            reason(
+                r,
+                "STS-FETCH-06",
+                "no DANE and no enforced MTA-STS: opportunistic TLS",
+            );
+            TlsPolicy::NoPolicy
+        }
+        (_, StsDemand::Enforce(sts)) => {
+            if dane != DaneSupport::None {
+                reason(
+                    r,
+                    "STS-APP-01",
+                    "no TLSA record is usable: the MTA-STS policy's PKIX check applies",
+                );
+            }
+            secure_for_hosts(sts, hosts, r)
+        }
+        (_, StsDemand::Unknown(why)) => unknown_policy(why, r),
+    }
+}
+
+/// The answer under an MX RRset that is not DNSSEC-secure. An attacker may forge it to point
+/// at a host in a signed zone of their own with TLSA records of their own, so DANE cannot
+/// protect an `enforce` policy here: only the policy's patterns stop a forged host
+/// (DANE-DISC-01, STS-APP-01).
+fn insecure_mx(
+    dane: DaneSupport,
+    demand: &StsDemand<'_>,
+    hosts: &[HostState],
+    r: &mut Vec<Reason>,
+) -> TlsPolicy {
+    match demand {
+        StsDemand::Enforce(sts) => {
+            if dane != DaneSupport::None {
+                reason(
+                    r,
+                    "DANE-DISC-01",
+                    "the MX RRset is not secure: TLSA cannot stand in for the MTA-STS policy, \
+                     whose patterns alone stop a forged MX",
+                );
+            }
+            secure_for_hosts(sts, hosts, r)
+        }
+        StsDemand::Unknown(why) => unknown_policy(why, r),
+        StsDemand::Nothing => match dane {
+            DaneSupport::All | DaneSupport::Some | DaneSupport::SomeUnusable => TlsPolicy::Dane,
+            DaneSupport::UnusableOnly => TlsPolicy::Encrypt,
+            DaneSupport::None => {
+                reason(
+                    r,
+                    "STS-FETCH-06",
+                    "no DANE and no enforced MTA-STS: opportunistic TLS",
+                );
+                TlsPolicy::NoPolicy
+            }
+        },
+    }
+}
+
+/// STS-APP-06: DANE applies, so an MTA-STS policy is not used.
+fn dane_wins(demand: &StsDemand<'_>, r: &mut Vec<Reason>) {
+    if let StsDemand::Enforce(sts) = demand {
+        reason(
+            r,
+            "STS-APP-06",
+            format!(
+                "DANE applies, so the MTA-STS policy of {} is not used",
+                sts.policy_domain
+            ),
+        );
+    }
+}
+
+/// STS-FETCH-07, PFX-04: the policy cache could not be read and DANE does not decide.
+fn unknown_policy(why: &str, r: &mut Vec<Reason>) -> TlsPolicy {
+    let text = format!(
+        "MTA-STS policy cache unavailable ({why}) and no policy fetched: \
+         a cached policy may apply"
+    );
+    reason(r, "STS-FETCH-07", text.clone());
+    TlsPolicy::TempFail(text)
+}
+
+/// PFX-06, STS-VAL-01: `secure` for the current MX hosts the policy covers, `TEMP` when it
+/// covers none (STS-APP-01, STS-APP-04).
+fn secure_for_hosts(sts: &ActiveSts, hosts: &[HostState], r: &mut Vec<Reason>) -> TlsPolicy {
+    let mut matches = Vec::new();
     for host in hosts {
         if sts.mx_patterns.iter().any(|p| p.matches(&host.name)) {
-            covered.push(host.name.clone());
+            matches.push(MatchName::Host(host.name.clone()));
         } else {
             reason(
                 r,
@@ -378,7 +623,7 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
             );
         }
     }
-    if covered.is_empty() {
+    if matches.is_empty() {
         let text = format!(
             "MTA-STS enforce policy of {} covers none of the MX hosts",
             sts.policy_domain
@@ -389,16 +634,10 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
     reason(
         r,
         "STS-APP-01",
-        format!(
-            "MTA-STS enforce ({}): PKIX-valid certificate for the MX host name required",
-            match sts.source {
-                StsSource::Fresh => "fetched now",
-                StsSource::Cached => "cached policy",
-            }
-        ),
+        "PKIX-valid certificate for the MX host name required",
     );
     TlsPolicy::Secure(SecurePolicy {
-        match_hosts: covered,
+        matches,
         sts: sts.clone(),
     })
 }
@@ -443,61 +682,61 @@ fn dns_failure(mx_security: Security, hosts: &[HostState], r: &mut Vec<Reason>) 
     None
 }
 
-/// DANE-DISC-01/04/05: the DANE level, if DANE applies to any host.
-fn dane_policy(
-    mx_security: Security,
-    hosts: &[HostState],
-    r: &mut Vec<Reason>,
-) -> Option<TlsPolicy> {
+/// What DANE offers the destination, from the TLSA states of the reachable hosts
+/// (RFC 7672 §2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DaneSupport {
+    /// Every reachable host has a secure TLSA RRset with a usable record (DANE-DISC-04).
+    All,
+    /// Some reachable hosts have usable TLSA, others not.
+    Some,
+    /// No usable record, and every reachable host has a secure TLSA RRset, all unusable
+    /// (DANE-DISC-05).
+    UnusableOnly,
+    /// No usable record; some reachable hosts have all-unusable TLSA, others none.
+    SomeUnusable,
+    /// No reachable host has a secure TLSA RRset.
+    None,
+}
+
+/// DANE-DISC-04/05/06, DANE-DNS-05/06: the TLSA state of every reachable host.
+fn dane_support(hosts: &[HostState], r: &mut Vec<Reason>) -> DaneSupport {
     let reachable: Vec<&HostState> = hosts
         .iter()
         .filter(|h| matches!(h.addresses, AddressState::Found { .. }))
         .collect();
-    let usable = reachable
-        .iter()
-        .filter(|h| h.tlsa == TlsaState::Usable)
-        .count();
-    let unusable = reachable
-        .iter()
-        .filter(|h| h.tlsa == TlsaState::AllUnusable)
-        .count();
     for host in &reachable {
-        let text = match host.tlsa {
-            TlsaState::Usable => "secure TLSA with usable records: DANE authentication required",
-            TlsaState::AllUnusable => {
-                "secure TLSA, but no record is usable: TLS required, not authenticated"
-            }
-            TlsaState::Absent => "no TLSA records",
-            TlsaState::Insecure => "TLSA records are not DNSSEC-secure: ignored",
-            TlsaState::NotApplicable => "addresses are not DNSSEC-secure: DANE cannot apply",
+        let (rule, text) = match host.tlsa {
+            TlsaState::Usable => (
+                "DANE-DISC-04",
+                "secure TLSA with usable records: DANE authentication required",
+            ),
+            TlsaState::AllUnusable => (
+                "DANE-DISC-05",
+                "secure TLSA, but no record is usable: TLS required, not authenticated",
+            ),
+            TlsaState::Absent => ("DANE-DISC-06", "no TLSA records"),
+            TlsaState::Insecure => ("DANE-DNS-05", "TLSA records are not DNSSEC-secure: ignored"),
+            TlsaState::NotApplicable => (
+                "DANE-DNS-06",
+                "addresses are not DNSSEC-secure: DANE cannot apply",
+            ),
             TlsaState::Failed(_) => continue,
-        };
-        let rule = match host.tlsa {
-            TlsaState::Usable => "DANE-DISC-04",
-            TlsaState::AllUnusable => "DANE-DISC-05",
-            TlsaState::Absent => "DANE-DISC-06",
-            TlsaState::Insecure => "DANE-DNS-05",
-            _ => "DANE-DNS-06",
         };
         reason(r, rule, format!("{}: {text}", host.name));
     }
-    if usable + unusable == 0 {
-        return None;
-    }
-    let total = reachable.len();
-    if usable == total && mx_security.is_secure() {
-        Some(TlsPolicy::DaneOnly)
-    } else if unusable == total {
-        Some(TlsPolicy::Encrypt)
-    } else {
-        if usable + unusable < total {
-            reason(
-                r,
-                "DANE-OPS-03",
-                "some MX hosts have no DANE: they stay opportunistic (downgrade path)",
-            );
-        }
-        Some(TlsPolicy::Dane)
+    let count = |state: &TlsaState| reachable.iter().filter(|h| h.tlsa == *state).count();
+    let (usable, unusable, total) = (
+        count(&TlsaState::Usable),
+        count(&TlsaState::AllUnusable),
+        reachable.len(),
+    );
+    match (usable, unusable) {
+        (0, 0) => DaneSupport::None,
+        (0, u) if u == total => DaneSupport::UnusableOnly,
+        (0, _) => DaneSupport::SomeUnusable,
+        (u, _) if u == total => DaneSupport::All,
+        _ => DaneSupport::Some,
     }
 }
 
@@ -556,7 +795,7 @@ impl SecurePolicy {
     /// (POSTFIX.md §4.3, PFX-06/07).
     fn render(&self, tlsrpt: bool) -> String {
         let mut out = String::from("secure match=");
-        let names: Vec<&str> = self.match_hosts.iter().map(DomainName::as_str).collect();
+        let names: Vec<String> = self.matches.iter().map(MatchName::postfix_form).collect();
         out.push_str(&names.join(":"));
         out.push_str(" servername=hostname");
         if tlsrpt {

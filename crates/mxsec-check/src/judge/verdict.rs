@@ -132,7 +132,7 @@ fn outcome(
             }
             TlsPolicy::NoPolicy => connected.then_some(Delivery::Opportunistic),
             TlsPolicy::Secure(secure) => {
-                let covered = secure.match_hosts.contains(&host.name);
+                let covered = secure.matches.iter().any(|m| m.matches(&host.name));
                 let passes = host.addresses.iter().any(|a| a.tls && a.pkix);
                 (covered && passes).then_some(Delivery::Authenticated)
             }

@@ -240,7 +240,7 @@ fn dane_dns_05_bogus_tlsa_is_temp() {
 }
 
 #[test]
-fn dane_disc_01_partial_dane_is_dane() {
+fn dane_disc_01_partial_dane_without_enforce_is_dane() {
     let o = obs(
         hosts(
             Security::Secure,
@@ -249,11 +249,83 @@ fn dane_disc_01_partial_dane_is_dane() {
                 host("mx2.example.com", Security::Secure, TlsaState::Absent),
             ],
         ),
-        sts(Mode::Enforce, &["*.example.com"]),
+        sts(Mode::Testing, &["*.example.com"]),
     );
     let d = decide(&o, &DecisionConfig::default());
     assert_eq!(d.policy, TlsPolicy::Dane);
     assert!(d.reasons.iter().any(|r| r.rule == "DANE-OPS-03"));
+}
+
+/// Defect: `dane` let Postfix deliver to mx2 opportunistically, so stripping STARTTLS there
+/// (and blocking mx1) got cleartext despite the enforce policy.
+#[test]
+fn sts_app_01_partial_dane_with_enforce_is_dane_only() {
+    for sts in [
+        sts(Mode::Enforce, &["*.example.com"]),
+        sts(Mode::Enforce, &["mx2.example.com"]),
+        unknown(),
+    ] {
+        let o = obs(
+            hosts(
+                Security::Secure,
+                vec![
+                    host("mx0.example.com", Security::Secure, TlsaState::Absent),
+                    secure_dane_host("mx1.example.com"),
+                    host(
+                        "mx2.example.com",
+                        Security::Insecure,
+                        TlsaState::NotApplicable,
+                    ),
+                ],
+            ),
+            sts,
+        );
+        assert_eq!(answer(&o), "OK dane-only");
+    }
+}
+
+/// Defect: an insecure MX pointing at a host with secure TLSA was answered `dane`, so an
+/// attacker forging the MX to a host of their own, with TLSA of their own, got the mail.
+#[test]
+fn dane_disc_01_insecure_mx_with_enforce_ignores_tlsa() {
+    let dane_host = || {
+        hosts(
+            Security::Insecure,
+            vec![secure_dane_host("mx1.provider.net")],
+        )
+    };
+    let covered = obs(dane_host(), sts(Mode::Enforce, &["mx1.provider.net"]));
+    assert_eq!(
+        answer(&covered),
+        "OK secure match=mx1.provider.net servername=hostname"
+    );
+    let uncovered = obs(dane_host(), sts(Mode::Enforce, &["mx.example.com"]));
+    assert!(
+        answer(&uncovered).starts_with("TEMP "),
+        "{}",
+        answer(&uncovered)
+    );
+    let unknown = obs(dane_host(), unknown());
+    assert!(
+        answer(&unknown).starts_with("TEMP "),
+        "{}",
+        answer(&unknown)
+    );
+    let unusable = obs(
+        hosts(
+            Security::Insecure,
+            vec![host(
+                "mx1.provider.net",
+                Security::Secure,
+                TlsaState::AllUnusable,
+            )],
+        ),
+        sts(Mode::Enforce, &["*.provider.net"]),
+    );
+    assert_eq!(
+        answer(&unusable),
+        "OK secure match=mx1.provider.net servername=hostname"
+    );
 }
 
 #[test]
@@ -279,9 +351,32 @@ fn dane_disc_05_all_unusable_is_encrypt_never_dane_only() {
                 TlsaState::AllUnusable,
             )],
         ),
-        sts(Mode::Enforce, &["mx1.example.com"]),
+        sts(Mode::Testing, &["mx1.example.com"]),
     );
     assert_eq!(answer(&o), "OK encrypt");
+}
+
+/// Defect: `encrypt` gave no authentication at all where MTA-STS demands PKIX.
+#[test]
+fn sts_app_01_all_unusable_tlsa_with_enforce_is_secure() {
+    let unusable = || {
+        hosts(
+            Security::Secure,
+            vec![
+                host("mx1.example.com", Security::Secure, TlsaState::AllUnusable),
+                host("mx2.example.com", Security::Secure, TlsaState::Absent),
+            ],
+        )
+    };
+    let o = obs(unusable(), sts(Mode::Enforce, &["mx1.example.com"]));
+    assert_eq!(
+        answer(&o),
+        "OK secure match=mx1.example.com servername=hostname"
+    );
+    let none = obs(unusable(), sts(Mode::Enforce, &["mx9.example.com"]));
+    assert!(answer(&none).starts_with("TEMP "));
+    assert!(answer(&obs(unusable(), unknown())).starts_with("TEMP "));
+    assert_eq!(answer(&obs(unusable(), StsState::Absent)), "OK dane");
 }
 
 #[test]
@@ -572,4 +667,66 @@ fn sts_fetch_07_unreadable_policy_cache_defers_unless_dane_applies() {
         unknown(),
     );
     assert_eq!(answer(&o), "NOTFOUND ");
+}
+
+fn unknown() -> StsState {
+    StsState::Unknown("policy store read failed".into())
+}
+
+/// Defect: an unsigned NXDOMAIN, null MX or NODATA carried no DNSSEC status, so a forged
+/// denial answered `NOTFOUND ` while Postfix's own lookup could see a forged MX. A cached
+/// enforce policy still applies, from its own patterns (PFX-04, STS-FETCH-07).
+#[test]
+fn pfx_04_unsigned_denial_with_enforce_answers_the_policy() {
+    for security in [Security::Insecure, Security::Indeterminate] {
+        for mx in [
+            MxState::NoSuchDomain { security },
+            MxState::NullMx { security },
+        ] {
+            let o = obs(
+                mx.clone(),
+                sts(Mode::Enforce, &["mx1.example.com", "*.mail.example.com"]),
+            );
+            assert_eq!(
+                answer(&o),
+                "OK secure match=mx1.example.com:.mail.example.com servername=hostname"
+            );
+            assert!(answer(&obs(mx.clone(), unknown())).starts_with("TEMP "));
+            assert!(answer(&obs(mx.clone(), sts(Mode::Enforce, &[]))).starts_with("TEMP "));
+            assert_eq!(answer(&obs(mx.clone(), StsState::Absent)), "NOTFOUND ");
+            assert_eq!(
+                answer(&obs(mx, sts(Mode::Testing, &["mx1.example.com"]))),
+                "NOTFOUND "
+            );
+        }
+    }
+    let proven = obs(
+        MxState::NoSuchDomain {
+            security: Security::Secure,
+        },
+        sts(Mode::Enforce, &["mx1.example.com"]),
+    );
+    assert_eq!(answer(&proven), "NOTFOUND ");
+    let bogus = obs(
+        MxState::NullMx {
+            security: Security::Bogus,
+        },
+        StsState::Absent,
+    );
+    assert!(answer(&bogus).starts_with("TEMP "));
+}
+
+/// Postfix's `.domain` is broader than MTA-STS's `*.domain`: any depth, never the domain
+/// itself (POSTFIX.md §4.2).
+#[test]
+fn pfx_06_match_names_as_postfix_reads_them() {
+    let below = MatchName::Below(name("example.com"));
+    assert_eq!(below.postfix_form(), ".example.com");
+    assert!(below.matches(&name("mx.example.com")));
+    assert!(below.matches(&name("a.b.example.com")));
+    assert!(!below.matches(&name("example.com")));
+    assert!(!below.matches(&name("badexample.com")));
+    let host = MatchName::Host(name("mx.example.com"));
+    assert!(host.matches(&name("mx.example.com")));
+    assert!(!host.matches(&name("a.mx.example.com")));
 }
