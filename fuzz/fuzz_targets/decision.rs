@@ -2,12 +2,17 @@
 //!
 //! - a failed MX lookup for a domain is always `TEMP` (DANE-DNS-03);
 //! - a bogus DNSSEC answer anywhere never yields `NOTFOUND ` (PFX-04, DANE-DNS-03/04/05);
-//! - DANE is never overridden by MTA-STS: when a reachable host has a secure TLSA RRset
-//!   (usable or all unusable), the answer is a DANE level or `TEMP`, never `secure` and never
-//!   `NOTFOUND ` (STS-APP-06, PFX-05, DANE-DISC-04/05);
+//! - a reachable host with a secure TLSA RRset (usable or all unusable) is never answered
+//!   `NOTFOUND ` (PFX-05, DANE-DISC-04/05);
+//! - never downgrade (POSTFIX.md §4.5): the answer, played by the Postfix model of
+//!   `crates/mxsec-proto/tests/model/` against an attacker who forges any DNS data that is
+//!   not DNSSEC-secure, strips STARTTLS and presents any certificate not authenticated for
+//!   the victim, keeps the safety, DANE precedence and availability invariants of the
+//!   `never_downgrade` test (PFX-04, STS-APP-01, STS-APP-06);
 //! - a policy cache that could not be read never yields `NOTFOUND ` for a domain with MX
 //!   hosts: a cached `enforce` policy may exist (STS-FETCH-07, PFX-04);
-//! - a `secure` answer names only MX hosts that the policy's patterns cover (STS-VAL-01);
+//! - a `secure` answer names only MX hosts that the policy's patterns cover, or the policy's
+//!   own wildcard patterns (STS-VAL-01);
 //! - the rendered socketmap reply parses back with the same status, within 100000 octets
 //!   (PFX-02).
 //!
@@ -17,11 +22,17 @@
 
 use std::sync::OnceLock;
 
+#[path = "../../crates/mxsec-proto/tests/model"]
+mod model {
+    pub(crate) mod attack;
+    pub(crate) mod postfix;
+}
+
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mxsec_proto::decision::{
-    decide, ActiveSts, AddressState, DecisionConfig, HostState, LookupFailure, MxState,
-    Observations, StsSource, StsState, TlsPolicy, TlsaState,
+    decide, ActiveSts, AddressState, DecisionConfig, HostState, LookupFailure, MatchName,
+    MxState, Observations, StsSource, StsState, TlsPolicy, TlsaState,
 };
 use mxsec_proto::dnssec::Security;
 use mxsec_proto::mta_sts::matcher::MxPattern;
@@ -109,14 +120,8 @@ fn check(obs: &Observations, config: &DecisionConfig) {
         }
         if dane_applies(&obs.mx) {
             assert!(
-                matches!(
-                    policy,
-                    TlsPolicy::Dane
-                        | TlsPolicy::DaneOnly
-                        | TlsPolicy::Encrypt
-                        | TlsPolicy::TempFail(_)
-                ),
-                "DANE host, yet answered {policy:?}: {obs:?}"
+                *policy != TlsPolicy::NoPolicy,
+                "DANE host, yet answered NOTFOUND: {obs:?}"
             );
         }
     }
@@ -125,16 +130,23 @@ fn check(obs: &Observations, config: &DecisionConfig) {
         let StsState::Active(sts) = &obs.sts else {
             panic!("secure without an MTA-STS policy");
         };
-        assert!(!secure.match_hosts.is_empty());
-        for host in &secure.match_hosts {
-            assert!(
-                sts.mx_patterns.iter().any(|p| p.matches(host)),
-                "{host} is not covered"
-            );
+        assert!(!secure.matches.is_empty());
+        for name in &secure.matches {
+            let covered = match name {
+                MatchName::Host(host) => sts.mx_patterns.iter().any(|p| p.matches(host)),
+                MatchName::Below(domain) => sts
+                    .mx_patterns
+                    .iter()
+                    .any(|p| p.is_broad() && p.domain() == domain),
+            };
+            assert!(covered, "{name:?} is not covered");
         }
     }
 
     let payload = decision.socketmap_payload(config);
+    if let Some(broken) = model::attack::broken(obs, config, &payload) {
+        panic!("{broken:?}: answered {payload:?} for {obs:?} ({config:?})");
+    }
     assert!(
         payload.len() <= MAX_REPLY_LEN,
         "reply of {} octets",
