@@ -329,6 +329,36 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         &[],
         ["absent", "absent", "absent", "opportunistic"],
     ),
+    (
+        "insecure-mx-dane-unlisted",
+        &["M-05", "R-04"],
+        ["enforce", "usable", "absent", "deferred"],
+    ),
+    (
+        "insecure-mx-dane-listed",
+        &["R-04"],
+        ["enforce", "usable", "absent", "authenticated"],
+    ),
+    (
+        "partial-dane-enforce",
+        &["D-09", "R-04", "STS-VAL-02", "T-02"],
+        ["enforce", "usable", "absent", "authenticated"],
+    ),
+    (
+        "unusable-tlsa-enforce",
+        &["D-12", "DANE-TLSA-02", "M-06", "R-04"],
+        ["enforce", "unusable", "absent", "deferred"],
+    ),
+    (
+        "sts-max-age-zero",
+        &["M-10", "R-04"],
+        ["enforce", "absent", "absent", "authenticated"],
+    ),
+    (
+        "unsigned-null-mx-enforce",
+        &["R-04"],
+        ["enforce", "absent", "absent", "no-mail"],
+    ),
     ("null-mx", &[], ["absent", "absent", "absent", "no-mail"]),
     (
         "implicit-mx",

@@ -155,6 +155,12 @@ scenario_tests! {
     d09_partial_dane => "d09-partial-dane";
     d10_ipv6_old_cert => "d10-ipv6-old-cert";
     d12_unusable_only => "d12-unusable-only";
+    insecure_mx_dane_unlisted => "insecure-mx-dane-unlisted";
+    insecure_mx_dane_listed => "insecure-mx-dane-listed";
+    partial_dane_enforce => "partial-dane-enforce";
+    unusable_tlsa_enforce => "unusable-tlsa-enforce";
+    sts_max_age_zero => "sts-max-age-zero";
+    unsigned_null_mx_enforce => "unsigned-null-mx-enforce";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
@@ -216,6 +222,12 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "d08-tlsa-servfail",
         "d09-partial-dane",
         "d12-unusable-only",
+        "insecure-mx-dane-unlisted",
+        "insecure-mx-dane-listed",
+        "partial-dane-enforce",
+        "unusable-tlsa-enforce",
+        "sts-max-age-zero",
+        "unsigned-null-mx-enforce",
         "null-mx",
     ] {
         let scenario = Scenario::find(key).expect("scenario");

@@ -121,6 +121,9 @@ fn outcome(
         return o;
     }
     let decision = decide(observations, config);
+    if let Some(o) = forgeable_dane(observations, &decision.policy) {
+        return o;
+    }
     let mut used: Vec<(Delivery, &str)> = Vec::new();
     let mut skipped: Vec<&str> = Vec::new();
     for host in facts {
@@ -184,6 +187,23 @@ fn outcome(
         reason.push_str(&format!("; skips {}", skipped.join(", ")));
     }
     sender(weakest, reason)
+}
+
+/// `dane` behind an MX RRset that is not DNSSEC-secure: an attacker who forges the MX points
+/// it at a host without TLSA, where `dane` is opportunistic (DANE-DISC-01, POSTFIX.md §4.5).
+fn forgeable_dane(observations: &Observations, policy: &TlsPolicy) -> Option<SenderOutcome> {
+    let MxState::Hosts { security, .. } = &observations.mx else {
+        return None;
+    };
+    (*policy == TlsPolicy::Dane && !security.is_secure()).then(|| {
+        sender(
+            Delivery::Opportunistic,
+            format!(
+                "policy dane, but the MX RRset is DNSSEC-{security}: a forged MX gets \
+                 opportunistic TLS"
+            ),
+        )
+    })
 }
 
 /// Weakest first.

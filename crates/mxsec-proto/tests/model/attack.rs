@@ -18,7 +18,10 @@
 //!   authenticates, by DANE or by a covering `enforce` policy) is never answered `TEMP`,
 //!   and Postfix delivers to one of its hosts with authentication.
 //!
-//! Written from §4.5 alone: nothing here calls `mxsec_proto::decision::decide`.
+//! Written from §4.5 alone: nothing here calls `mxsec_proto::decision::decide`. Shared by the
+//! `never_downgrade` test and the `decision` fuzz target, which each use part of it.
+
+#![allow(dead_code)]
 
 use mxsec_proto::decision::{
     ActiveSts, AddressState, DecisionConfig, HostState, LookupFailure, MxState, Observations,

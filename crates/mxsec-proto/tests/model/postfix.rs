@@ -20,6 +20,9 @@
 //! victim's secure TLSA. They hold a signed zone of their own, so a host of theirs can have
 //! usable TLSA and a PKIX certificate for its own name. Where the MX RRset is not
 //! DNSSEC-secure, they can make Postfix see such a host as an MX.
+//!
+//! Shared by the `never_downgrade` test and the `decision` fuzz target, which each use part
+//! of it.
 
 #![allow(dead_code)]
 

@@ -95,6 +95,21 @@ fn sts_enforce_with(b: &mut Builder<'_>, v4: Listener, v6: Option<Listener>) -> 
     Ok(())
 }
 
+/// An unsigned zone whose MX is `mx.provider-<domain>`, a host in a signed zone with a valid
+/// certificate and a DANE-EE record, and an enforce policy that lists it or not.
+fn insecure_mx_to_dane_host(b: &mut Builder<'_>, listed: bool) -> Result {
+    let provider = format!("provider-{}", b.domain());
+    b.extra_zone(Zone::new(&provider));
+    b.zone(Zone::insecure);
+    let mx = format!("mx.{provider}");
+    let leaf = b.valid_leaf(&mx)?;
+    b.mx(10, &mx, Listener::tls(&leaf));
+    b.tlsa(&mx, &dane_ee_spki(&leaf));
+    let pattern = if listed { mx } else { b.name("mx") };
+    b.sts("20261205", &policy("enforce", &[&pattern], 604_800))?;
+    Ok(())
+}
+
 macro_rules! scenarios {
     ($( $key:literal, [$($id:literal),*], $title:literal, $problem:literal, $query:literal, $build:expr; )*) => {
         &[$(Scenario {
@@ -501,6 +516,54 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             let short = TlsaRecord { data: vec![0xab; 20], ..dane_ee_spki(&leaf) };
             b.tlsa(&mx, &pkix_ee);
             b.tlsa(&mx, &short);
+            Ok(())
+        };
+
+    // ---- Where DANE meets MTA-STS (POSTFIX.md §4.5) ----
+    "insecure-mx-dane-unlisted", ["DANE-DISC-01", "STS-APP-01"], "Unsigned MX to a DANE host the enforce policy does not list",
+        "the MX can be forged to any signed host with TLSA of its own: only the policy's patterns count, and they list no MX",
+        "TEMP",
+        |b| insecure_mx_to_dane_host(b, false);
+    "insecure-mx-dane-listed", ["DANE-DISC-01", "STS-APP-01"], "Unsigned MX to a DANE host the enforce policy lists",
+        "the MX is not signed, so the policy's PKIX check, not the TLSA record, authenticates the host",
+        "OK secure match=mx.provider-{d} servername=hostname",
+        |b| insecure_mx_to_dane_host(b, true);
+    "partial-dane-enforce", ["STS-APP-01", "DANE-OPS-03"], "Enforce policy; preferred MX without TLSA or STARTTLS, backup with DANE",
+        "the preferred MX offers no STARTTLS: an opportunistic answer would deliver there in cleartext",
+        "OK dane-only",
+        |b| {
+            let (mx1, mx2) = (b.name("mx1"), b.name("mx2"));
+            b.mx(10, &mx1, Listener::Other(StartTls::NotOffered));
+            let leaf = b.valid_leaf(&mx2)?;
+            b.mx(20, &mx2, Listener::tls(&leaf));
+            b.tlsa(&mx2, &dane_ee_spki(&leaf));
+            b.sts("20261205", &policy("enforce", &[&mx1, &mx2], 604_800))?;
+            Ok(())
+        };
+    "unusable-tlsa-enforce", ["STS-APP-01", "DANE-DISC-05"], "Enforce policy; only unusable TLSA; self-signed certificate",
+        "no TLSA record is usable, so the policy's PKIX check applies, and the self-signed certificate fails it",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).issued_by(IssuedBy::SelfSigned))?;
+            b.mx(10, &mx, Listener::tls(&leaf));
+            let pkix_ee = tlsa_for(CertUsage::PkixEe, Selector::Spki, MatchingType::Sha256, &leaf.key().spki_der());
+            b.tlsa(&mx, &pkix_ee);
+            b.sts("20261205", &policy("enforce", &[&mx], 604_800))?;
+            Ok(())
+        };
+    "sts-max-age-zero", ["STS-POL-06", "STS-APP-01"], "Enforce policy with max_age: 0",
+        "the policy is never cached, but applies to the delivery it was fetched for",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| { one_good_mx(b)?; let mx = b.name("mx"); b.sts("20261205", &policy("enforce", &[&mx], 0)) };
+    "unsigned-null-mx-enforce", ["PFX-04", "STS-FETCH-07"], "Unsigned null MX next to an enforce policy",
+        "an unsigned null MX can be forged, and Postfix's own MX lookup could see a forged MX: the policy still applies",
+        "OK secure match=mx.{d}:.mail.{d} servername=hostname",
+        |b| {
+            let (mx, wildcard) = (b.name("mx"), format!("*.{}", b.name("mail")));
+            b.sts("20261205", &policy("enforce", &[&mx, &wildcard], 604_800))?;
+            b.zone(Zone::null_mx);
+            b.zone(Zone::insecure);
             Ok(())
         };
 

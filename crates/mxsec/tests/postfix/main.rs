@@ -122,8 +122,18 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         | "m09-max-age-units"
         | "m09-mx-list"
         | "m09-json" => Delivered,
-        // RFC 7505: the domain accepts no mail.
-        "null-mx" => Bounced,
+        // Where DANE meets MTA-STS (POSTFIX.md §4.5): behind an unsigned MX only the policy
+        // authenticates (DANE-DISC-01, STS-APP-01), so a listed host delivers over PKIX and an
+        // unlisted one is deferred; with partial DANE the TLSA-less preferred MX (no
+        // STARTTLS) is skipped and the DANE backup used; unusable TLSA leaves the policy's
+        // PKIX check, which a self-signed certificate fails; a max_age: 0 policy applies to
+        // the delivery it was fetched for.
+        "insecure-mx-dane-listed" | "partial-dane-enforce" | "sts-max-age-zero" => Verified,
+        "insecure-mx-dane-unlisted" => Deferred(POLICY_TEMP),
+        "unusable-tlsa-enforce" => Deferred(NOT_VERIFIED),
+        // RFC 7505: the domain accepts no mail. Unsigned, the null MX could be forged, so
+        // the daemon answers the policy (PFX-04); Postfix's own lookup, unforged here, bounces.
+        "null-mx" | "unsigned-null-mx-enforce" => Bounced,
         _ => return None,
     })
 }
