@@ -43,7 +43,7 @@ mod types;
 mod validating;
 
 pub use backend::{DnsBackend, Step};
-pub use cache::{ttl_scope, CachingBackend};
+pub use cache::CachingBackend;
 pub use config::{
     parse_nameserver, Backend, DnsConfig, DnsConfigBuilder, DnsConfigError, Nameservers,
     TrustAnchorSource, DEFAULT_TIMEOUT,
