@@ -692,9 +692,67 @@ fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use mxsec_proto::decision::LookupFailure;
+    use mxsec_testbed::dns::{DnsServer, Zone};
 
     use super::*;
+    use crate::dial::Dialer;
+    use crate::dns::{Backend, DnsConfig, TrustAnchorSource};
+    use crate::trust::TrustConfig;
+
+    const TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// A resolver over the testbed's DNS, with a DNS cache, and without HTTPS: the policy
+    /// host of `ttl.test` has no address, so no fetch leaves loopback.
+    async fn resolver(server: &DnsServer) -> DestinationResolver {
+        let config = DnsConfig::builder()
+            .backend(Backend::Validate)
+            .nameserver(server.addr())
+            .trust_anchor(TrustAnchorSource::Text(
+                server.trust_anchor().dnskey_line().to_owned(),
+            ))
+            .timeout(TIMEOUT)
+            .build();
+        let (dns, _) = Dns::new(&config).await.unwrap().with_cache(64);
+        let fetcher = PolicyFetcher::new(&TrustConfig::empty(), Dialer::new(TIMEOUT)).unwrap();
+        DestinationResolver::new(Arc::new(dns), Arc::new(fetcher), None)
+    }
+
+    /// POSTFIX.md §4.5: an answer is cached for at most the lowest TTL of the DNS data behind
+    /// it. Here the `_mta-sts` TXT record (30 s, in a zone of its own) has the lowest TTL; the
+    /// MX, address and TLSA answers have 600 s. Served again from the DNS cache, the TTL is
+    /// what the answers have left there.
+    #[tokio::test]
+    async fn resolution_ttl_is_the_lowest_of_the_dns_answers() {
+        let server = DnsServer::builder()
+            .zones(vec![
+                Zone::new("ttl.test")
+                    .ttl(600)
+                    .mx(10, "mx.ttl.test")
+                    .a("mx.ttl.test", Ipv4Addr::new(127, 0, 1, 25)),
+                Zone::new("_mta-sts.ttl.test")
+                    .ttl(30)
+                    .txt("_mta-sts.ttl.test", &["v=STSv1; id=1"]),
+            ])
+            .start()
+            .await
+            .unwrap();
+        let resolver = resolver(&server).await;
+        let destination = Destination::parse("ttl.test").unwrap();
+        let first = resolver.resolve(&destination).await;
+        assert_eq!(first.mx.outcome, MxOutcome::Hosts);
+        assert_eq!(first.mta_sts.txt, "record");
+        assert_eq!(first.ttl, Some(Duration::from_secs(30)));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let again = resolver.resolve(&destination).await;
+        let ttl = again.ttl.unwrap();
+        assert!(ttl < Duration::from_secs(30), "{ttl:?}");
+
+        let literal = Destination::parse("[192.0.2.1]").unwrap();
+        assert_eq!(resolver.resolve(&literal).await.ttl, None);
+    }
 
     fn json(value: &impl Serialize) -> String {
         serde_json::to_string(value).unwrap()
