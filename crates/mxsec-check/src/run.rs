@@ -18,9 +18,8 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use mxsec_net::dial::Dialer;
-use mxsec_net::dns::{
-    Addresses, AliasCheck, Answer, Dns, DnsError, MxSet, MxTarget, RecordType, Resolved, TlsaLookup,
-};
+use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RecordType, Resolved, TlsaLookup};
+use mxsec_net::observation::{self, address_list, HostLookups, MailHost};
 use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
 use mxsec_net::sts_fetch::{FetchOutcome, FetcherError, PolicyFetcher};
 use mxsec_net::tls::Verification;
@@ -155,37 +154,20 @@ impl Checker {
         domain: &DomainName,
     ) -> (Result<Resolved<MxSet>, DnsError>, Vec<HostObserved>) {
         let mx = self.inner.dns.mx(domain).await;
-        let targets: Vec<(Option<u16>, DomainName, bool)> = match &mx {
-            Err(_) => Vec::new(),
-            Ok(resolved) => match resolved.answer().value_ignoring_security() {
-                Answer::NxDomain | Answer::Records(MxSet::NullMx) => Vec::new(),
-                // RFC 5321 §5.1 (DANE-DISC-02): no MX, the domain itself is the host.
-                Answer::NoData => vec![(None, domain.clone(), false)],
-                Answer::Records(MxSet::Exchanges(list)) => list
-                    .iter()
-                    .filter_map(|e| match &e.target {
-                        MxTarget::Host(name) => Some((
-                            Some(e.preference),
-                            name.clone(),
-                            matches!(e.alias, AliasCheck::Alias(_)),
-                        )),
-                        MxTarget::Root | MxTarget::IpLiteral(_) | MxTarget::Invalid(_) => None,
-                    })
-                    .collect(),
-            },
-        };
-        let hosts = join_all(
-            targets
-                .into_iter()
-                .map(|(preference, name, alias)| self.host(preference, name, alias)),
-        )
-        .await;
+        // The hosts a sender uses, as the daemon's resolver takes them (DANE-DISC-02).
+        let targets = observation::mail_hosts(domain, &mx);
+        let hosts = join_all(targets.into_iter().map(|target| self.host(target))).await;
         (mx, hosts)
     }
 
     /// One MX host: addresses and TLSA together, then every address probed in parallel.
-    async fn host(&self, preference: Option<u16>, name: DomainName, alias: bool) -> HostObserved {
+    async fn host(&self, target: MailHost) -> HostObserved {
         let dns = &self.inner.dns;
+        let MailHost {
+            preference,
+            name,
+            alias,
+        } = target;
         let (addresses, tlsa, probes) = if alias {
             // The TLSA base domain of an alias may be its target, and DANE senders send it as
             // SNI (RFC 7672 §8.1, DANE-AUTH-04): here the probes wait for the TLSA lookup.
@@ -351,22 +333,6 @@ impl Checker {
     }
 }
 
-/// Every address found, IPv4 first.
-pub(crate) fn address_list(addresses: &Addresses) -> Vec<IpAddr> {
-    let mut list = Vec::new();
-    if let Ok(r) = &addresses.ipv4 {
-        if let Answer::Records(v4) = r.answer().value_ignoring_security() {
-            list.extend(v4.iter().map(|a| IpAddr::V4(*a)));
-        }
-    }
-    if let Ok(r) = &addresses.ipv6 {
-        if let Answer::Records(v6) = r.answer().value_ignoring_security() {
-            list.extend(v6.iter().map(|a| IpAddr::V6(*a)));
-        }
-    }
-    list
-}
-
 /// A TXT RRset: each record as its character-strings.
 pub(crate) type TxtRecords = Vec<Vec<Vec<u8>>>;
 
@@ -393,6 +359,17 @@ pub(crate) struct HostObserved {
     pub(crate) addresses: Addresses,
     pub(crate) tlsa: Result<TlsaLookup, DnsError>,
     pub(crate) probes: Vec<AddressObserved>,
+}
+
+impl HostObserved {
+    /// The host's lookups, as the decision's input is built from them.
+    pub(crate) fn lookups(&self) -> HostLookups<'_> {
+        HostLookups {
+            name: &self.name,
+            addresses: &self.addresses,
+            tlsa: Some(&self.tlsa),
+        }
+    }
 }
 
 /// One address and its probe (`None`: not probed, a special-purpose address).

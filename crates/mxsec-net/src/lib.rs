@@ -3,7 +3,8 @@
 //! Everything that touches the network lives here, each piece a thin async adapter around the
 //! pure logic of [`mxsec_proto`] (re-exported as [`proto`]): DNS with DNSSEC status, the MTA-STS
 //! policy fetch, the SMTP STARTTLS probe with DANE and PKIX verification, the destination
-//! resolver that feeds the policy decision, the stores that keep MTA-STS policies, and the
+//! resolver that feeds the policy decision (its input built by [`observation`], as the
+//! checker's is), the stores that keep MTA-STS policies, and the
 //! MTA-STS policy host a domain owner runs ([`sts_serve`]).
 //! Every network read has a timeout and a byte limit.
 
@@ -12,6 +13,7 @@ pub use mxsec_proto as proto;
 pub mod dial;
 pub mod dns;
 pub mod flight;
+pub mod observation;
 pub mod resolver;
 pub mod smtp_probe;
 pub mod store;

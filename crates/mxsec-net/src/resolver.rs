@@ -5,17 +5,18 @@
 //! parallel its A and AAAA lookups and, when those are DNSSEC-secure, its TLSA lookup) and the
 //! MTA-STS branch (the `_mta-sts` TXT lookup, the cache's plan, and a policy fetch when the
 //! plan asks for one). Every DNS failure is kept as a failure, never turned into "nothing
-//! there": the decision turns it into `TEMP` where it could downgrade (PFX-04).
+//! there": the decision turns it into `TEMP` where it could downgrade (PFX-04). The MX
+//! branch's answers become the decision's input in [`crate::observation`], as the checker's
+//! do. The [`Resolution`] carries the lowest TTL of the DNS answers it was built from.
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
-use mxsec_proto::dane::usable::{classify, RrsetUsability};
 use mxsec_proto::decision::{
-    decide, ActiveSts, AddressState, Decision, DecisionConfig, HostState, LookupFailure, MxState,
-    Observations, StsSource, StsState, TlsaState,
+    decide, ActiveSts, AddressState, Decision, DecisionConfig, MxState, Observations, StsSource,
+    StsState, TlsaState,
 };
 use mxsec_proto::dnssec::Security;
 use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, NoPolicyReason, TxtLookup};
@@ -24,7 +25,8 @@ use mxsec_proto::mta_sts::record::{txt_owner, PolicyId, StsRecord};
 use mxsec_proto::name::{Destination, DomainName};
 use serde::Serialize;
 
-use crate::dns::{Addresses, Answer, Dns, DnsError, MxSet, MxTarget};
+use crate::dns::{Addresses, Answer, Dns, LowestTtl, MxSet};
+use crate::observation::{self, HostLookups, MailHost, TlsaResult};
 use crate::store::PolicyStore;
 use crate::sts_fetch::PolicyFetcher;
 
@@ -69,14 +71,19 @@ pub struct Resolution {
     /// The input of the decision.
     #[serde(skip)]
     pub observations: Observations,
+    /// The lowest TTL of the DNS answers the observations were built from (for answers served
+    /// from a cache, the time they have left in it): how long a decision made from them may be
+    /// reused. `None` when no answer was used (`[host]`, address literals, lookups that all
+    /// failed).
+    #[serde(skip)]
+    pub ttl: Option<Duration>,
 }
 
 /// The MX lookup, for reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct MxReport {
-    /// `hosts`, `implicit`, `null-mx`, `nxdomain`, `failed`, or `not-looked-up` for `[host]`
-    /// and address literals.
-    pub outcome: &'static str,
+    /// What the MX lookup gave.
+    pub outcome: MxOutcome,
     /// DNSSEC status of the MX RRset (or of its denial).
     pub dnssec: Option<Security>,
     /// The failure, when the lookup failed.
@@ -92,19 +99,70 @@ pub struct HostReport {
     pub preference: Option<u16>,
     /// The IPv4 and IPv6 addresses found.
     pub addresses: Vec<IpAddr>,
-    /// DNSSEC status of the address records used.
+    /// DNSSEC status of the address records used: the weaker of the families with records
+    /// (maddy #292); `None` when the host has no address or its lookup failed.
     pub address_dnssec: Option<Security>,
     /// Address lookup failures, one per family that failed.
     pub address_errors: Vec<String>,
-    /// The TLSA lookup: `not-applicable`, `absent`, `insecure`, `usable`, `unusable`,
-    /// `failed`.
-    pub tlsa: &'static str,
+    /// The TLSA lookup.
+    pub tlsa: TlsaOutcome,
     /// The TLSA owner name looked up, when one was.
     pub tlsa_owner: Option<DomainName>,
-    /// The TLSA records, in presentation form.
+    /// The TLSA records, in presentation form, whatever their DNSSEC status (records that are
+    /// not secure are shown, and ignored: DANE-DNS-05).
     pub tlsa_records: Vec<String>,
     /// The TLSA lookup failure, when it failed.
     pub tlsa_error: Option<String>,
+}
+
+/// What the MX lookup gave, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MxOutcome {
+    /// MX records (RFC 5321 §5.1).
+    Hosts,
+    /// No MX RRset: the domain is its own mail host (RFC 5321 §5.1, DANE-DISC-02).
+    Implicit,
+    /// A null MX (RFC 7505): the domain accepts no mail.
+    NullMx,
+    /// The domain does not exist.
+    #[serde(rename = "nxdomain")]
+    NxDomain,
+    /// The lookup failed (DANE-DNS-03).
+    Failed,
+    /// Not looked up: `[host]` and address literals carry no policy (STS-SEL-01).
+    NotLookedUp,
+}
+
+/// The TLSA lookup of a host, for reports: [`TlsaState`] without the failure's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsaOutcome {
+    /// Not looked up: the host's addresses are not secure (DANE-DNS-06).
+    NotApplicable,
+    /// No TLSA records (DANE-DISC-06).
+    Absent,
+    /// TLSA records that are not secure: ignored (DANE-DNS-05).
+    Insecure,
+    /// A secure RRset with a usable record (DANE-DISC-04).
+    Usable,
+    /// A secure RRset with no usable record (DANE-DISC-05).
+    Unusable,
+    /// The lookup failed (DANE-DNS-04).
+    Failed,
+}
+
+impl From<&TlsaState> for TlsaOutcome {
+    fn from(state: &TlsaState) -> Self {
+        match state {
+            TlsaState::NotApplicable => Self::NotApplicable,
+            TlsaState::Absent => Self::Absent,
+            TlsaState::Insecure => Self::Insecure,
+            TlsaState::Usable => Self::Usable,
+            TlsaState::AllUnusable => Self::Unusable,
+            TlsaState::Failed(_) => Self::Failed,
+        }
+    }
 }
 
 /// The MTA-STS branch, for reports.
@@ -184,7 +242,7 @@ impl DestinationResolver {
             return Resolution {
                 destination: destination_text(destination),
                 mx: MxReport {
-                    outcome: "not-looked-up",
+                    outcome: MxOutcome::NotLookedUp,
                     dnssec: None,
                     error: None,
                 },
@@ -198,10 +256,15 @@ impl DestinationResolver {
                     },
                     sts: StsState::Absent,
                 },
+                ttl: None,
             };
         };
-        let ((mx, mx_report, hosts), (sts, sts_report)) =
-            tokio::join!(self.mx_branch(domain), self.sts_branch(domain));
+        let (mut ttl, mut sts_ttl) = (LowestTtl::default(), LowestTtl::default());
+        let ((mx, mx_report, hosts), (sts, sts_report)) = tokio::join!(
+            self.mx_branch(domain, &mut ttl),
+            self.sts_branch(domain, &mut sts_ttl)
+        );
+        ttl.note(sts_ttl);
         Resolution {
             destination: domain.to_string(),
             mx: mx_report,
@@ -212,147 +275,75 @@ impl DestinationResolver {
                 mx,
                 sts,
             },
+            ttl: ttl.get(),
         }
     }
 
-    async fn mx_branch(&self, domain: &DomainName) -> (MxState, MxReport, Vec<HostReport>) {
-        let resolved = match self.dns.mx(domain).await {
-            Ok(resolved) => resolved,
-            Err(err) => {
-                let report = MxReport {
-                    outcome: "failed",
-                    dnssec: None,
-                    error: Some(err.to_string()),
-                };
-                return (MxState::Failed(failure(&err)), report, Vec::new());
-            }
-        };
-        let (security, answer) = resolved.into_answer().into_parts();
-        let report = |outcome| MxReport {
-            outcome,
-            dnssec: Some(security),
-            error: None,
-        };
-        let targets: Vec<(Option<u16>, DomainName)> = match answer {
-            Answer::NxDomain => {
-                return (
-                    MxState::NoSuchDomain { security },
-                    report("nxdomain"),
-                    Vec::new(),
-                )
-            }
-            Answer::Records(MxSet::NullMx) => {
-                return (MxState::NullMx { security }, report("null-mx"), Vec::new())
-            }
-            // RFC 5321 §5.1, RFC 7672 §2.2.2 (DANE-DISC-02): no MX, the domain is the host.
-            Answer::NoData => vec![(None, domain.clone())],
-            Answer::Records(MxSet::Exchanges(list)) => list
-                .into_iter()
-                .filter_map(|e| match e.target {
-                    MxTarget::Host(name) => Some((Some(e.preference), name)),
-                    // Not a host name: no sender can use it (N-01); the checker reports it.
-                    MxTarget::Root | MxTarget::IpLiteral(_) | MxTarget::Invalid(_) => None,
-                })
-                .collect(),
-        };
-        let outcome = if targets.first().is_some_and(|(p, _)| p.is_none()) {
-            "implicit"
-        } else {
-            "hosts"
-        };
+    /// The MX lookup, then every host's lookups ([`Self::host`]); the decision's input is
+    /// built from them by [`observation::mx_state`], and their TTLs are noted in `ttl`.
+    async fn mx_branch(
+        &self,
+        domain: &DomainName,
+        ttl: &mut LowestTtl,
+    ) -> (MxState, MxReport, Vec<HostReport>) {
+        let mx = self.dns.mx(domain).await;
+        let targets = observation::mail_hosts(domain, &mx);
         // In parallel, but not all at once: an MX RRset can name thousands of hosts, each
         // with three lookups to make.
-        let hosts: Vec<(HostState, HostReport)> = stream::iter(
-            targets
-                .into_iter()
-                .map(|(pref, name)| self.host(pref, name)),
-        )
-        .buffered(MAX_PARALLEL_HOSTS)
-        .collect()
-        .await;
-        let (states, reports): (Vec<HostState>, Vec<HostReport>) = hosts.into_iter().unzip();
-        (
-            MxState::Hosts {
-                security,
-                hosts: states,
+        let looked_up: Vec<HostLookup> = stream::iter(targets.into_iter().map(|t| self.host(t)))
+            .buffered(MAX_PARALLEL_HOSTS)
+            .collect()
+            .await;
+        let lookups: Vec<HostLookups<'_>> = looked_up.iter().map(HostLookup::view).collect();
+        let state = observation::mx_state(&mx, &lookups);
+        ttl.note(observation::mx_ttl(&mx, &lookups));
+        let hosts = match &state {
+            MxState::Hosts { hosts, .. } => looked_up
+                .iter()
+                .zip(hosts)
+                .map(|(lookup, host)| lookup.report(&host.addresses, &host.tlsa))
+                .collect(),
+            MxState::Failed(_) | MxState::NoSuchDomain { .. } | MxState::NullMx { .. } => {
+                Vec::new()
+            }
+        };
+        let report = match &mx {
+            Err(err) => MxReport {
+                outcome: MxOutcome::Failed,
+                dnssec: None,
+                error: Some(err.to_string()),
             },
-            report(outcome),
-            reports,
-        )
+            Ok(resolved) => MxReport {
+                outcome: match resolved.answer().value_ignoring_security() {
+                    Answer::NxDomain => MxOutcome::NxDomain,
+                    Answer::Records(MxSet::NullMx) => MxOutcome::NullMx,
+                    Answer::NoData => MxOutcome::Implicit,
+                    Answer::Records(MxSet::Exchanges(_)) => MxOutcome::Hosts,
+                },
+                dnssec: Some(resolved.answer().security()),
+                error: None,
+            },
+        };
+        (state, report, hosts)
     }
 
-    async fn host(&self, preference: Option<u16>, name: DomainName) -> (HostState, HostReport) {
-        let addresses = self.dns.addresses(&name).await;
-        let (address_state, found, address_errors) = address_state(&addresses);
-        let mut report = HostReport {
-            name: name.clone(),
-            preference,
-            addresses: found,
-            address_dnssec: match address_state {
-                AddressState::Found { security } => Some(security),
-                _ => None,
-            },
-            address_errors,
-            tlsa: "not-applicable",
-            tlsa_owner: None,
-            tlsa_records: Vec::new(),
-            tlsa_error: None,
-        };
-        // DANE-DNS-06: TLSA only for hosts whose address records are secure.
-        let tlsa = if matches!(
-            address_state,
-            AddressState::Found {
-                security: Security::Secure
-            }
-        ) {
-            match self.dns.tlsa(&name, 25).await {
-                Err(err) => {
-                    report.tlsa_error = Some(err.to_string());
-                    TlsaState::Failed(failure(&err))
-                }
-                Ok(lookup) => {
-                    report.tlsa_owner = Some(lookup.owner.clone());
-                    let (security, answer) = lookup.answer.into_answer().into_parts();
-                    match answer {
-                        Answer::NoData | Answer::NxDomain => TlsaState::Absent,
-                        Answer::Records(records) => {
-                            report.tlsa_records = records.iter().map(ToString::to_string).collect();
-                            if security != Security::Secure {
-                                TlsaState::Insecure
-                            } else {
-                                match classify(&records).usability {
-                                    RrsetUsability::Usable(_) => TlsaState::Usable,
-                                    RrsetUsability::AllUnusable | RrsetUsability::Empty => {
-                                        TlsaState::AllUnusable
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    /// One host's address lookups and, when its addresses are secure, its TLSA lookup
+    /// (DANE-DNS-06).
+    async fn host(&self, host: MailHost) -> HostLookup {
+        let addresses = self.dns.addresses(&host.name).await;
+        let tlsa = if observation::tlsa_applies(&observation::address_state(&addresses)) {
+            Some(self.dns.tlsa(&host.name, 25).await)
         } else {
-            TlsaState::NotApplicable
+            None
         };
-        report.tlsa = match &tlsa {
-            TlsaState::NotApplicable => "not-applicable",
-            TlsaState::Absent => "absent",
-            TlsaState::Insecure => "insecure",
-            TlsaState::Usable => "usable",
-            TlsaState::AllUnusable => "unusable",
-            TlsaState::Failed(_) => "failed",
-        };
-        (
-            HostState {
-                name,
-                addresses: address_state,
-                tlsa,
-            },
-            report,
-        )
+        HostLookup {
+            host,
+            addresses,
+            tlsa,
+        }
     }
 
-    async fn sts_branch(&self, domain: &DomainName) -> (StsState, StsReport) {
+    async fn sts_branch(&self, domain: &DomainName, ttl: &mut LowestTtl) -> (StsState, StsReport) {
         let now = (self.clock)();
         let mut store_failure = None;
         let mut entry = match &self.store {
@@ -370,7 +361,7 @@ impl DestinationResolver {
             None => CacheEntry::new(domain.clone()),
         };
         let mut report = StsReport::empty("no-policy");
-        let txt = self.sts_txt(domain, &mut report).await;
+        let txt = self.sts_txt(domain, &mut report, ttl).await;
         let action = entry.plan(&txt, now);
         report.action = match &action {
             Action::NoPolicy(_) => "no-policy",
@@ -447,7 +438,10 @@ impl DestinationResolver {
             return RefreshOutcome::NothingCached;
         };
         let mut report = StsReport::empty("fetch");
-        let id = match self.sts_txt(domain, &mut report).await {
+        let id = match self
+            .sts_txt(domain, &mut report, &mut LowestTtl::default())
+            .await
+        {
             TxtLookup::Record(id) => id,
             TxtLookup::NoRecord | TxtLookup::LookupFailed => cached.id().clone(),
         };
@@ -476,7 +470,13 @@ impl DestinationResolver {
         }
     }
 
-    async fn sts_txt(&self, domain: &DomainName, report: &mut StsReport) -> TxtLookup {
+    /// The `_mta-sts` TXT lookup (STS-TXT-01…06); its TTL is noted in `ttl`.
+    async fn sts_txt(
+        &self,
+        domain: &DomainName,
+        report: &mut StsReport,
+        ttl: &mut LowestTtl,
+    ) -> TxtLookup {
         let owner = match txt_owner(domain) {
             Ok(owner) => owner,
             Err(err) => {
@@ -485,7 +485,8 @@ impl DestinationResolver {
                 return TxtLookup::NoRecord;
             }
         };
-        match self.dns.txt(&owner).await {
+        let looked_up = self.dns.txt(&owner).await;
+        match looked_up.inspect(|resolved| ttl.note(resolved.ttl())) {
             Err(err) => {
                 report.txt = "failed";
                 report.txt_problem = Some(err.to_string());
@@ -590,6 +591,56 @@ impl DestinationResolver {
     }
 }
 
+/// One MX host's lookups, as the resolver made them.
+struct HostLookup {
+    host: MailHost,
+    addresses: Addresses,
+    /// `None`: not looked up, the addresses are not secure (DANE-DNS-06).
+    tlsa: Option<TlsaResult>,
+}
+
+impl HostLookup {
+    fn view(&self) -> HostLookups<'_> {
+        HostLookups {
+            name: &self.host.name,
+            addresses: &self.addresses,
+            tlsa: self.tlsa.as_ref(),
+        }
+    }
+
+    /// The report of the host, whose states [`observation::host_state`] gave.
+    fn report(&self, addresses: &AddressState, tlsa: &TlsaState) -> HostReport {
+        let lookup = self.tlsa.as_ref().and_then(|result| result.as_ref().ok());
+        HostReport {
+            name: self.host.name.clone(),
+            preference: self.host.preference,
+            addresses: observation::address_list(&self.addresses),
+            address_dnssec: match addresses {
+                AddressState::Found { security } => Some(*security),
+                AddressState::None | AddressState::Failed(_) => None,
+            },
+            address_errors: [
+                self.addresses.ipv4.as_ref().err(),
+                self.addresses.ipv6.as_ref().err(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect(),
+            tlsa: TlsaOutcome::from(tlsa),
+            tlsa_owner: lookup.map(|lookup| lookup.owner.clone()),
+            tlsa_records: lookup
+                .and_then(|lookup| lookup.answer.answer().value_ignoring_security().records())
+                .map(|records| records.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            tlsa_error: match &self.tlsa {
+                Some(Err(err)) => Some(err.to_string()),
+                Some(Ok(_)) | None => None,
+            },
+        }
+    }
+}
+
 impl StsReport {
     fn empty(action: &'static str) -> Self {
         Self {
@@ -621,65 +672,6 @@ fn active_sts(domain: &DomainName, live: &CachedPolicy, source: StsSource, now: 
     }
 }
 
-/// The address state of a host from its A and AAAA lookups, the addresses found, and the
-/// failures. Families are judged apart (maddy #292): a host with secure IPv4 and a failing
-/// IPv6 lookup still has secure addresses.
-fn address_state(addresses: &Addresses) -> (AddressState, Vec<IpAddr>, Vec<String>) {
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    let mut security: Option<Security> = None;
-    let mut bogus = None;
-    let mut transient = None;
-    let mut note = |err: &DnsError| {
-        errors.push(err.to_string());
-        if err.is_bogus() {
-            bogus.get_or_insert_with(|| failure(err));
-        } else {
-            transient.get_or_insert_with(|| failure(err));
-        }
-    };
-    match &addresses.ipv4 {
-        Ok(resolved) => {
-            if let Answer::Records(list) = resolved.answer().value_ignoring_security() {
-                found.extend(list.iter().map(|ip| IpAddr::V4(*ip)));
-                let s = resolved.answer().security();
-                security = Some(security.map_or(s, |old: Security| old.min(s)));
-            }
-        }
-        Err(err) => note(err),
-    }
-    match &addresses.ipv6 {
-        Ok(resolved) => {
-            if let Answer::Records(list) = resolved.answer().value_ignoring_security() {
-                found.extend(list.iter().map(|ip| IpAddr::V6(*ip)));
-                let s = resolved.answer().security();
-                security = Some(security.map_or(s, |old: Security| old.min(s)));
-            }
-        }
-        Err(err) => note(err),
-    }
-    // A bogus answer for either family is an attack or a broken zone: never ignored
-    // (DANE-DNS-03).
-    let state = if let Some(b) = bogus {
-        AddressState::Failed(b)
-    } else if let Some(security) = security {
-        AddressState::Found { security }
-    } else if let Some(t) = transient {
-        AddressState::Failed(t)
-    } else {
-        AddressState::None
-    };
-    (state, found, errors)
-}
-
-fn failure(err: &DnsError) -> LookupFailure {
-    if err.is_bogus() {
-        LookupFailure::Bogus(err.to_string())
-    } else {
-        LookupFailure::Transient(err.to_string())
-    }
-}
-
 fn destination_text(destination: &Destination) -> String {
     match destination {
         Destination::Domain(d) => d.to_string(),
@@ -696,4 +688,103 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use mxsec_proto::decision::LookupFailure;
+    use mxsec_testbed::dns::{DnsServer, Zone};
+
+    use super::*;
+    use crate::dial::Dialer;
+    use crate::dns::{Backend, DnsConfig, TrustAnchorSource};
+    use crate::trust::TrustConfig;
+
+    const TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// A resolver over the testbed's DNS, with a DNS cache, and without HTTPS: the policy
+    /// host of `ttl.test` has no address, so no fetch leaves loopback.
+    async fn resolver(server: &DnsServer) -> DestinationResolver {
+        let config = DnsConfig::builder()
+            .backend(Backend::Validate)
+            .nameserver(server.addr())
+            .trust_anchor(TrustAnchorSource::Text(
+                server.trust_anchor().dnskey_line().to_owned(),
+            ))
+            .timeout(TIMEOUT)
+            .build();
+        let (dns, _) = Dns::new(&config).await.unwrap().with_cache(64);
+        let fetcher = PolicyFetcher::new(&TrustConfig::empty(), Dialer::new(TIMEOUT)).unwrap();
+        DestinationResolver::new(Arc::new(dns), Arc::new(fetcher), None)
+    }
+
+    /// POSTFIX.md §4.5: an answer is cached for at most the lowest TTL of the DNS data behind
+    /// it. Here the `_mta-sts` TXT record (30 s, in a zone of its own) has the lowest TTL; the
+    /// MX, address and TLSA answers have 600 s. Served again from the DNS cache, the TTL is
+    /// what the answers have left there.
+    #[tokio::test]
+    async fn resolution_ttl_is_the_lowest_of_the_dns_answers() {
+        let server = DnsServer::builder()
+            .zones(vec![
+                Zone::new("ttl.test")
+                    .ttl(600)
+                    .mx(10, "mx.ttl.test")
+                    .a("mx.ttl.test", Ipv4Addr::new(127, 0, 1, 25)),
+                Zone::new("_mta-sts.ttl.test")
+                    .ttl(30)
+                    .txt("_mta-sts.ttl.test", &["v=STSv1; id=1"]),
+            ])
+            .start()
+            .await
+            .unwrap();
+        let resolver = resolver(&server).await;
+        let destination = Destination::parse("ttl.test").unwrap();
+        let first = resolver.resolve(&destination).await;
+        assert_eq!(first.mx.outcome, MxOutcome::Hosts);
+        assert_eq!(first.mta_sts.txt, "record");
+        assert_eq!(first.ttl, Some(Duration::from_secs(30)));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let again = resolver.resolve(&destination).await;
+        let ttl = again.ttl.unwrap();
+        assert!(ttl < Duration::from_secs(30), "{ttl:?}");
+
+        let literal = Destination::parse("[192.0.2.1]").unwrap();
+        assert_eq!(resolver.resolve(&literal).await.ttl, None);
+    }
+
+    fn json(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    /// The report states keep the names `mxsec query --json` has always written.
+    #[test]
+    fn report_states_keep_their_json_names() {
+        let mx = [
+            (MxOutcome::Hosts, "hosts"),
+            (MxOutcome::Implicit, "implicit"),
+            (MxOutcome::NullMx, "null-mx"),
+            (MxOutcome::NxDomain, "nxdomain"),
+            (MxOutcome::Failed, "failed"),
+            (MxOutcome::NotLookedUp, "not-looked-up"),
+        ];
+        for (outcome, name) in mx {
+            assert_eq!(json(&outcome), format!("\"{name}\""));
+        }
+        let tlsa = [
+            (TlsaState::NotApplicable, "not-applicable"),
+            (TlsaState::Absent, "absent"),
+            (TlsaState::Insecure, "insecure"),
+            (TlsaState::Usable, "usable"),
+            (TlsaState::AllUnusable, "unusable"),
+            (
+                TlsaState::Failed(LookupFailure::Transient("SERVFAIL".into())),
+                "failed",
+            ),
+        ];
+        for (state, name) in tlsa {
+            assert_eq!(json(&TlsaOutcome::from(&state)), format!("\"{name}\""));
+        }
+    }
 }

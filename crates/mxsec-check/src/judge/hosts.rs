@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use mxsec_net::dns::Answer;
+use mxsec_net::observation;
 use mxsec_net::smtp_probe::{ProbeFailure, ProbeReport, ProbeStep};
 use mxsec_net::tls::PkixCheck;
 use mxsec_proto::certificate::{self, ChainError};
@@ -97,7 +98,7 @@ fn judge_host(
     cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> (MxHost, HostFacts) {
-    let state = super::mx::host_state(host);
+    let state = observation::host_state(&host.lookups());
     let subject = Subject::host(&host.name);
 
     // TLSA (RFC 7672 §2.2.3).
@@ -679,7 +680,10 @@ fn judge_address(
             }
         };
         report.dane = Some(dane);
-    } else if matches!(super::mx::host_state(host).tlsa, TlsaState::AllUnusable) {
+    } else if matches!(
+        observation::host_state(&host.lookups()).tlsa,
+        TlsaState::AllUnusable
+    ) {
         report.dane = Some(AddressDane {
             result: if facts.tls {
                 DaneResult::Unauthenticated

@@ -1,16 +1,17 @@
 //! MX records, host addresses and their DNSSEC status (SCENARIOS.md N-01, D-05; RFC 5321
-//! §5.1, RFC 7505, RFC 7672 §2.1–2.2), and the decision's view of them.
+//! §5.1, RFC 7505, RFC 7672 §2.1–2.2). The decision's view of them is built by
+//! [`mxsec_net::observation`], exactly as the daemon builds it.
 
-use mxsec_net::dns::{Addresses, AliasCheck, Answer, DnsError, MxSet, MxTarget, TlsaLookup};
-use mxsec_proto::dane::usable::{classify, RrsetUsability};
-use mxsec_proto::decision::{AddressState, HostState, LookupFailure, MxState, TlsaState};
+use mxsec_net::dns::{Addresses, AliasCheck, Answer, DnsError, MxSet, MxTarget};
+use mxsec_net::observation::{self, HostLookups};
+use mxsec_proto::decision::{LookupFailure, MxState};
 use mxsec_proto::dnssec::Security;
 
 use super::push;
 use crate::catalogue::FindingKind as K;
 use crate::finding::{Finding, Subject};
 use crate::report::{DnsStatus, MxKind};
-use crate::run::Observed;
+use crate::run::{HostObserved, Observed};
 
 /// What the MX lookup gave, for the report and the decision.
 pub(super) struct MxJudged {
@@ -25,6 +26,8 @@ pub(super) struct MxJudged {
 pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudged {
     let domain = &observed.domain;
     let subject = Subject::domain(domain);
+    let lookups: Vec<HostLookups<'_>> = observed.hosts.iter().map(HostObserved::lookups).collect();
+    let state = observation::mx_state(&observed.mx, &lookups);
     let resolved = match &observed.mx {
         Err(e) => {
             let broken = observed
@@ -50,7 +53,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
             return MxJudged {
                 kind: MxKind::Failed,
                 dnssec: failed_status(e),
-                state: MxState::Failed(failure(e)),
+                state,
                 security: Security::Indeterminate,
             };
         }
@@ -58,8 +61,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
     };
     let security = resolved.answer().security();
     let dnssec = DnsStatus::from(security);
-    let hosts: Vec<HostState> = observed.hosts.iter().map(host_state).collect();
-    let (kind, state) = match resolved.answer().value_ignoring_security() {
+    let kind = match resolved.answer().value_ignoring_security() {
         Answer::NxDomain => {
             push(
                 findings,
@@ -67,7 +69,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                 subject,
                 format!("{domain} does not exist (NXDOMAIN, DNSSEC {security})"),
             );
-            (MxKind::NxDomain, MxState::NoSuchDomain { security })
+            MxKind::NxDomain
         }
         Answer::Records(MxSet::NullMx) => {
             push(
@@ -76,13 +78,13 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                 subject,
                 "the only MX record is `0 .` (null MX)",
             );
-            (MxKind::NullMx, MxState::NullMx { security })
+            MxKind::NullMx
         }
         Answer::NoData => {
             let has_address = observed
                 .hosts
                 .first()
-                .is_some_and(|h| !crate::run::address_list(&h.addresses).is_empty());
+                .is_some_and(|h| !observation::address_list(&h.addresses).is_empty());
             if has_address {
                 push(
                     findings,
@@ -90,16 +92,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                     subject,
                     format!("no MX record; senders deliver to the addresses of {domain} itself"),
                 );
-                (
-                    MxKind::Implicit,
-                    MxState::Hosts {
-                        security: hosts.first().map_or(security, |h| match h.addresses {
-                            AddressState::Found { security } => security,
-                            _ => security,
-                        }),
-                        hosts,
-                    },
-                )
+                MxKind::Implicit
             } else {
                 push(
                     findings,
@@ -107,7 +100,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                     subject,
                     format!("{domain} has no MX record and no A or AAAA record"),
                 );
-                (MxKind::NoHost, MxState::Hosts { security, hosts })
+                MxKind::NoHost
             }
         }
         Answer::Records(MxSet::Exchanges(list)) => {
@@ -167,7 +160,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> MxJudge
                     MxTarget::Root => {}
                 }
             }
-            (MxKind::Mx, MxState::Hosts { security, hosts })
+            MxKind::Mx
         }
     };
     for host in &observed.hosts {
@@ -239,116 +232,10 @@ fn address_findings(
 
 /// The DNSSEC status of a host's address records for the report.
 pub(super) fn address_status(addresses: &Addresses) -> DnsStatus {
-    match address_state(addresses) {
-        AddressState::Found { security } => security.into(),
-        AddressState::Failed(LookupFailure::Bogus(_)) => DnsStatus::Bogus,
-        AddressState::Failed(LookupFailure::Transient(_)) => DnsStatus::Failed,
-        AddressState::None => {
-            let s = [
-                addresses.ipv4.as_ref().ok().map(|r| r.answer().security()),
-                addresses.ipv6.as_ref().ok().map(|r| r.answer().security()),
-            ]
-            .into_iter()
-            .flatten()
-            .fold(Security::Secure, Security::min);
-            s.into()
-        }
-    }
-}
-
-/// The decision's view of one host.
-pub(super) fn host_state(host: &crate::run::HostObserved) -> HostState {
-    let addresses = address_state(&host.addresses);
-    let tlsa = tlsa_state(&addresses, &host.tlsa);
-    HostState {
-        name: host.name.clone(),
-        addresses,
-        tlsa,
-    }
-}
-
-/// The address state from the A and AAAA lookups, families judged apart (maddy #292): a
-/// bogus answer for either is never ignored (DANE-DNS-03); otherwise the weakest status of
-/// the families with records.
-pub(super) fn address_state(addresses: &Addresses) -> AddressState {
-    let mut security: Option<Security> = None;
-    let mut bogus = None;
-    let mut transient = None;
-    for result in [
-        addresses.ipv4.as_ref().map(|r| {
-            (
-                r.answer().security(),
-                r.answer().value_ignoring_security().is_denial(),
-            )
-        }),
-        addresses.ipv6.as_ref().map(|r| {
-            (
-                r.answer().security(),
-                r.answer().value_ignoring_security().is_denial(),
-            )
-        }),
-    ] {
-        match result {
-            Ok((s, false)) => security = Some(security.map_or(s, |old| old.min(s))),
-            Ok((_, true)) => {}
-            Err(e) if e.is_bogus() => {
-                bogus.get_or_insert_with(|| failure(e));
-            }
-            Err(e) => {
-                transient.get_or_insert_with(|| failure(e));
-            }
-        }
-    }
-    if let Some(b) = bogus {
-        AddressState::Failed(b)
-    } else if let Some(security) = security {
-        AddressState::Found { security }
-    } else if let Some(t) = transient {
-        AddressState::Failed(t)
-    } else {
-        AddressState::None
-    }
-}
-
-/// The TLSA state as a sender sees it: TLSA counts only for hosts whose addresses are
-/// secure (DANE-DNS-06), and only when the RRset is secure (DANE-DNS-05).
-pub(super) fn tlsa_state(
-    addresses: &AddressState,
-    tlsa: &Result<TlsaLookup, DnsError>,
-) -> TlsaState {
-    if !matches!(
-        addresses,
-        AddressState::Found {
-            security: Security::Secure
-        }
-    ) {
-        return TlsaState::NotApplicable;
-    }
-    match tlsa {
-        Err(e) => TlsaState::Failed(failure(e)),
-        Ok(lookup) => {
-            let answer = lookup.answer.answer();
-            match answer.value_ignoring_security() {
-                Answer::NoData | Answer::NxDomain => TlsaState::Absent,
-                Answer::Records(records) if answer.security().is_secure() => {
-                    match classify(records).usability {
-                        RrsetUsability::Usable(_) => TlsaState::Usable,
-                        RrsetUsability::AllUnusable | RrsetUsability::Empty => {
-                            TlsaState::AllUnusable
-                        }
-                    }
-                }
-                Answer::Records(_) => TlsaState::Insecure,
-            }
-        }
-    }
-}
-
-pub(super) fn failure(e: &DnsError) -> LookupFailure {
-    if e.is_bogus() {
-        LookupFailure::Bogus(e.to_string())
-    } else {
-        LookupFailure::Transient(e.to_string())
+    match observation::address_security(addresses) {
+        Ok(security) => security.into(),
+        Err(LookupFailure::Bogus(_)) => DnsStatus::Bogus,
+        Err(LookupFailure::Transient(_)) => DnsStatus::Failed,
     }
 }
 

@@ -16,7 +16,8 @@ pub struct Step {
     pub outcome: Option<Dnssec<Answer<Vec<RData>>>>,
     /// How long, in seconds, this step may be cached: the lowest TTL of the records it was
     /// made from (RFC 2181 §5.2), or for a denial the lesser of the SOA record's TTL and its
-    /// MINIMUM field (RFC 2308 §5); 0 when unknown, which means "do not cache".
+    /// MINIMUM field (RFC 2308 §5); 0 when unknown, which means "do not cache". A step served
+    /// from a [`super::CachingBackend`] carries the time it has left in that cache.
     pub ttl: u32,
 }
 

@@ -8,12 +8,11 @@
 //! (DANE-DNS-03). The DNSSEC status is part of the cached step, so a cached answer is exactly
 //! as trustworthy as the one first received.
 //!
-//! [`ttl_scope`] tells a caller how long the answers behind one piece of work remain valid:
-//! the lowest remaining TTL of every step served while the work ran. The policy daemon caches
-//! its answers for that long, so an answer never outlives the DNS data it was made from.
+//! Every step served carries in [`Step::ttl`] the time it has left in the cache (for a step
+//! just fetched, its TTL within the caps), so that what is built from it ([`super::Resolved`])
+//! knows how long it remains valid: the policy daemon caches its answers for no longer than
+//! that, and an answer never outlives the DNS data it was made from.
 
-use std::cell::Cell;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,31 +23,6 @@ use mxsec_proto::name::DomainName;
 use super::backend::{DnsBackend, Step};
 use super::types::DnsError;
 use crate::ttl_cache::{TtlCache, TtlLimits};
-
-tokio::task_local! {
-    static LOWEST_TTL: Cell<Option<Duration>>;
-}
-
-/// Runs `work` and returns its output with the lowest remaining TTL of the DNS steps that
-/// [`CachingBackend`]s served to it, or `None` if they served none.
-///
-/// Steps served to tasks that `work` spawns are not seen: run the lookups in `work` itself
-/// (joined futures are fine).
-pub async fn ttl_scope<F: Future>(work: F) -> (F::Output, Option<Duration>) {
-    LOWEST_TTL
-        .scope(Cell::new(None), async {
-            let output = work.await;
-            let lowest = LOWEST_TTL.with(Cell::get);
-            (output, lowest)
-        })
-        .await
-}
-
-fn note_ttl(ttl: Duration) {
-    let _ = LOWEST_TTL.try_with(|lowest| {
-        lowest.set(Some(lowest.get().map_or(ttl, |current| current.min(ttl))));
-    });
-}
 
 /// A [`DnsBackend`] that answers from a TTL cache when it can; see the [module docs](self).
 pub struct CachingBackend {
@@ -108,8 +82,10 @@ impl DnsBackend for CachingBackend {
         let now = Instant::now();
         if let Some((step, remaining)) = self.cache.get(&key, now) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            note_ttl(remaining);
-            return Ok(step);
+            return Ok(Step {
+                ttl: whole_seconds(remaining),
+                ..step
+            });
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let step = self.inner.query(name, rtype).await?;
@@ -123,13 +99,57 @@ impl DnsBackend for CachingBackend {
         } else {
             ttl.min(self.cache.limits().max_ttl)
         };
-        note_ttl(kept);
         if denial {
             self.cache
                 .insert_negative(key, step.clone(), ttl, Instant::now());
         } else {
             self.cache.insert(key, step.clone(), ttl, Instant::now());
         }
-        Ok(step)
+        Ok(Step {
+            ttl: whole_seconds(kept),
+            ..step
+        })
+    }
+}
+
+/// A TTL in whole seconds, rounded down so that nothing built from it outlives the data.
+fn whole_seconds(ttl: Duration) -> u32 {
+    u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use mxsec_proto::dnssec::{Dnssec, Security};
+
+    use super::*;
+    use crate::dns::Answer;
+
+    /// A back end that answers NODATA with a TTL of 300 seconds.
+    #[derive(Debug)]
+    struct Fixed;
+
+    #[async_trait::async_trait]
+    impl DnsBackend for Fixed {
+        async fn query(&self, _: &DomainName, _: RecordType) -> Result<Step, DnsError> {
+            Ok(Step {
+                aliases: Vec::new(),
+                outcome: Some(Dnssec::new(Security::Secure, Answer::NoData)),
+                ttl: 300,
+            })
+        }
+    }
+
+    /// A step served from the cache carries the time it has left there, never more than the
+    /// TTL it was received with, and a step just fetched its TTL within the negative cap.
+    #[tokio::test]
+    async fn served_steps_carry_their_remaining_ttl() {
+        let cache = CachingBackend::new(Arc::new(Fixed), 16);
+        let name = DomainName::parse("example.test").unwrap();
+        let first = cache.query(&name, RecordType::MX).await.unwrap();
+        assert_eq!(first.ttl, 300);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let second = cache.query(&name, RecordType::MX).await.unwrap();
+        assert_eq!((cache.hits(), cache.misses()), (1, 1));
+        assert!((1..300).contains(&second.ttl), "{}", second.ttl);
     }
 }

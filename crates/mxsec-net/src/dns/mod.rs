@@ -43,15 +43,15 @@ mod types;
 mod validating;
 
 pub use backend::{DnsBackend, Step};
-pub use cache::{ttl_scope, CachingBackend};
+pub use cache::CachingBackend;
 pub use config::{
     parse_nameserver, Backend, DnsConfig, DnsConfigBuilder, DnsConfigError, Nameservers,
     TrustAnchorSource, DEFAULT_TIMEOUT,
 };
 pub use hickory_proto::rr::{RData, RecordType};
 pub use types::{
-    Addresses, AliasCheck, Answer, CnameHop, DnsError, MxExchange, MxSet, MxTarget, Resolved,
-    TlsaBase, TlsaLookup,
+    Addresses, AliasCheck, Answer, CnameHop, DnsError, LowestTtl, MxExchange, MxSet, MxTarget,
+    Resolved, TlsaBase, TlsaLookup,
 };
 
 use std::future::Future;
@@ -126,7 +126,8 @@ impl Dns {
     /// The MX RRset of a domain (RFC 5321 §5.1), with the null MX (RFC 7505), a null MX mixed
     /// with other exchanges, IP-literal targets and alias targets told apart
     /// (DANE-DISC-02, SCENARIOS.md N-01). A domain without MX gets NODATA: the implicit MX
-    /// is the caller's decision.
+    /// is the caller's decision. The result's TTL is the lowest of the MX RRset and of the
+    /// alias checks of its exchanges.
     ///
     /// # Errors
     ///
@@ -136,14 +137,15 @@ impl Dns {
         let resolved = self
             .timed(domain, rtype, resolve(self.backend.as_ref(), domain, rtype))
             .await?;
+        let mut ttl = LowestTtl::from(resolved.ttl());
         let (chain, canonical, answer) = split(resolved);
         let (security, answer) = answer.into_parts();
         let answer = match answer {
-            Answer::Records(data) => Answer::Records(self.mx_set(data).await),
+            Answer::Records(data) => Answer::Records(self.mx_set(data, &mut ttl).await),
             Answer::NoData => Answer::NoData,
             Answer::NxDomain => Answer::NxDomain,
         };
-        Ok(rebuild(chain, canonical, security, answer))
+        Ok(rebuild(chain, canonical, security, answer, ttl))
     }
 
     /// The A and AAAA records of a host, looked up separately, each with its own CNAME chain
@@ -210,7 +212,8 @@ impl Dns {
     }
 
     async fn tlsa_inner(&self, host: &DomainName, port: u16) -> Result<TlsaLookup, DnsError> {
-        let host_chain = cname_chain(self.backend.as_ref(), host).await?;
+        let mut ttl = LowestTtl::default();
+        let host_chain = cname_chain(self.backend.as_ref(), host, &mut ttl).await?;
         let expanded = host_chain.last().map(|hop| hop.target.clone());
         let chain_secure = host_chain.iter().all(|hop| hop.security.is_secure());
         let (base_domain, base, answer) = match expanded {
@@ -229,17 +232,21 @@ impl Dns {
                 if usable {
                     (target, TlsaBase::Expanded, answer)
                 } else {
+                    // The expanded name's denial chose the fallback: its TTL counts too.
+                    ttl.note(answer.ttl());
                     let answer = self.tlsa_at(host, port).await?;
                     (host.clone(), TlsaBase::FallbackToHost, answer)
                 }
             }
         };
+        ttl.note(answer.ttl());
         Ok(TlsaLookup {
             owner: tlsa_owner(&base_domain, port)?,
             base_domain,
             base,
             host_chain,
             answer,
+            ttl: ttl.get().unwrap_or_default(),
         })
     }
 
@@ -260,8 +267,9 @@ impl Dns {
         }))
     }
 
-    /// The exchanges of an MX RRset, sorted, each target checked for a CNAME.
-    async fn mx_set(&self, data: Vec<RData>) -> MxSet {
+    /// The exchanges of an MX RRset, sorted, each target checked for a CNAME; the TTLs of the
+    /// checks are noted in `ttl`.
+    async fn mx_set(&self, data: Vec<RData>, ttl: &mut LowestTtl) -> MxSet {
         let mut records: Vec<(u16, MxTarget)> = data
             .into_iter()
             .filter_map(|d| match d {
@@ -277,22 +285,30 @@ impl Dns {
         let backend = self.backend.as_ref();
         let checks = stream::iter(records.into_iter().enumerate())
             .map(|(i, (preference, target))| async move {
-                let alias = match &target {
+                let (alias, checked) = match &target {
                     MxTarget::Host(host) if i < MAX_ALIAS_CHECKS => {
                         alias_check(backend, host).await
                     }
-                    _ => AliasCheck::NotChecked,
+                    _ => (AliasCheck::NotChecked, LowestTtl::default()),
                 };
-                MxExchange {
+                let exchange = MxExchange {
                     preference,
                     target,
                     alias,
-                }
+                };
+                (exchange, checked)
             })
             .buffered(8)
             .collect::<Vec<_>>()
             .await;
-        MxSet::Exchanges(checks)
+        let exchanges = checks
+            .into_iter()
+            .map(|(exchange, checked)| {
+                ttl.note(checked);
+                exchange
+            })
+            .collect();
+        MxSet::Exchanges(exchanges)
     }
 
     /// Runs a lookup under the per-lookup timeout.
@@ -322,8 +338,10 @@ async fn resolve(
 ) -> Result<Resolved<Vec<RData>>, DnsError> {
     let mut chain: Vec<CnameHop> = Vec::new();
     let mut current = name.clone();
+    let mut ttl = LowestTtl::default();
     loop {
         let step = backend.query(&current, rtype).await?;
+        ttl.note(seconds(step.ttl));
         let progressed = !step.aliases.is_empty();
         for hop in step.aliases {
             if hop.owner != current {
@@ -351,7 +369,8 @@ async fn resolve(
             chain.push(hop);
         }
         if let Some(outcome) = step.outcome {
-            return Ok(Resolved::new(chain, current, outcome));
+            let ttl = ttl.get().unwrap_or_default();
+            return Ok(Resolved::new(chain, current, outcome, ttl));
         }
         if !progressed {
             return Err(validating::malformed(
@@ -363,16 +382,19 @@ async fn resolve(
     }
 }
 
-/// The CNAME chain of a host, asked link by link (type CNAME), each with its status.
+/// The CNAME chain of a host, asked link by link (type CNAME), each with its status; the TTL
+/// of each answer is noted in `ttl`.
 async fn cname_chain(
     backend: &dyn DnsBackend,
     host: &DomainName,
+    ttl: &mut LowestTtl,
 ) -> Result<Vec<CnameHop>, DnsError> {
     let rtype = RecordType::CNAME;
     let mut chain: Vec<CnameHop> = Vec::new();
     let mut current = host.clone();
     loop {
         let step = backend.query(&current, rtype).await?;
+        ttl.note(seconds(step.ttl));
         let Some(outcome) = step.outcome else {
             return Ok(chain);
         };
@@ -407,28 +429,28 @@ async fn cname_chain(
     }
 }
 
-/// Whether an MX target is an alias (RFC 2181 §10.3).
-async fn alias_check(backend: &dyn DnsBackend, host: &DomainName) -> AliasCheck {
-    match backend.query(host, RecordType::CNAME).await {
-        Ok(Step {
-            outcome: Some(outcome),
-            ..
-        }) => {
-            let (security, answer) = outcome.into_parts();
-            match answer
-                .records()
-                .and_then(|records| validating::first_cname(records))
-            {
-                Some(target) => match validating::domain(host, RecordType::CNAME, &target) {
-                    Ok(target) => AliasCheck::Alias(Dnssec::new(security, target)),
-                    Err(e) => AliasCheck::Failed(e),
-                },
-                None => AliasCheck::NotAlias,
-            }
-        }
-        Ok(Step { outcome: None, .. }) => AliasCheck::NotAlias,
-        Err(e) => AliasCheck::Failed(e),
-    }
+/// Whether an MX target is an alias (RFC 2181 §10.3), and the TTL of the answer that says so.
+async fn alias_check(backend: &dyn DnsBackend, host: &DomainName) -> (AliasCheck, LowestTtl) {
+    let step = match backend.query(host, RecordType::CNAME).await {
+        Ok(step) => step,
+        Err(e) => return (AliasCheck::Failed(e), LowestTtl::default()),
+    };
+    let ttl = LowestTtl::from(seconds(step.ttl));
+    let Some(outcome) = step.outcome else {
+        return (AliasCheck::NotAlias, ttl);
+    };
+    let (security, answer) = outcome.into_parts();
+    let check = match answer
+        .records()
+        .and_then(|records| validating::first_cname(records))
+    {
+        Some(target) => match validating::domain(host, RecordType::CNAME, &target) {
+            Ok(target) => AliasCheck::Alias(Dnssec::new(security, target)),
+            Err(e) => AliasCheck::Failed(e),
+        },
+        None => AliasCheck::NotAlias,
+    };
+    (check, ttl)
 }
 
 fn mx_target(exchange: &hickory_proto::rr::Name) -> MxTarget {
@@ -463,6 +485,11 @@ fn tlsa_record(tlsa: &TLSA) -> TlsaRecord {
     }
 }
 
+/// A [`Step::ttl`] as a duration.
+fn seconds(ttl: u32) -> Duration {
+    Duration::from_secs(u64::from(ttl))
+}
+
 fn split<T>(r: Resolved<T>) -> (Vec<CnameHop>, DomainName, Dnssec<Answer<T>>) {
     let chain = r.chain().to_vec();
     let canonical = r.canonical().clone();
@@ -476,8 +503,10 @@ fn rebuild<T>(
     canonical: DomainName,
     target_security: Security,
     answer: Answer<T>,
+    ttl: LowestTtl,
 ) -> Resolved<T> {
-    Resolved::new(chain, canonical, Dnssec::new(target_security, answer))
+    let ttl = ttl.get().unwrap_or_default();
+    Resolved::new(chain, canonical, Dnssec::new(target_security, answer), ttl)
 }
 
 #[cfg(test)]

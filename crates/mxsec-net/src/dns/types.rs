@@ -61,21 +61,25 @@ pub struct CnameHop {
 /// [`Resolved::answer`] carries the *effective* status: the weakest of every hop and of the
 /// final RRset, because data reached through an insecure alias is not secure data for the
 /// name asked about (RFC 7672 §2.2.3, DANE-DNS-06). The per-hop statuses stay available in
-/// [`Resolved::chain`] for DANE-DISC-03 and for diagnostics.
+/// [`Resolved::chain`] for DANE-DISC-03 and for diagnostics. [`Resolved::ttl`] says how long
+/// the whole result remains valid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved<T> {
     chain: Vec<CnameHop>,
     canonical: DomainName,
     target_security: Security,
     answer: Dnssec<Answer<T>>,
+    ttl: Duration,
 }
 
 impl<T> Resolved<T> {
-    /// Builds a result: `answer` carries the status of the final RRset (or denial) alone.
+    /// Builds a result: `answer` carries the status of the final RRset (or denial) alone, and
+    /// `ttl` is the lowest TTL of the answers it was built from.
     pub(crate) fn new(
         chain: Vec<CnameHop>,
         canonical: DomainName,
         answer: Dnssec<Answer<T>>,
+        ttl: Duration,
     ) -> Self {
         let target_security = answer.security();
         let effective = chain
@@ -87,7 +91,15 @@ impl<T> Resolved<T> {
             canonical,
             target_security,
             answer: Dnssec::new(effective, value),
+            ttl,
         }
+    }
+
+    /// How long the result remains valid: the lowest TTL of every answer it was built from,
+    /// CNAMEs included (RFC 2181 §5.2, RFC 2308 §5), or the time those answers have left in
+    /// the cache that served them.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// The answer, with the weakest status of the chain and the final RRset.
@@ -129,6 +141,7 @@ impl<T> Resolved<T> {
             canonical: self.canonical,
             target_security: self.target_security,
             answer: self.answer.map(|a| a.map(f)),
+            ttl: self.ttl,
         }
     }
 }
@@ -324,6 +337,20 @@ pub struct Addresses {
     pub ipv6: Result<Resolved<Vec<Ipv6Addr>>, DnsError>,
 }
 
+impl Addresses {
+    /// The lowest TTL of the two lookups that gave an answer.
+    pub fn ttl(&self) -> LowestTtl {
+        let mut lowest = LowestTtl::default();
+        if let Ok(v4) = &self.ipv4 {
+            lowest.note(v4.ttl());
+        }
+        if let Ok(v6) = &self.ipv6 {
+            lowest.note(v6.ttl());
+        }
+        lowest
+    }
+}
+
 /// How the TLSA base domain was chosen (RFC 7672 §2.2.3, DANE-DISC-03).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlsaBase {
@@ -352,4 +379,33 @@ pub struct TlsaLookup {
     pub host_chain: Vec<CnameHop>,
     /// The TLSA RRset (or denial) at `owner`.
     pub answer: Resolved<Vec<mxsec_proto::dane::tlsa::TlsaRecord>>,
+    /// The lowest TTL of every answer the lookup was built from: the host's CNAME chain and
+    /// each TLSA RRset or denial asked for on the way to the base domain.
+    pub ttl: Duration,
+}
+
+/// The lowest TTL of the DNS answers a result was built from: how long the result may be
+/// kept before some of its data may have changed (RFC 1035 §3.2.1, RFC 2181 §5.2). Failed
+/// lookups carry no TTL: they are not noted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LowestTtl(Option<Duration>);
+
+impl LowestTtl {
+    /// Notes one answer's TTL, or every TTL another accumulator noted.
+    pub fn note(&mut self, ttl: impl Into<Self>) {
+        if let Some(ttl) = ttl.into().0 {
+            self.0 = Some(self.0.map_or(ttl, |lowest| lowest.min(ttl)));
+        }
+    }
+
+    /// The lowest TTL noted, `None` when nothing was.
+    pub fn get(self) -> Option<Duration> {
+        self.0
+    }
+}
+
+impl From<Duration> for LowestTtl {
+    fn from(ttl: Duration) -> Self {
+        Self(Some(ttl))
+    }
 }

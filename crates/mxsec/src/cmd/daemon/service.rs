@@ -20,7 +20,6 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use mxsec_net::dns::ttl_scope;
 use mxsec_net::flight::SingleFlight;
 use mxsec_net::resolver::{DestinationResolver, Resolution};
 use mxsec_net::store::PolicyStore;
@@ -225,10 +224,9 @@ impl Service {
                 // The semaphore is never closed, so this waits for a turn.
                 let _turn = lookups.acquire_owned().await.ok();
                 // Boxed once the turn comes: a lookup's state is large, and thousands may wait.
-                let (resolution, dns_ttl) =
-                    ttl_scope(Box::pin(engine.resolver.resolve(&key))).await;
+                let resolution = Box::pin(engine.resolver.resolve(&key)).await;
                 count_fetch(&metrics, &resolution);
-                let ttl = answer_ttl(&resolution, dns_ttl, max_ttl, failure_ttl);
+                let ttl = answer_ttl(&resolution, resolution.ttl, max_ttl, failure_ttl);
                 let cached = Arc::new(Cached::new(&resolution.observations));
                 engine
                     .answers
