@@ -69,7 +69,14 @@ impl Store {
                 CachedPolicy::parse(PolicyId::parse(id).unwrap(), cached.body(), fetched_at)
                     .unwrap();
             let entry = CacheEntry::from_parts(domain.clone(), Some(policy), Vec::new());
-            store.put(&entry, now()).await.unwrap();
+            store
+                .update(
+                    domain,
+                    now(),
+                    Box::new(move |stored| *stored = entry.clone()),
+                )
+                .await
+                .unwrap();
         });
     }
 }
