@@ -21,14 +21,15 @@
 //! # Capacity
 //!
 //! Measured with the shared test suite's 100,000-entry test (2 shared cores under load, debug
-//! build with dependencies at `opt-level = 1`, 256 requests in flight):
+//! build with dependencies at `opt-level = 1`, 256 requests in flight; an update reads the
+//! entry and writes it):
 //!
-//! | back end | put | get | size |
+//! | back end | update | get | size |
 //! |---|---|---|---|
-//! | SQLite | about 11,000/s | about 29,000/s | 29.7 MB file + 4.3 MB WAL (about 300 bytes per entry) |
-//! | Redis (local `redis-server`) | 12,000–14,000/s | about 30,000/s | in memory |
+//! | SQLite | 17,000–22,000/s | 25,000–28,000/s | 29.7 MB file + 4.3 MB WAL (about 300 bytes per entry) |
+//! | Redis (local `redis-server`) | 13,000–17,000/s (`GET` + `EVAL`) | 23,000–28,000/s | in memory |
 //!
-//! SQLite reaches that rate because concurrent `put`s share one commit; one `put` at a time
+//! SQLite reaches that rate because concurrent updates share one commit; one update at a time
 //! waits for its own `fsync`, about 130/s on the same machine. A daemon writes once per
 //! policy fetch or refresh, so either is far beyond need.
 

@@ -438,7 +438,7 @@ mod suite {
             Some(format!("host{}.example{}.com", N - 1, (N - 1) % 97).as_str())
         );
         eprintln!(
-            "100000 entries: put {:.0}/s ({put_time:.2?}), get {:.0}/s ({get_time:.2?})",
+            "100000 entries: update {:.0}/s ({put_time:.2?}), get {:.0}/s ({get_time:.2?})",
             N as f64 / put_time.as_secs_f64(),
             N as f64 / get_time.as_secs_f64(),
         );
@@ -513,7 +513,7 @@ mod sqlite_file {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sts_fetch_07_sqlite_put_is_committed_when_it_returns() {
+    async fn sts_fetch_07_sqlite_update_is_committed_when_it_returns() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("policies.sqlite");
         let store = SqliteStore::open(&path).await.expect("open");
@@ -536,14 +536,14 @@ mod sqlite_file {
     /// Set in the child process of the kill test: the database it writes to.
     const KILL_CHILD_DB: &str = "MXSEC_TEST_KILL_CHILD_DB";
 
-    /// Puts acknowledged by the child before the parent kills it.
+    /// Updates acknowledged by the child before the parent kills it.
     const ACKNOWLEDGED_BEFORE_KILL: usize = 2_000;
 
-    /// STS-FETCH-07 across a crash: a process writing policies with 64 puts in flight is
+    /// STS-FETCH-07 across a crash: a process writing policies with 64 updates in flight is
     /// killed with SIGKILL; reopened, the file holds every policy whose put had returned.
     /// The test runs itself as that process (the child branch below).
     #[test]
-    fn sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put() {
+    fn sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_update() {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
 
@@ -556,7 +556,7 @@ mod sqlite_file {
         let path = dir.path().join("policies.sqlite");
         let module = module_path!();
         let test = format!(
-            "{}::sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put",
+            "{}::sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_update",
             module.split_once("::").map_or(module, |(_, rest)| rest)
         );
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
@@ -597,7 +597,7 @@ mod sqlite_file {
             let stored =
                 usize::try_from(store.count(T0).await.expect("count")).expect("count fits");
             println!(
-                "kill -9: {} puts acknowledged, {stored} entries in the file after restart",
+                "kill -9: {} updates acknowledged, {stored} entries in the file after restart",
                 acknowledged.len()
             );
             assert!(
@@ -613,8 +613,8 @@ mod sqlite_file {
         });
     }
 
-    /// The child of the kill test: puts policies, 64 at a time, and prints each domain once
-    /// its put has returned, until it is killed.
+    /// The child of the kill test: stores policies, 64 updates at a time, and prints each
+    /// domain once its update has returned, until it is killed.
     async fn write_until_killed(path: &Path) {
         use std::io::Write as _;
         let store = SqliteStore::open(path).await.expect("open in the writer");
