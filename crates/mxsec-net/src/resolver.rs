@@ -19,15 +19,18 @@ use mxsec_proto::decision::{
     StsState, TlsaState,
 };
 use mxsec_proto::dnssec::Security;
-use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, NoPolicyReason, TxtLookup};
+use mxsec_proto::mta_sts::cache::{
+    Action, CacheEntry, CachedPolicy, FetchFailure, FetchRecord, NoPolicyReason, TxtLookup,
+};
 use mxsec_proto::mta_sts::policy::policy_host;
 use mxsec_proto::mta_sts::record::{txt_owner, PolicyId, StsRecord};
 use mxsec_proto::name::{Destination, DomainName};
+use mxsec_proto::tlsrpt::ResultType;
 use serde::Serialize;
 
 use crate::dns::{Addresses, Answer, Dns, LowestTtl, MxSet};
 use crate::observation::{self, HostLookups, MailHost, TlsaResult};
-use crate::store::PolicyStore;
+use crate::store::{Change, PolicyStore, StoreError};
 use crate::sts_fetch::PolicyFetcher;
 
 /// The longest time, in seconds, that a Postfix client may cache an MTA-STS answer
@@ -168,22 +171,112 @@ impl From<&TlsaState> for TlsaOutcome {
 /// The MTA-STS branch, for reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct StsReport {
-    /// The `_mta-sts` TXT lookup: `record`, `no-record`, `invalid`, `failed`.
-    pub txt: &'static str,
+    /// The `_mta-sts` TXT lookup.
+    pub txt: TxtReport,
     /// The policy id from the TXT record.
     pub id: Option<String>,
     /// Why the TXT record gave no policy, when it did not.
     pub txt_problem: Option<String>,
-    /// What the cache decided: `no-policy`, `use-cached`, `use-cached-and-refresh`, `fetch`.
-    pub action: &'static str,
-    /// The fetch, when one was made: `ok`, or the failure.
-    pub fetch: Option<String>,
-    /// The RFC 8460 result type of a failed fetch.
-    pub fetch_result_type: Option<&'static str>,
+    /// What the cache decided.
+    pub action: PlanReport,
+    /// The policy fetch made for this lookup, if any. In JSON, as the fields `fetch` (`"ok"`,
+    /// or what went wrong, or `null`) and `fetch_result_type`.
+    #[serde(flatten)]
+    pub fetch: FetchReport,
+    /// Why the policy store could not be read, when it could not. Nothing learnt in this
+    /// lookup is then written back to it (POSTFIX.md §4.5).
+    pub store_error: Option<String>,
     /// The policy applied, as its canonical lines.
     pub policy: Option<Vec<String>>,
     /// Where the applied policy came from.
     pub source: Option<StsSource>,
+}
+
+/// The `_mta-sts` TXT lookup, for reports (RFC 8461 §3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxtReport {
+    /// Not looked up (an address literal or explicit host, or a proactive refresh that has
+    /// not got that far).
+    NotLookedUp,
+    /// Exactly one valid `v=STSv1` record (STS-TXT-05).
+    Record,
+    /// No `v=STSv1` record.
+    NoRecord,
+    /// Records that give no policy: several, or an invalid one (STS-TXT-05).
+    Invalid,
+    /// The lookup failed (timeout, SERVFAIL, bogus DNSSEC).
+    Failed,
+}
+
+/// What the cache decided ([`Action`]), for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanReport {
+    /// No policy applies (STS-FETCH-06, STS-TXT-05).
+    NoPolicy,
+    /// The cached policy applies (STS-FETCH-07).
+    UseCached,
+    /// The cached policy applies, and is refreshed in the background (STS-FETCH-08).
+    UseCachedAndRefresh,
+    /// The policy was fetched before answering.
+    Fetch,
+}
+
+impl PlanReport {
+    fn of(action: &Action) -> Self {
+        match action {
+            Action::NoPolicy(_) => Self::NoPolicy,
+            Action::UseCached => Self::UseCached,
+            Action::UseCachedAndRefresh { .. } => Self::UseCachedAndRefresh,
+            Action::Fetch { .. } => Self::Fetch,
+        }
+    }
+}
+
+/// The policy fetch of one lookup, for reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchReport {
+    /// No fetch was made before answering.
+    NotFetched,
+    /// No fetch was made: one for this policy id failed less than five minutes ago
+    /// (STS-FETCH-03).
+    RetryWait {
+        /// When a new attempt is allowed, in Unix seconds.
+        retry_at: u64,
+    },
+    /// A valid policy was fetched.
+    Fetched,
+    /// The fetch failed, or what was served is not a valid policy.
+    Failed {
+        /// The RFC 8460 result type of the failure.
+        result_type: ResultType,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl Serialize for FetchReport {
+    /// The two fields `fetch` and `fetch_result_type` that `mxsec query --json` has always
+    /// shown: `"ok"`, the failure or the retry wait, and the failure's result type.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (text, result_type) = match self {
+            Self::NotFetched => (None, None),
+            Self::RetryWait { retry_at } => (
+                Some(format!(
+                    "a fetch failed recently; next attempt after {retry_at} (STS-FETCH-03)"
+                )),
+                None,
+            ),
+            Self::Fetched => (Some("ok".to_owned()), None),
+            Self::Failed { result_type, error } => (Some(error.clone()), Some(*result_type)),
+        };
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("fetch", &text)?;
+        map.serialize_entry("fetch_result_type", &result_type)?;
+        map.end()
+    }
 }
 
 /// What a proactive refresh of a cached policy did ([`DestinationResolver::refresh`]).
@@ -196,10 +289,11 @@ pub enum RefreshOutcome {
     Unchanged,
     /// A fetch of this policy id failed less than five minutes ago: not tried (STS-FETCH-03).
     Waiting,
-    /// The fetch failed; the cached policy stays in force until it expires (STS-FETCH-07).
+    /// The fetch failed, or its outcome could not be stored; the cached policy stays in force
+    /// until it expires (STS-FETCH-07).
     Failed {
         /// The RFC 8460 result type of the failure, when it is a fetch failure.
-        result_type: Option<&'static str>,
+        result_type: Option<ResultType>,
         /// What went wrong.
         error: String,
     },
@@ -247,7 +341,7 @@ impl DestinationResolver {
                     error: None,
                 },
                 hosts: Vec::new(),
-                mta_sts: StsReport::empty("no-policy"),
+                mta_sts: StsReport::empty(PlanReport::NoPolicy),
                 observations: Observations {
                     destination: destination.clone(),
                     mx: MxState::Hosts {
@@ -343,72 +437,98 @@ impl DestinationResolver {
         }
     }
 
+    /// The MTA-STS branch: the TXT lookup, the cache's plan, and a fetch when the plan asks
+    /// for one.
+    ///
+    /// | situation | policy applied | written to the store |
+    /// |---|---|---|
+    /// | live cached policy (TXT failed, absent or same id) | the cached one (STS-FETCH-07) | nothing; a due refresh in the background (STS-FETCH-08) |
+    /// | fetch succeeds | the newest of the fetched and the stored one; the fetched one even if its `max_age` is over by the answer (STS-POL-06) | the fetch, merged into the entry stored now |
+    /// | fetch fails | the stored live policy (STS-FETCH-07), else none (STS-FETCH-06) | the failure, merged |
+    /// | store unreadable, policy fetched | the fetched one | nothing (POSTFIX.md §4.5) |
+    /// | store unreadable, nothing fetched | unknown: `TEMP` unless DANE decides (PFX-04) | nothing |
     async fn sts_branch(&self, domain: &DomainName, ttl: &mut LowestTtl) -> (StsState, StsReport) {
         let now = (self.clock)();
-        let mut store_failure = None;
-        let mut entry = match &self.store {
+        let mut report = StsReport::empty(PlanReport::NoPolicy);
+        // `writable` is false when the store could not be read: an entry built without it
+        // must never be written over the one it holds (a live enforce policy, perhaps).
+        let (entry, writable) = match &self.store {
             Some(store) => match store.get(domain, now).await {
-                Ok(found) => found.unwrap_or_else(|| CacheEntry::new(domain.clone())),
+                Ok(found) => (
+                    found.unwrap_or_else(|| CacheEntry::new(domain.clone())),
+                    true,
+                ),
                 Err(err) => {
-                    // A store that cannot be read must not hide a cached enforce policy
-                    // behind "no policy": say so loudly and defer through the decision
-                    // unless a policy is fetched now (STS-FETCH-07, PFX-04).
                     tracing::error!(%domain, error = %err, "policy store read failed");
-                    store_failure = Some(format!("policy store read failed: {err}"));
-                    CacheEntry::new(domain.clone())
+                    report.store_error = Some(format!("policy store read failed: {err}"));
+                    (CacheEntry::new(domain.clone()), false)
                 }
             },
-            None => CacheEntry::new(domain.clone()),
+            None => (CacheEntry::new(domain.clone()), false),
         };
-        let mut report = StsReport::empty("no-policy");
         let txt = self.sts_txt(domain, &mut report, ttl).await;
         let action = entry.plan(&txt, now);
-        report.action = match &action {
-            Action::NoPolicy(_) => "no-policy",
-            Action::UseCached => "use-cached",
-            Action::UseCachedAndRefresh { .. } => "use-cached-and-refresh",
-            Action::Fetch { .. } => "fetch",
-        };
-        let mut source = StsSource::Cached;
-        match &action {
+        report.action = PlanReport::of(&action);
+        let applied = match &action {
             Action::NoPolicy(reason) => {
                 if let NoPolicyReason::RetryWait { retry_at, .. } = reason {
-                    report.fetch = Some(format!(
-                        "a fetch failed recently; next attempt after {retry_at} (STS-FETCH-03)"
-                    ));
+                    report.fetch = FetchReport::RetryWait {
+                        retry_at: *retry_at,
+                    };
                 }
+                None
             }
-            Action::UseCached => {}
-            Action::Fetch { id } => {
-                source = StsSource::Fresh;
-                self.fetch_into(domain, id, &mut entry, &mut report).await;
-                self.store_entry(&entry).await;
-            }
+            Action::UseCached => entry
+                .live_policy(now)
+                .cloned()
+                .map(|p| (p, StsSource::Cached)),
             Action::UseCachedAndRefresh { id } => {
-                // STS-FETCH-08: answer from the cache now; refresh in the background.
-                let (resolver, domain, id, mut entry) = (
-                    self.clone_for_refresh(),
-                    domain.clone(),
-                    id.clone(),
-                    entry.clone(),
-                );
+                // STS-FETCH-08: answer from the cache now; refresh in the background. The plan
+                // gives this only for a live policy read from the store, so it is readable.
+                let (resolver, domain, id) = (self.clone_for_refresh(), domain.clone(), id.clone());
                 tokio::spawn(async move {
-                    let mut report = StsReport::empty("fetch");
-                    resolver
-                        .fetch_into(&domain, &id, &mut entry, &mut report)
-                        .await;
-                    resolver.store_entry(&entry).await;
+                    let (outcome, _) = resolver.fetch(&domain, &id).await;
+                    if let Some(store) = &resolver.store {
+                        // A failure is logged there; the cached policy stays in force.
+                        let _ = resolver
+                            .store_outcome(store.as_ref(), &domain, outcome)
+                            .await;
+                    }
                 });
+                entry
+                    .live_policy(now)
+                    .cloned()
+                    .map(|p| (p, StsSource::Cached))
             }
-        }
+            Action::Fetch { id } => {
+                let (outcome, fetch_report) = self.fetch(domain, id).await;
+                report.fetch = fetch_report;
+                let mut merged = entry;
+                merged.record(&outcome);
+                if let (Some(store), true) = (&self.store, writable) {
+                    // What is stored now may be newer than what was read (another lookup, a
+                    // refresh, another MTA): the merge keeps it, and it applies.
+                    if let Ok(stored) = self
+                        .store_outcome(store.as_ref(), domain, outcome.clone())
+                        .await
+                    {
+                        merged = stored;
+                    }
+                }
+                applied_after_fetch(&merged, &outcome, (self.clock)())
+            }
+        };
         let now = (self.clock)();
-        let Some(live) = entry.live_policy(now) else {
-            return match store_failure {
-                Some(why) => (StsState::Unknown(why), report),
+        let Some((policy, source)) = applied else {
+            return match &report.store_error {
+                // A store that cannot be read must not hide a cached enforce policy behind
+                // "no policy": defer through the decision unless a policy was fetched now
+                // (STS-FETCH-07, PFX-04).
+                Some(why) => (StsState::Unknown(why.clone()), report),
                 None => (StsState::Absent, report),
             };
         };
-        let active = active_sts(domain, live, source, now);
+        let active = active_sts(domain, &policy, source, now);
         report.policy = Some(active.policy_lines.clone());
         report.source = Some(source);
         (StsState::Active(active), report)
@@ -417,14 +537,16 @@ impl DestinationResolver {
     /// Refetches the cached MTA-STS policy of `domain` ahead of its expiry (RFC 8461 §3.3,
     /// STS-FETCH-08): with the TXT record's current `id` when the lookup works, else with the
     /// cached policy's `id`, so that the refresh does not depend on the TXT record. The
-    /// outcome is stored; a failure leaves the cached policy in force (STS-FETCH-07), and a
-    /// policy id whose fetch failed less than five minutes ago is not tried (STS-FETCH-03).
+    /// outcome is merged into the entry stored when the fetch ends, so that a newer policy
+    /// stored meanwhile (by a lookup or another MTA) is kept; a failure leaves the cached
+    /// policy in force (STS-FETCH-07), and a policy id whose fetch failed less than five
+    /// minutes ago is not tried (STS-FETCH-03).
     pub async fn refresh(&self, domain: &DomainName) -> RefreshOutcome {
         let Some(store) = &self.store else {
             return RefreshOutcome::NothingCached;
         };
         let now = (self.clock)();
-        let mut entry = match store.get(domain, now).await {
+        let entry = match store.get(domain, now).await {
             Ok(Some(entry)) => entry,
             Ok(None) => return RefreshOutcome::NothingCached,
             Err(err) => {
@@ -437,7 +559,7 @@ impl DestinationResolver {
         let Some(cached) = entry.policy().cloned() else {
             return RefreshOutcome::NothingCached;
         };
-        let mut report = StsReport::empty("fetch");
+        let mut report = StsReport::empty(PlanReport::Fetch);
         let id = match self
             .sts_txt(domain, &mut report, &mut LowestTtl::default())
             .await
@@ -445,28 +567,30 @@ impl DestinationResolver {
             TxtLookup::Record(id) => id,
             TxtLookup::NoRecord | TxtLookup::LookupFailed => cached.id().clone(),
         };
-        if entry
-            .failures()
-            .iter()
-            .any(|failure| failure.blocks(&id, now))
-        {
+        if !entry.may_fetch(&id, now) {
             return RefreshOutcome::Waiting;
         }
-        self.fetch_into(domain, &id, &mut entry, &mut report).await;
-        self.store_entry(&entry).await;
-        if report.fetch.as_deref() != Some("ok") {
+        let (outcome, fetch_report) = self.fetch(domain, &id).await;
+        let stored = self.store_outcome(store.as_ref(), domain, outcome).await;
+        if let FetchReport::Failed { result_type, error } = fetch_report {
             return RefreshOutcome::Failed {
-                result_type: report.fetch_result_type,
-                error: report.fetch.unwrap_or_default(),
+                result_type: Some(result_type),
+                error,
             };
         }
-        match entry.policy() {
-            Some(now_cached)
-                if now_cached.id() == cached.id() && now_cached.body() == cached.body() =>
-            {
-                RefreshOutcome::Unchanged
-            }
-            _ => RefreshOutcome::Replaced,
+        match stored {
+            Err(err) => RefreshOutcome::Failed {
+                result_type: None,
+                error: format!("policy store write failed: {err}"),
+            },
+            Ok(stored) => match stored.policy() {
+                Some(now_cached)
+                    if now_cached.id() == cached.id() && now_cached.body() == cached.body() =>
+                {
+                    RefreshOutcome::Unchanged
+                }
+                _ => RefreshOutcome::Replaced,
+            },
         }
     }
 
@@ -480,7 +604,7 @@ impl DestinationResolver {
         let owner = match txt_owner(domain) {
             Ok(owner) => owner,
             Err(err) => {
-                report.txt = "invalid";
+                report.txt = TxtReport::Invalid;
                 report.txt_problem = Some(err.to_string());
                 return TxtLookup::NoRecord;
             }
@@ -488,26 +612,26 @@ impl DestinationResolver {
         let looked_up = self.dns.txt(&owner).await;
         match looked_up.inspect(|resolved| ttl.note(resolved.ttl())) {
             Err(err) => {
-                report.txt = "failed";
+                report.txt = TxtReport::Failed;
                 report.txt_problem = Some(err.to_string());
                 TxtLookup::LookupFailed
             }
             Ok(resolved) => match resolved.into_answer().into_parts().1 {
                 Answer::NoData | Answer::NxDomain => {
-                    report.txt = "no-record";
+                    report.txt = TxtReport::NoRecord;
                     TxtLookup::NoRecord
                 }
                 Answer::Records(records) => match StsRecord::from_txt_rrset(&records) {
                     Ok(parsed) => {
-                        report.txt = "record";
+                        report.txt = TxtReport::Record;
                         report.id = Some(parsed.value.id.as_str().to_owned());
                         TxtLookup::Record(parsed.value.id)
                     }
                     Err(no_policy) => {
                         report.txt = if no_policy.is_absent() {
-                            "no-record"
+                            TxtReport::NoRecord
                         } else {
-                            "invalid"
+                            TxtReport::Invalid
                         };
                         report.txt_problem = Some(no_policy.to_string());
                         TxtLookup::NoRecord
@@ -517,14 +641,9 @@ impl DestinationResolver {
         }
     }
 
-    /// Fetches the policy for `id` and records the outcome in `entry` (STS-FETCH-01…05).
-    async fn fetch_into(
-        &self,
-        domain: &DomainName,
-        id: &PolicyId,
-        entry: &mut CacheEntry,
-        report: &mut StsReport,
-    ) {
+    /// Fetches the policy for `id` (STS-FETCH-01…05): the outcome to record in the cache,
+    /// and what a report shows of it.
+    async fn fetch(&self, domain: &DomainName, id: &PolicyId) -> (FetchRecord, FetchReport) {
         let now = (self.clock)();
         let addresses = match policy_host(domain) {
             Ok(host) => {
@@ -544,41 +663,50 @@ impl DestinationResolver {
             }
             Err(_) => Vec::new(),
         };
+        let failed = |result_type, error| {
+            (
+                FetchRecord::Failed(FetchFailure::new(id.clone(), now)),
+                FetchReport::Failed { result_type, error },
+            )
+        };
         let outcome = match self.fetcher.fetch_any(domain, &addresses).await {
             Ok(Some(outcome)) => outcome,
             Ok(None) => {
-                report.fetch = Some("the policy host has no address (M-01)".into());
-                report.fetch_result_type = Some("sts-policy-fetch-error");
-                entry.record_failure(id, now);
-                return;
+                return failed(
+                    ResultType::StsPolicyFetchError,
+                    "the policy host has no address (M-01)".to_owned(),
+                )
             }
-            Err(err) => {
-                report.fetch = Some(err.to_string());
-                report.fetch_result_type = Some("sts-policy-fetch-error");
-                entry.record_failure(id, now);
-                return;
-            }
+            Err(err) => return failed(ResultType::StsPolicyFetchError, err.to_string()),
         };
         match outcome.result {
             Ok(fetched) => {
                 let body = String::from_utf8_lossy(&fetched.body).into_owned();
-                entry.record_success(CachedPolicy::new(id.clone(), body, fetched.policy, now));
-                report.fetch = Some("ok".into());
+                let policy = CachedPolicy::new(id.clone(), body, fetched.policy, now);
+                (FetchRecord::Fetched(policy), FetchReport::Fetched)
             }
-            Err(failure) => {
-                report.fetch_result_type = Some(failure.result_type().as_str());
-                report.fetch = Some(failure.to_string());
-                entry.record_failure(id, now);
-            }
+            Err(failure) => failed(failure.result_type(), failure.to_string()),
         }
     }
 
-    async fn store_entry(&self, entry: &CacheEntry) {
-        if let Some(store) = &self.store {
-            if let Err(err) = store.put(entry, (self.clock)()).await {
-                tracing::error!(domain = %entry.domain(), error = %err, "policy store write failed");
-            }
-        }
+    /// Merges a fetch's outcome into the entry `store` holds now, never over a newer policy
+    /// stored meanwhile by another lookup, a refresh or another MTA (STS-FETCH-07), and
+    /// returns what is stored. A failure is logged.
+    async fn store_outcome(
+        &self,
+        store: &dyn PolicyStore,
+        domain: &DomainName,
+        outcome: FetchRecord,
+    ) -> Result<CacheEntry, StoreError> {
+        let change: Change = Box::new(move |entry| {
+            entry.record(&outcome);
+        });
+        store
+            .update(domain, (self.clock)(), change)
+            .await
+            .inspect_err(|err| {
+                tracing::error!(%domain, error = %err, "policy store write failed");
+            })
     }
 
     fn clone_for_refresh(&self) -> Self {
@@ -641,18 +769,68 @@ impl HostLookup {
     }
 }
 
+impl Resolution {
+    /// Whether anything that went into this resolution failed, so that a retry may give
+    /// another answer: a DNS lookup (MX, address, TLSA, the `_mta-sts` TXT record), the
+    /// policy fetch, or the read of the policy store. A cache of answers keeps such a one
+    /// only briefly, so that a `TEMP` does not linger (PFX-04).
+    pub fn has_failure(&self) -> bool {
+        let dns_failed = match &self.observations.mx {
+            MxState::Failed(_) => true,
+            MxState::Hosts { hosts, .. } => hosts.iter().any(|host| {
+                matches!(host.addresses, AddressState::Failed(_))
+                    || matches!(host.tlsa, TlsaState::Failed(_))
+            }),
+            MxState::NoSuchDomain { .. } | MxState::NullMx { .. } => false,
+        };
+        dns_failed || self.mta_sts.has_failure()
+    }
+}
+
 impl StsReport {
-    fn empty(action: &'static str) -> Self {
+    fn empty(action: PlanReport) -> Self {
         Self {
-            txt: "not-looked-up",
+            txt: TxtReport::NotLookedUp,
             id: None,
             txt_problem: None,
             action,
-            fetch: None,
-            fetch_result_type: None,
+            fetch: FetchReport::NotFetched,
+            store_error: None,
             policy: None,
             source: None,
         }
+    }
+
+    /// Whether a lookup or fetch of this branch failed, or the policy store could not be
+    /// read: a retry may give another answer.
+    pub fn has_failure(&self) -> bool {
+        self.txt == TxtReport::Failed
+            || matches!(self.fetch, FetchReport::Failed { .. })
+            || self.store_error.is_some()
+    }
+}
+
+/// The policy that applies after a fetch for this lookup, given the entry with the fetch's
+/// outcome merged in: the entry's live policy (the fetched one, or a newer one stored
+/// meanwhile, or after a failed fetch the cached one: STS-FETCH-07), else the policy just
+/// fetched. A valid policy applies to the delivery it was fetched for even when its
+/// `max_age` is 0 or has run out during the lookup: `max_age` bounds how long it is cached,
+/// not whether it is used now (RFC 8461 §3.2, STS-POL-06); [`active_sts`] then gives the
+/// answer a TTL of one second.
+fn applied_after_fetch(
+    merged: &CacheEntry,
+    outcome: &FetchRecord,
+    now: u64,
+) -> Option<(CachedPolicy, StsSource)> {
+    let fetched = match outcome {
+        FetchRecord::Fetched(policy) => Some(policy),
+        FetchRecord::Failed(_) => None,
+    };
+    match (merged.live_policy(now), fetched) {
+        (Some(live), Some(fetched)) if live == fetched => Some((live.clone(), StsSource::Fresh)),
+        (Some(live), _) => Some((live.clone(), StsSource::Cached)),
+        (None, Some(fetched)) => Some((fetched.clone(), StsSource::Fresh)),
+        (None, None) => None,
     }
 }
 
@@ -743,7 +921,7 @@ mod tests {
         let destination = Destination::parse("ttl.test").unwrap();
         let first = resolver.resolve(&destination).await;
         assert_eq!(first.mx.outcome, MxOutcome::Hosts);
-        assert_eq!(first.mta_sts.txt, "record");
+        assert_eq!(first.mta_sts.txt, TxtReport::Record);
         assert_eq!(first.ttl, Some(Duration::from_secs(30)));
         tokio::time::sleep(Duration::from_millis(1100)).await;
         let again = resolver.resolve(&destination).await;

@@ -206,6 +206,27 @@ fn query_json_has_the_answer_reasons_and_lookups() {
         .any(|r| r["rule"] == "STS-APP-06"));
     assert_eq!(json["resolution"]["hosts"][0]["tlsa"], "usable");
     assert_eq!(json["resolution"]["mta_sts"]["txt"], "record");
+    let sts = &json["resolution"]["mta_sts"];
+    assert_eq!(sts["action"], "fetch");
+    assert_eq!(sts["fetch"], "ok");
+    assert!(sts["fetch_result_type"].is_null());
+    assert!(sts["store_error"].is_null());
+    assert_eq!(sts["source"], "fresh");
+}
+
+/// STS-POL-05: a fetch that gives an invalid policy shows its failure and RFC 8460 result
+/// type in the JSON report, as the fields `fetch` and `fetch_result_type`.
+#[test]
+fn sts_pol_05_query_json_shows_a_failed_fetch_and_its_result_type() {
+    let scenario = Scenario::find("m09-mode-enforced").expect("scenario");
+    let json: serde_json::Value =
+        serde_json::from_str(&query(&scenario.domain(), &["--json"])).expect("JSON");
+    let sts = &json["resolution"]["mta_sts"];
+    assert_eq!(sts["action"], "fetch");
+    assert_eq!(sts["fetch_result_type"], "sts-policy-invalid");
+    let fetch = sts["fetch"].as_str().expect("the failure, as text");
+    assert_ne!(fetch, "ok");
+    assert!(sts["policy"].is_null());
 }
 
 /// The same answers through the `trust-ad` back end: a real validating resolver (unbound) on

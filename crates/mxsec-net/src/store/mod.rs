@@ -9,9 +9,11 @@
 //! Two back ends implement the same trait and pass the same test suite:
 //!
 //! - [`SqliteStore`]: an embedded SQLite file, the default. WAL journal, one dedicated
-//!   database thread, and every write durable on disk before `put` returns.
+//!   database thread, and every write durable on disk before `update` returns. An update
+//!   reads and writes in one `BEGIN IMMEDIATE` transaction.
 //! - [`RedisStore`]: a Redis server shared by several MTAs, keys under a prefix, each entry
-//!   expiring by itself when its policy's `max_age` has passed.
+//!   expiring by itself when its policy's `max_age` has passed. An update is a compare and
+//!   swap (a Lua script writes only if the entry is still the one read), retried.
 //!
 //! Times are Unix seconds passed in by the caller, as everywhere in mxsec, so that tests
 //! control the clock.
@@ -19,14 +21,15 @@
 //! # Capacity
 //!
 //! Measured with the shared test suite's 100,000-entry test (2 shared cores under load, debug
-//! build with dependencies at `opt-level = 1`, 256 requests in flight):
+//! build with dependencies at `opt-level = 1`, 256 requests in flight; an update reads the
+//! entry and writes it):
 //!
-//! | back end | put | get | size |
+//! | back end | update | get | size |
 //! |---|---|---|---|
-//! | SQLite | about 11,000/s | about 29,000/s | 29.7 MB file + 4.3 MB WAL (about 300 bytes per entry) |
-//! | Redis (local `redis-server`) | 12,000–14,000/s | about 30,000/s | in memory |
+//! | SQLite | 17,000–22,000/s | 25,000–28,000/s | 29.7 MB file + 4.3 MB WAL (about 300 bytes per entry) |
+//! | Redis (local `redis-server`) | 13,000–17,000/s (`GET` + `EVAL`) | 23,000–28,000/s | in memory |
 //!
-//! SQLite reaches that rate because concurrent `put`s share one commit; one `put` at a time
+//! SQLite reaches that rate because concurrent updates share one commit; one update at a time
 //! waits for its own `fsync`, about 130/s on the same machine. A daemon writes once per
 //! policy fetch or refresh, so either is far beyond need.
 
@@ -43,12 +46,22 @@ use mxsec_proto::name::DomainName;
 pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
 
+/// A change to one stored entry, made by [`PolicyStore::update`]: typically
+/// `move |entry| { entry.record(&outcome); }` with a fetch's
+/// [`FetchRecord`](mxsec_proto::mta_sts::cache::FetchRecord).
+///
+/// It may be called more than once (a store retries when another writer changed the entry
+/// first), so it must depend on nothing but the entry it is given.
+pub type Change = Box<dyn Fn(&mut CacheEntry) + Send + Sync>;
+
 /// A persistent map from policy domain to [`CacheEntry`].
 ///
 /// An entry is kept until [`CacheEntry::expires_at`]: its policy's `max_age` has passed and
 /// any retry wait is over (RFC 8461 §3.2, STS-POL-06). Stores never decide whether a policy
-/// replaces another: callers read the entry, apply [`CacheEntry::record_success`] or
-/// [`CacheEntry::record_failure`], and put the result back.
+/// replaces another, and never replace an entry wholesale: every write is an
+/// [`update`](PolicyStore::update), a read-modify-write of the entry as stored at that moment,
+/// so that a lookup, a refresh and the other MTAs of a fleet that write the same domain at
+/// once each add their outcome and none undoes another's (STS-FETCH-07).
 #[async_trait::async_trait]
 pub trait PolicyStore: Send + Sync {
     /// The entry for `domain`, unless there is none or it has expired at `now`.
@@ -58,13 +71,26 @@ pub trait PolicyStore: Send + Sync {
     /// Fails if the store cannot be read or holds a record it cannot decode.
     async fn get(&self, domain: &DomainName, now: u64) -> Result<Option<CacheEntry>, StoreError>;
 
-    /// Stores `entry`, replacing any entry for the same domain. When the entry holds nothing
-    /// of use at `now` (it has expired, or is empty), the stored entry is deleted instead.
+    /// Applies `change` to the entry for `domain` as stored now (an empty entry when there is
+    /// none, or it has expired at `now`), stores the result and returns it, atomically: no
+    /// other write to the entry, from this process or another, falls between the read and the
+    /// write. When the result holds nothing of use at `now` (it has expired, or is empty, as
+    /// after recording a policy with `max_age: 0`), the stored entry is deleted instead.
+    ///
+    /// `change` must leave the entry's domain as it is.
     ///
     /// # Errors
     ///
-    /// Fails if the write did not reach the store; nothing is then known to be stored.
-    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError>;
+    /// Fails if the store cannot be read or written, if the stored record cannot be decoded
+    /// (it is then left as it is: what cannot be read is never overwritten), or, for a shared
+    /// store, if other writers kept changing the entry ([`StoreError::Contended`]). Nothing
+    /// is then known to be stored.
+    async fn update(
+        &self,
+        domain: &DomainName,
+        now: u64,
+        change: Change,
+    ) -> Result<CacheEntry, StoreError>;
 
     /// Deletes the entry for `domain`. Returns whether there was one.
     ///
@@ -172,6 +198,15 @@ pub enum StoreError {
         /// The Redis client error.
         #[source]
         source: ::redis::RedisError,
+    },
+    /// Other writers changed the entry between each read and write of an update, as many
+    /// times as the store tries.
+    #[error("policy store record {key:?} kept changing during {attempts} attempts to update it")]
+    Contended {
+        /// The record's key.
+        key: String,
+        /// How many times the update was tried.
+        attempts: usize,
     },
     /// A stored record cannot be decoded: written by something else, or damaged.
     #[error("policy store record {key:?} cannot be read: {problem}; delete it to refetch")]

@@ -10,9 +10,11 @@
 //! - `<prefix>expiry`: a sorted set of all domains, scored by when their entry expires, for
 //!   [`PolicyStore::count`] and [`PolicyStore::purge_expired`].
 //!
-//! A key and its two index entries change together, in one `MULTI`/`EXEC` transaction. The
-//! connection is a [`ConnectionManager`], which multiplexes requests on one connection and
-//! reconnects after the server restarts or the connection breaks.
+//! A key and its two index entries change together, atomically: an update reads the key,
+//! merges in Rust, and writes with a Lua script that checks the key still holds what was read
+//! (a compare and swap, retried when another MTA wrote first). The connection is a
+//! [`ConnectionManager`], which multiplexes requests on one connection and reconnects after
+//! the server restarts or the connection breaks.
 
 use std::fmt;
 use std::time::Duration;
@@ -23,7 +25,7 @@ use mxsec_proto::mta_sts::cache::CacheEntry;
 use mxsec_proto::name::DomainName;
 
 use super::codec::{entry_from_json, entry_to_json};
-use super::{PolicyStore, StoreError};
+use super::{Change, PolicyStore, StoreError};
 
 /// How long to wait for a connection, and for each reply, before failing the request.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,7 +40,7 @@ const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// Removes the entries expired at `ARGV[1]`: their keys (`ARGV[2]` .. domain) and their
 /// members of the refresh (`KEYS[2]`) and expiry (`KEYS[1]`) sets, atomically, so that an
-/// entry put meanwhile by another MTA is never removed. Returns how many were removed.
+/// entry stored meanwhile by another MTA is never removed. Returns how many were removed.
 const PURGE_SCRIPT: &str = "
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 for _, member in ipairs(members) do
@@ -47,6 +49,45 @@ for _, member in ipairs(members) do
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return #members
+";
+
+/// How many times an update reads, changes and tries to swap an entry that other writers keep
+/// changing, before it gives up ([`StoreError::Contended`]). Each round lets at least one
+/// writer through, so this many writers of one domain at once all succeed.
+const UPDATE_ATTEMPTS: usize = 16;
+
+/// The write half of an update: a compare and swap of one entry.
+///
+/// `KEYS`: the entry's key, the expiry set, the refresh set. `ARGV`: the domain; `1` if the
+/// caller read a value, and that value; the new value (empty: delete the entry), its time to
+/// live, its expiry time, and its refresh time (empty: none). Returns 1 if the key still
+/// held what the caller read and was written, 0 if another writer changed it meanwhile.
+///
+/// The merge itself (the rules of [`CacheEntry::record`]) runs in Rust between the `GET` and
+/// this script. `WATCH` would do the same job, but it is state of the connection, and the
+/// store multiplexes every request on one connection: a concurrent request's commands would
+/// fall between `WATCH` and `EXEC`.
+const SWAP_SCRIPT: &str = "
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[3] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return 1
+end
+redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+if ARGV[7] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
+end
+return 1
 ";
 
 /// A [`PolicyStore`] on a Redis server.
@@ -99,6 +140,48 @@ impl RedisStore {
         &self.prefix
     }
 
+    /// Writes `entry` (or deletes the key when it holds nothing of use at `now`) with its
+    /// index entries, if the key still holds `expected` (`None`: no key). Returns whether it
+    /// did.
+    async fn swap(
+        &self,
+        domain: &DomainName,
+        key: &str,
+        expected: Option<&str>,
+        entry: &CacheEntry,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        // Redis keeps compiled scripts by their digest, so sending the text each time costs
+        // only its bytes.
+        let mut invocation = ::redis::cmd("EVAL");
+        invocation
+            .arg(SWAP_SCRIPT)
+            .arg(3)
+            .arg(key)
+            .arg(self.expiry_key())
+            .arg(self.refresh_key())
+            .arg(domain.as_str())
+            .arg(u8::from(expected.is_some()))
+            .arg(expected.unwrap_or_default());
+        match entry.expires_at().filter(|&at| at > now) {
+            Some(expires_at) => invocation
+                .arg(entry_to_json(entry)?)
+                .arg(expires_at - now)
+                .arg(expires_at)
+                .arg(
+                    entry
+                        .refresh_at()
+                        .map_or_else(String::new, |at| at.to_string()),
+                ),
+            None => invocation.arg("").arg(0).arg(0).arg(""),
+        };
+        let swapped: u8 = invocation
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error("EVAL (update)"))?;
+        Ok(swapped == 1)
+    }
+
     fn policy_key(&self, domain: &str) -> String {
         format!("{}policy:{domain}", self.prefix)
     }
@@ -131,42 +214,37 @@ impl PolicyStore for RedisStore {
             .then_some(entry))
     }
 
-    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError> {
-        let Some(expires_at) = entry.expires_at().filter(|&at| at > now) else {
-            self.delete(entry.domain()).await?;
-            return Ok(());
-        };
-        let domain = entry.domain().as_str();
-        let json = entry_to_json(entry)?;
-        let mut pipe = ::redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(self.policy_key(domain))
-            .arg(json)
-            .arg("EX")
-            .arg(expires_at - now)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.expiry_key())
-            .arg(expires_at)
-            .arg(domain)
-            .ignore();
-        match entry.refresh_at() {
-            Some(refresh_at) => pipe
-                .cmd("ZADD")
-                .arg(self.refresh_key())
-                .arg(refresh_at)
-                .arg(domain)
-                .ignore(),
-            None => pipe
-                .cmd("ZREM")
-                .arg(self.refresh_key())
-                .arg(domain)
-                .ignore(),
-        };
-        pipe.exec_async(&mut self.conn.clone())
-            .await
-            .map_err(redis_error("SET"))
+    async fn update(
+        &self,
+        domain: &DomainName,
+        now: u64,
+        change: Change,
+    ) -> Result<CacheEntry, StoreError> {
+        let key = self.policy_key(domain.as_str());
+        for _ in 0..UPDATE_ATTEMPTS {
+            let stored: Option<String> = ::redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(redis_error("GET"))?;
+            let mut entry = match &stored {
+                Some(json) => Some(entry_from_json(&key, json)?),
+                None => None,
+            }
+            .filter(|entry| entry.expires_at().is_some_and(|at| at > now))
+            .unwrap_or_else(|| CacheEntry::new(domain.clone()));
+            change(&mut entry);
+            if self
+                .swap(domain, &key, stored.as_deref(), &entry, now)
+                .await?
+            {
+                return Ok(entry);
+            }
+        }
+        Err(StoreError::Contended {
+            key,
+            attempts: UPDATE_ATTEMPTS,
+        })
     }
 
     async fn delete(&self, domain: &DomainName) -> Result<bool, StoreError> {
@@ -228,7 +306,7 @@ impl PolicyStore for RedisStore {
             }
         }
         // Domains whose key Redis has expired, or whose policy has expired while a retry
-        // wait keeps the key, have nothing to refresh; a later `put` lists them again.
+        // wait keeps the key, have nothing to refresh; a later update lists them again.
         if !stale.is_empty() {
             ::redis::pipe()
                 .atomic()

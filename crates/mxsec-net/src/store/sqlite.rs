@@ -4,7 +4,9 @@
 //! crash or power loss. All statements run on one thread that owns the connection; requests
 //! that arrive while it is busy are committed together in one transaction (each in its own
 //! savepoint, so one failing statement does not undo the others), which keeps many concurrent
-//! `put`s fast while each still returns only once its write is on disk.
+//! updates fast while each still returns only once its write is on disk. The transaction is
+//! `BEGIN IMMEDIATE`: it holds the write lock from its start, so an update's read and write
+//! are never separated by another writer, even another process sharing the file.
 //!
 //! Opening checks the file before any work: a read-only file, a file that is not SQLite, a
 //! damaged file (`PRAGMA quick_check`), another program's database, or a schema from a newer
@@ -20,7 +22,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row,
 use tokio::sync::oneshot;
 
 use super::codec::{self, from_sql_int, to_sql_int};
-use super::{PolicyStore, RecordProblem, StoreError};
+use super::{Change, PolicyStore, RecordProblem, StoreError};
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -152,56 +154,27 @@ impl PolicyStore for SqliteStore {
     async fn get(&self, domain: &DomainName, now: u64) -> Result<Option<CacheEntry>, StoreError> {
         let domain = domain.to_string();
         let path = self.path.clone();
-        self.call(move |conn| {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM mta_sts_policy WHERE domain = ?1 AND expires_at > ?2"
-            );
-            conn.prepare_cached(&sql)
-                .and_then(|mut stmt| {
-                    stmt.query_row(params![domain, to_sql_int(now)], RawRow::read)
-                        .optional()
-                })
-                .map_err(|e| sqlite_error(&path, e))?
-                .map(RawRow::decode)
-                .transpose()
-        })
-        .await
+        self.call(move |conn| read_entry(conn, &path, &domain, now))
+            .await
     }
 
-    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError> {
-        let Some(expires_at) = entry.expires_at().filter(|&at| at > now) else {
-            self.delete(entry.domain()).await?;
-            return Ok(());
-        };
-        let key = entry.domain().as_str();
-        let failures = codec::failures_to_json(key, entry.failures())?;
-        let policy = entry.policy().cloned();
-        let domain = key.to_owned();
-        let refresh_at = entry.refresh_at().map(to_sql_int);
+    async fn update(
+        &self,
+        domain: &DomainName,
+        now: u64,
+        change: Change,
+    ) -> Result<CacheEntry, StoreError> {
+        let domain = domain.clone();
         let path = self.path.clone();
+        // One job on the database thread, inside the batch's `BEGIN IMMEDIATE` transaction:
+        // no other writer, in this process or another, can come between the read and the
+        // write.
         self.call(move |conn| {
-            let p = policy.as_ref();
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO mta_sts_policy (domain, policy_id, body, mode, max_age, \
-                 fetched_at, failures, refresh_at, policy_expires_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    domain,
-                    p.map(|p| p.id().as_str()),
-                    p.map(CachedPolicy::body),
-                    p.map(|p| p.mode().as_str()),
-                    p.map(|p| to_sql_int(p.max_age())),
-                    p.map(|p| to_sql_int(p.fetched_at())),
-                    failures,
-                    refresh_at,
-                    p.map(|p| to_sql_int(p.expires_at())),
-                    to_sql_int(expires_at),
-                ])
-            })
-            .map(drop)
-            .map_err(|e| sqlite_error(&path, e))
+            let mut entry = read_entry(conn, &path, domain.as_str(), now)?
+                .unwrap_or_else(|| CacheEntry::new(domain.clone()));
+            change(&mut entry);
+            write_entry(conn, &path, domain.as_str(), &entry, now)?;
+            Ok(entry)
         })
         .await
     }
@@ -261,6 +234,65 @@ impl PolicyStore for SqliteStore {
         })
         .await
     }
+}
+
+/// The entry for `domain` unless there is none or it has expired at `now`.
+fn read_entry(
+    conn: &Connection,
+    path: &Path,
+    domain: &str,
+    now: u64,
+) -> Result<Option<CacheEntry>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM mta_sts_policy WHERE domain = ?1 AND expires_at > ?2");
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![domain, to_sql_int(now)], RawRow::read)
+                .optional()
+        })
+        .map_err(|e| sqlite_error(path, e))?
+        .map(RawRow::decode)
+        .transpose()
+}
+
+/// Stores `entry` as the row of `domain`, or deletes the row when the entry holds nothing
+/// of use at `now`.
+fn write_entry(
+    conn: &Connection,
+    path: &Path,
+    domain: &str,
+    entry: &CacheEntry,
+    now: u64,
+) -> Result<(), StoreError> {
+    let Some(expires_at) = entry.expires_at().filter(|&at| at > now) else {
+        return conn
+            .prepare_cached("DELETE FROM mta_sts_policy WHERE domain = ?1")
+            .and_then(|mut stmt| stmt.execute(params![domain]))
+            .map(drop)
+            .map_err(|e| sqlite_error(path, e));
+    };
+    let failures = codec::failures_to_json(domain, entry.failures())?;
+    let p = entry.policy();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO mta_sts_policy (domain, policy_id, body, mode, max_age, \
+         fetched_at, failures, refresh_at, policy_expires_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            domain,
+            p.map(|p| p.id().as_str()),
+            p.map(CachedPolicy::body),
+            p.map(|p| p.mode().as_str()),
+            p.map(|p| to_sql_int(p.max_age())),
+            p.map(|p| to_sql_int(p.fetched_at())),
+            failures,
+            entry.refresh_at().map(to_sql_int),
+            p.map(|p| to_sql_int(p.expires_at())),
+            to_sql_int(expires_at),
+        ])
+    })
+    .map(drop)
+    .map_err(|e| sqlite_error(path, e))
 }
 
 /// One row as stored, before it is checked.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
+use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy, FetchFailure, FetchRecord};
 use mxsec_proto::mta_sts::PolicyId;
 use mxsec_proto::name::DomainName;
 use mxsec_testbed::redis::RedisServer;
@@ -37,6 +37,34 @@ fn entry(domain: &str, fetched_at: u64, max_age: u64) -> CacheEntry {
     let mut entry = CacheEntry::new(name(domain));
     assert!(entry.record_success(policy("20240101T000000", "enforce", max_age, fetched_at)));
     entry
+}
+
+/// Stores an entry as it is, replacing what is stored: how the tests set the scene, through
+/// [`PolicyStore::update`] like every write.
+#[async_trait::async_trait]
+trait Put {
+    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError>;
+}
+
+#[async_trait::async_trait]
+impl<S: PolicyStore + ?Sized> Put for S {
+    async fn put(&self, entry: &CacheEntry, now: u64) -> Result<(), StoreError> {
+        let replacement = entry.clone();
+        self.update(
+            entry.domain(),
+            now,
+            Box::new(move |stored| *stored = replacement.clone()),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// The change that records `outcome`, as the resolver makes it.
+fn record(outcome: FetchRecord) -> super::Change {
+    Box::new(move |entry| {
+        entry.record(&outcome);
+    })
 }
 
 /// A store to test and what keeps it alive (its directory or its server).
@@ -241,6 +269,119 @@ mod suite {
             .is_empty());
     }
 
+    pub(super) async fn sts_fetch_07_update_merges_into_the_stored_entry(store: &dyn PolicyStore) {
+        let domain = name("example.com");
+        store
+            .put(&entry("example.com", T0, WEEK), T0)
+            .await
+            .expect("put");
+        // A failed fetch of a new id keeps the stored policy and starts the retry wait.
+        let failure = FetchRecord::Failed(FetchFailure::new(id("newid"), T0 + 60));
+        let merged = store
+            .update(&domain, T0 + 60, record(failure))
+            .await
+            .expect("update");
+        assert_eq!(
+            merged.live_policy(T0 + 60).map(CachedPolicy::fetched_at),
+            Some(T0)
+        );
+        assert!(!merged.may_fetch(&id("newid"), T0 + 60));
+        let stored = store.get(&domain, T0 + 60).await.expect("get");
+        assert_eq!(stored.as_ref(), Some(&merged));
+        // An older policy arriving late changes nothing.
+        let older = FetchRecord::Fetched(policy("oldid", "enforce", WEEK, T0 - 60));
+        let merged = store
+            .update(&domain, T0 + 61, record(older))
+            .await
+            .expect("update");
+        assert_eq!(
+            merged.policy().map(|p| p.id().as_str()),
+            Some("20240101T000000")
+        );
+        // Nothing stored: the update starts from an empty entry.
+        let fresh = FetchRecord::Fetched(policy("id1", "testing", WEEK, T0));
+        let created = store
+            .update(&name("new.example"), T0, record(fresh))
+            .await
+            .expect("update");
+        assert_eq!(
+            store.get(&name("new.example"), T0).await.expect("get"),
+            Some(created)
+        );
+    }
+
+    pub(super) async fn sts_pol_06_update_to_a_max_age_zero_policy_stores_nothing(
+        store: &dyn PolicyStore,
+    ) {
+        // RFC 8461 §3.2: a policy with max_age 0 is not cached; it replaces the older one.
+        let domain = name("example.com");
+        store
+            .put(&entry("example.com", T0, WEEK), T0)
+            .await
+            .expect("put");
+        let zero = FetchRecord::Fetched(policy("newid", "enforce", 0, T0 + 60));
+        let merged = store
+            .update(&domain, T0 + 60, record(zero))
+            .await
+            .expect("update");
+        assert_eq!(merged.policy().map(CachedPolicy::max_age), Some(0));
+        assert_eq!(store.get(&domain, T0 + 60).await.expect("get"), None);
+        assert_eq!(store.count(T0 + 60).await.expect("count"), 0);
+        assert!(store
+            .due_for_refresh(T0 + 2 * DAY, 10)
+            .await
+            .expect("due")
+            .is_empty());
+    }
+
+    /// STS-FETCH-07 under concurrency: lookups, refreshes and other MTAs write one domain at
+    /// once, some with newer policies, some with failures of fetches that started before
+    /// those policies were stored. Every round, the latest policy is what stays.
+    pub(super) async fn sts_fetch_07_concurrent_newer_policy_and_stale_failures_keep_the_newer(
+        store: &dyn PolicyStore,
+    ) {
+        const ROUNDS: u64 = 25;
+        const WRITERS: u64 = 4;
+        let domain = name("example.com");
+        store
+            .put(&entry("example.com", T0, WEEK), T0)
+            .await
+            .expect("put");
+        for round in 1..=ROUNDS {
+            let base = T0 + round * 100;
+            let writes = (0..WRITERS).flat_map(|w| {
+                let fetched = policy(&format!("r{round}w{w}"), "enforce", WEEK, base + w);
+                // A fetch of the same id that started earlier and failed.
+                let stale = FetchFailure::new(fetched.id().clone(), base + w - 1);
+                [
+                    FetchRecord::Fetched(fetched),
+                    FetchRecord::Failed(stale),
+                    FetchRecord::Failed(FetchFailure::new(id("20240101T000000"), base)),
+                ]
+            });
+            futures::future::try_join_all(
+                writes.map(|outcome| store.update(&domain, base + WRITERS, record(outcome))),
+            )
+            .await
+            .expect("concurrent updates");
+            let stored = store
+                .get(&domain, base + WRITERS)
+                .await
+                .expect("get")
+                .expect("an entry");
+            let latest = format!("r{round}w{}", WRITERS - 1);
+            assert_eq!(
+                stored.live_policy(base + WRITERS).map(|p| p.id().as_str()),
+                Some(latest.as_str()),
+                "round {round}"
+            );
+            assert!(
+                stored.may_fetch(&id(&latest), base + WRITERS),
+                "a stale failure blocks the policy just fetched: {stored:?}"
+            );
+        }
+    }
+
     pub(super) async fn sts_pol_06_concurrent_puts_all_land(store: &dyn PolicyStore) {
         let entries: Vec<CacheEntry> = (0..500)
             .map(|i| entry(&format!("d{i}.example"), T0 + i, WEEK))
@@ -297,7 +438,7 @@ mod suite {
             Some(format!("host{}.example{}.com", N - 1, (N - 1) % 97).as_str())
         );
         eprintln!(
-            "100000 entries: put {:.0}/s ({put_time:.2?}), get {:.0}/s ({get_time:.2?})",
+            "100000 entries: update {:.0}/s ({put_time:.2?}), get {:.0}/s ({get_time:.2?})",
             N as f64 / put_time.as_secs_f64(),
             N as f64 / get_time.as_secs_f64(),
         );
@@ -334,6 +475,9 @@ suite_for_all!(
     sts_fetch_03_failure_only_entry_lasts_for_the_retry_wait,
     sts_fetch_08_due_for_refresh_lists_the_longest_overdue_first,
     sts_pol_06_delete_reports_whether_there_was_an_entry,
+    sts_fetch_07_update_merges_into_the_stored_entry,
+    sts_pol_06_update_to_a_max_age_zero_policy_stores_nothing,
+    sts_fetch_07_concurrent_newer_policy_and_stale_failures_keep_the_newer,
     sts_pol_06_concurrent_puts_all_land,
     sts_pol_06_hundred_thousand_entries,
 );
@@ -369,7 +513,7 @@ mod sqlite_file {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sts_fetch_07_sqlite_put_is_committed_when_it_returns() {
+    async fn sts_fetch_07_sqlite_update_is_committed_when_it_returns() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("policies.sqlite");
         let store = SqliteStore::open(&path).await.expect("open");
@@ -392,14 +536,14 @@ mod sqlite_file {
     /// Set in the child process of the kill test: the database it writes to.
     const KILL_CHILD_DB: &str = "MXSEC_TEST_KILL_CHILD_DB";
 
-    /// Puts acknowledged by the child before the parent kills it.
+    /// Updates acknowledged by the child before the parent kills it.
     const ACKNOWLEDGED_BEFORE_KILL: usize = 2_000;
 
-    /// STS-FETCH-07 across a crash: a process writing policies with 64 puts in flight is
+    /// STS-FETCH-07 across a crash: a process writing policies with 64 updates in flight is
     /// killed with SIGKILL; reopened, the file holds every policy whose put had returned.
     /// The test runs itself as that process (the child branch below).
     #[test]
-    fn sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put() {
+    fn sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_update() {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
 
@@ -412,7 +556,7 @@ mod sqlite_file {
         let path = dir.path().join("policies.sqlite");
         let module = module_path!();
         let test = format!(
-            "{}::sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_put",
+            "{}::sts_fetch_07_sqlite_kill_9_during_heavy_writes_keeps_every_acknowledged_update",
             module.split_once("::").map_or(module, |(_, rest)| rest)
         );
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
@@ -453,7 +597,7 @@ mod sqlite_file {
             let stored =
                 usize::try_from(store.count(T0).await.expect("count")).expect("count fits");
             println!(
-                "kill -9: {} puts acknowledged, {stored} entries in the file after restart",
+                "kill -9: {} updates acknowledged, {stored} entries in the file after restart",
                 acknowledged.len()
             );
             assert!(
@@ -469,8 +613,8 @@ mod sqlite_file {
         });
     }
 
-    /// The child of the kill test: puts policies, 64 at a time, and prints each domain once
-    /// its put has returned, until it is killed.
+    /// The child of the kill test: stores policies, 64 updates at a time, and prints each
+    /// domain once its update has returned, until it is killed.
     async fn write_until_killed(path: &Path) {
         use std::io::Write as _;
         let store = SqliteStore::open(path).await.expect("open in the writer");
@@ -613,6 +757,18 @@ mod sqlite_file {
                 if key == "example.com"),
             "{err:?}"
         );
+        // What cannot be read is never written over: the update fails, the row stays.
+        let newer = FetchRecord::Fetched(policy("newid", "enforce", WEEK, T0 + 1));
+        let err = store
+            .update(&name("example.com"), T0 + 1, record(newer))
+            .await
+            .map(drop)
+            .expect_err("update over a damaged row");
+        assert!(matches!(err, StoreError::InvalidRecord { .. }), "{err:?}");
+        let body: String = rusqlite::Connection::open(&path)
+            .and_then(|c| c.query_row("SELECT body FROM mta_sts_policy", [], |r| r.get(0)))
+            .expect("row");
+        assert!(body.contains("mode: Enforce"), "{body}");
     }
 }
 
@@ -766,6 +922,111 @@ mod redis_server {
         assert!(
             matches!(&err, StoreError::InvalidRecord { key, .. }
                 if key == "mxsec-test:sts:policy:example.com"),
+            "{err:?}"
+        );
+        // What cannot be read is never written over.
+        let newer = FetchRecord::Fetched(policy("newid", "enforce", WEEK, T0));
+        let err = h
+            .store
+            .update(&name("example.com"), T0, record(newer))
+            .await
+            .map(drop)
+            .expect_err("update over a damaged value");
+        assert!(matches!(err, StoreError::InvalidRecord { .. }), "{err:?}");
+        let value: String = raw(server)
+            .await
+            .get("mxsec-test:sts:policy:example.com")
+            .await
+            .expect("GET");
+        assert_eq!(value, "{\"version\": 9}");
+    }
+
+    /// Runs an update of `example.com` by another MTA of the fleet, to completion, from
+    /// inside this MTA's update (between its read and its write).
+    fn other_mta_stores(url: &str, policy: CachedPolicy) {
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            runtime.block_on(async {
+                let other = RedisStore::connect(&url, "mxsec-test:sts:")
+                    .await
+                    .expect("connect");
+                let at = policy.fetched_at();
+                other
+                    .update(
+                        &name("example.com"),
+                        at,
+                        record(FetchRecord::Fetched(policy)),
+                    )
+                    .await
+                    .expect("the other MTA's update");
+            });
+        })
+        .join()
+        .expect("the other MTA");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sts_fetch_07_redis_update_retries_when_another_mta_wrote_first() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        let h = redis().await;
+        let url = h._server.as_ref().expect("server").url();
+        h.store
+            .put(&entry("example.com", T0, WEEK), T0)
+            .await
+            .expect("put");
+        // This MTA read the entry before its fetch failed; meanwhile another MTA stores a
+        // newer policy. The swap sees the change, and the merge is done again.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let stale = FetchRecord::Failed(FetchFailure::new(id("20240101T000000"), T0 + 10));
+        let change: super::super::Change = {
+            let calls = calls.clone();
+            Box::new(move |entry| {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    other_mta_stores(&url, policy("newer", "enforce", WEEK, T0 + 20));
+                }
+                entry.record(&stale);
+            })
+        };
+        let merged = h
+            .store
+            .update(&name("example.com"), T0 + 20, change)
+            .await
+            .expect("update");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "read, lost the swap, read again"
+        );
+        assert_eq!(merged.policy().map(|p| p.id().as_str()), Some("newer"));
+        assert_eq!(
+            h.store
+                .get(&name("example.com"), T0 + 20)
+                .await
+                .expect("get"),
+            Some(merged)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sts_fetch_07_redis_update_gives_up_when_others_always_write_first() {
+        let h = redis().await;
+        let url = h._server.as_ref().expect("server").url();
+        let change: super::super::Change = Box::new(move |entry| {
+            // A newer policy each time: the swap never sees what was read.
+            let at = T0 + entry.policy().map_or(0, |p| p.fetched_at() - T0 + 1);
+            other_mta_stores(&url, policy("busy", "enforce", WEEK, at));
+        });
+        let err = h
+            .store
+            .update(&name("example.com"), T0, change)
+            .await
+            .map(drop)
+            .expect_err("update against endless writers");
+        assert!(
+            matches!(&err, StoreError::Contended { attempts: 16, .. }),
             "{err:?}"
         );
     }

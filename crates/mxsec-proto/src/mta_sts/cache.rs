@@ -8,11 +8,22 @@
 //!
 //! Everything here is a pure function of a [`CacheEntry`] and `now` (Unix seconds). The daemon
 //! and the resolver call [`CacheEntry::plan`] with what the TXT lookup found, act on the
-//! returned [`Action`], report the fetch with [`CacheEntry::record_success`] or
-//! [`CacheEntry::record_failure`], store the entry, and apply [`CacheEntry::live_policy`]:
+//! returned [`Action`], describe the fetch's outcome as a [`FetchRecord`], apply it with
+//! [`CacheEntry::record`] to the entry stored *when the fetch ends* (not the one read before
+//! it started), and apply [`CacheEntry::live_policy`].
+//!
+//! A fetch outcome is a value so that it can be merged into whatever another lookup, a
+//! refresh or another MTA of the fleet stored meanwhile. Merging never gives less:
+//!
+//! | the entry holds | the outcome | result |
+//! |---|---|---|
+//! | nothing, or a policy fetched no later | a valid policy | the new policy; its id's failure is cleared (STS-FETCH-07) |
+//! | a policy fetched later | a valid policy | unchanged: an older fetch never replaces a newer one (STS-FETCH-07) |
+//! | anything | a failed fetch | the policy is kept; the id waits five minutes (STS-FETCH-03, STS-FETCH-07) |
+//! | the same id's policy, fetched at or after the failure | a failed fetch | unchanged: the failure is stale (STS-FETCH-03) |
 //!
 //! ```
-//! use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, TxtLookup};
+//! use mxsec_proto::mta_sts::cache::{Action, CacheEntry, CachedPolicy, FetchFailure, FetchRecord, TxtLookup};
 //! use mxsec_proto::mta_sts::PolicyId;
 //! use mxsec_proto::name::DomainName;
 //!
@@ -25,14 +36,15 @@
 //! let action = entry.plan(&TxtLookup::Record(id.clone()), now);
 //! assert_eq!(action, Action::Fetch { id: id.clone() });
 //! let body = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800\n";
-//! entry.record_success(CachedPolicy::parse(id.clone(), body, now).unwrap());
+//! let fetched = CachedPolicy::parse(id.clone(), body, now).unwrap();
+//! assert!(entry.record(&FetchRecord::Fetched(fetched)));
 //!
 //! // A day later the TXT lookup fails: the cached policy still applies (STS-FETCH-07),
 //! // and a proactive refresh is due (STS-FETCH-08).
 //! let later = now + 86_400;
 //! let action = entry.plan(&TxtLookup::LookupFailed, later);
 //! assert_eq!(action, Action::UseCachedAndRefresh { id: id.clone() });
-//! entry.record_failure(&id, later);
+//! assert!(entry.record(&FetchRecord::Failed(FetchFailure::new(id.clone(), later))));
 //! assert!(entry.live_policy(later).is_some());
 //!
 //! // After a failed fetch, no new attempt for five minutes (STS-FETCH-03).
@@ -163,6 +175,20 @@ impl CachedPolicy {
     pub fn alerts_on_refresh_failure(&self) -> bool {
         self.mode() != Mode::None
     }
+}
+
+/// The outcome of one policy fetch, as it is recorded in a cache entry
+/// ([`CacheEntry::record`]).
+///
+/// A value, not a change made to the entry read before the fetch, so that it can be applied to
+/// the entry stored when the fetch ends: a concurrent lookup, a refresh or another MTA sharing
+/// the store may have recorded a newer policy in the meantime, and that policy must survive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchRecord {
+    /// A valid policy was fetched (RFC 8461 §3.3).
+    Fetched(CachedPolicy),
+    /// The fetch failed, or what was served is not a valid policy (STS-FETCH-03).
+    Failed(FetchFailure),
 }
 
 /// A failed fetch (HTTPS error or invalid policy) of the policy with a given TXT `id`.
@@ -385,12 +411,40 @@ impl CacheEntry {
         }
     }
 
+    /// Records the outcome of a fetch, merging it into this entry however the entry changed
+    /// since the fetch started (see the table in the [module docs](self)).
+    ///
+    /// A valid policy is taken as by [`CacheEntry::record_success`]: never over a policy
+    /// fetched later (STS-FETCH-07). A failure is recorded as by
+    /// [`CacheEntry::record_failure`], unless the entry holds a policy of the same id fetched
+    /// at or after the failure: that fetch succeeded since, so the failure is stale and must
+    /// not start a retry wait (STS-FETCH-03). Returns whether the entry changed.
+    pub fn record(&mut self, outcome: &FetchRecord) -> bool {
+        match outcome {
+            FetchRecord::Fetched(policy) => self.record_success(policy.clone()),
+            FetchRecord::Failed(failure) => {
+                let superseded = self
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| p.id == failure.id && p.fetched_at >= failure.at);
+                let known = self
+                    .failure_for(&failure.id)
+                    .is_some_and(|f| f.at >= failure.at);
+                if superseded || known {
+                    return false;
+                }
+                self.record_failure(&failure.id, failure.at);
+                true
+            }
+        }
+    }
+
     /// Records a successful fetch of a valid policy.
     ///
     /// The new policy replaces the cached one only if it is at least as recent (it was fetched
     /// no earlier), so that a slow fetch that finishes late, or a clock that stepped back,
-    /// cannot bring back an older policy. A failure recorded for the same id is cleared.
-    /// Returns whether the policy was taken.
+    /// cannot bring back an older policy. A failure recorded for the same id no later than
+    /// the fetch is cleared. Returns whether the policy was taken.
     pub fn record_success(&mut self, policy: CachedPolicy) -> bool {
         if self
             .policy
@@ -399,7 +453,8 @@ impl CacheEntry {
         {
             return false;
         }
-        self.failures.retain(|f| f.id != policy.id);
+        self.failures
+            .retain(|f| f.id != policy.id || f.at > policy.fetched_at);
         self.policy = Some(policy);
         true
     }

@@ -69,7 +69,14 @@ impl Store {
                 CachedPolicy::parse(PolicyId::parse(id).unwrap(), cached.body(), fetched_at)
                     .unwrap();
             let entry = CacheEntry::from_parts(domain.clone(), Some(policy), Vec::new());
-            store.put(&entry, now()).await.unwrap();
+            store
+                .update(
+                    domain,
+                    now(),
+                    Box::new(move |stored| *stored = entry.clone()),
+                )
+                .await
+                .unwrap();
         });
     }
 }
@@ -163,5 +170,40 @@ fn sts_fetch_07_cached_policy_survives_dns_https_and_restart_redis() {
         RedisServer::start().expect("redis-server must be installed (scripts/test installs it)");
     let store = Store::Redis(redis.url());
     cached_policy_survives(store, dir.path());
+    redis.stop();
+}
+
+/// PFX-04 and POSTFIX.md §4.5: while the policy store cannot be read, a destination without a
+/// `_mta-sts` record may still have a cached enforce policy, so the daemon defers; that `TEMP`
+/// comes from a failure and is kept for `failure_ttl` (1 s here) only, not for the DNS TTL
+/// (300 s), so the answer is right again as soon as the store is back.
+#[test]
+fn pfx_04_temp_from_an_unreadable_store_is_kept_for_failure_ttl_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis =
+        RedisServer::start().expect("redis-server must be installed (scripts/test installs it)");
+    let port = redis.port();
+    let mut setup = Setup::new(dir.path());
+    setup.store = redis.url();
+    let daemon = Daemon::start(dir.path(), &setup);
+
+    redis.stop();
+    let answer = daemon.query("postfix", "plain.test");
+    assert!(answer.starts_with("TEMP "), "store unreadable: {answer}");
+
+    let redis = RedisServer::start_on(port).expect("restart on the same port");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let answer = daemon.query("postfix", "plain.test");
+        if answer == "NOTFOUND " {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the TEMP outlived the store failure: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(daemon.stop());
     redis.stop();
 }

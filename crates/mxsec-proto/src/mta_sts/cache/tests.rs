@@ -303,6 +303,119 @@ fn sts_fetch_03_from_parts_keeps_the_latest_failure_per_id() {
     assert_eq!(got, [("b", T0), ("a", T0 + 5)]);
 }
 
+fn fetched(policy: CachedPolicy) -> FetchRecord {
+    FetchRecord::Fetched(policy)
+}
+
+fn failed(id_str: &str, at: u64) -> FetchRecord {
+    FetchRecord::Failed(FetchFailure::new(id(id_str), at))
+}
+
+#[test]
+fn sts_fetch_07_fetch_recorded_after_a_newer_one_never_replaces_it() {
+    // Two lookups fetch concurrently; the one that started first finishes last.
+    let mut entry = CacheEntry::new(domain());
+    assert!(entry.record(&fetched(enforce("b", WEEK, T0 + 10))));
+    assert!(!entry.record(&fetched(enforce("a", WEEK, T0))));
+    assert_eq!(entry.policy().map(|p| p.id().as_str()), Some("b"));
+}
+
+#[test]
+fn sts_fetch_07_failure_recorded_into_a_live_policy_keeps_it() {
+    let mut entry = cached();
+    assert!(entry.record(&failed("b", T0 + 60)));
+    assert_eq!(
+        entry.live_policy(T0 + 60).map(|p| p.id().as_str()),
+        Some("a")
+    );
+    assert!(!entry.may_fetch(&id("b"), T0 + 60));
+}
+
+#[test]
+fn sts_fetch_03_stale_failure_after_a_later_success_of_the_same_id_is_ignored() {
+    // A fetch of "a" failed at T0 - 5, but reached the store after another lookup (or MTA of
+    // the fleet) stored the policy "a" fetched at T0: no retry wait for a policy just fetched.
+    let mut entry = cached();
+    assert!(!entry.record(&failed("a", T0 - 5)));
+    assert!(!entry.record(&failed("a", T0)));
+    assert!(entry.failures().is_empty());
+    assert!(entry.may_fetch(&id("a"), T0 + 1));
+    // A failure after the fetch is news.
+    assert!(entry.record(&failed("a", T0 + 1)));
+    assert!(!entry.may_fetch(&id("a"), T0 + 2));
+    // An older failure of the same id adds nothing.
+    assert!(!entry.record(&failed("a", T0 + 1)));
+}
+
+#[test]
+fn sts_fetch_03_success_clears_only_failures_no_later_than_its_fetch() {
+    let mut entry = CacheEntry::new(domain());
+    assert!(entry.record(&failed("a", T0 + 100)));
+    // A fetch of "a" that ended before that failure was recorded late: the failure stays.
+    assert!(entry.record(&fetched(enforce("a", WEEK, T0))));
+    assert!(!entry.may_fetch(&id("a"), T0 + 101));
+    assert!(entry.record(&fetched(enforce("a", WEEK, T0 + 200))));
+    assert!(entry.failures().is_empty());
+}
+
+#[test]
+fn sts_pol_06_max_age_zero_policy_is_recorded_but_never_live() {
+    // RFC 8461 §3.2: max_age 0 means "do not cache". The entry records the fetch (it replaces
+    // the older policy), but holds nothing live, so a store keeps nothing.
+    let mut entry = cached();
+    assert!(entry.record(&fetched(enforce("b", 0, T0 + 60))));
+    assert_eq!(entry.live_policy(T0 + 60), None);
+    assert_eq!(entry.expires_at(), Some(T0 + 60));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// STS-FETCH-07: fetch outcomes merged into an entry in any order (concurrent lookups, a
+    /// refresh, other MTAs of the fleet) leave the policy of the latest successful fetch, and
+    /// a failure never removes it.
+    #[test]
+    fn sts_fetch_07_merge_order_never_loses_the_latest_policy(
+        outcomes in prop::collection::vec((0..3u8, any::<bool>(), 1..(2 * WEEK)), 1..12),
+        order in prop::collection::vec(any::<prop::sample::Index>(), 12),
+    ) {
+        // Distinct times, so that "latest" is well defined.
+        let records: Vec<FetchRecord> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, &(which, ok, max_age))| {
+                let at = T0 + 10 * i as u64;
+                let name = format!("id{which}");
+                if ok {
+                    fetched(enforce(&name, max_age, at))
+                } else {
+                    failed(&name, at)
+                }
+            })
+            .collect();
+        let latest = records
+            .iter()
+            .filter_map(|r| match r {
+                FetchRecord::Fetched(p) => Some(p.clone()),
+                FetchRecord::Failed(_) => None,
+            })
+            .max_by_key(CachedPolicy::fetched_at);
+        let mut pending = records;
+        let mut entry = CacheEntry::new(domain());
+        for index in &order {
+            if pending.is_empty() {
+                break;
+            }
+            let record = pending.remove(index.index(pending.len()));
+            entry.record(&record);
+        }
+        for record in pending {
+            entry.record(&record);
+        }
+        prop_assert_eq!(entry.policy(), latest.as_ref());
+    }
+}
+
 /// One moment in a simulated life of the cache: time passes, the TXT lookup gives a result,
 /// and if the plan calls for a fetch, HTTPS gives a valid policy or fails.
 #[derive(Clone, Debug)]

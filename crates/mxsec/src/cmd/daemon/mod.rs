@@ -4,6 +4,7 @@
 //! - [`config`]: the TOML file, checked before anything starts.
 //! - [`server`]: the listeners and the loop that answers one connection.
 //! - [`service`]: from a request to its reply, through zones, caches and the resolver.
+//! - [`answers`]: the answer cache and the lookups in flight, and how a forget reaches both.
 //! - [`refresh`]: the proactive refresh of cached policies (STS-FETCH-08).
 //! - [`metrics`]: counters and the `/metrics` endpoint.
 //!
@@ -15,6 +16,7 @@
 //! to new requests at once, a changed `[dns]`, `[tls]` or `cache.store` rebuilds the resolver,
 //! and a changed `[listen]` needs a restart. An invalid file is logged and ignored.
 
+pub(crate) mod answers;
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod logging;

@@ -81,7 +81,7 @@ pub(crate) async fn round(shared: &Shared) {
                     Outcome::Failed { result_type, error } => {
                         metrics.refresh(RefreshOutcome::Failed);
                         if let Some(result) = result_type {
-                            metrics.fetch(result);
+                            metrics.fetch(result.as_str());
                         }
                         if alerts {
                             tracing::error!(%domain, %error, "MTA-STS policy refresh failed; the cached policy stays in force until it expires (STS-FETCH-08)");

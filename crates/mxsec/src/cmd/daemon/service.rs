@@ -4,11 +4,13 @@
 //! What is cached is the reply for each combination of zone options, rendered from what was
 //! learnt about a destination (the decision's observations) when it was looked up, for
 //! the shortest TTL of the DNS answers that went into it, at most the remaining lifetime of
-//! the MTA-STS policy and at most `cache.max_answer_ttl`. When any lookup failed or a policy
-//! fetch failed, the answer is kept for `cache.failure_ttl` only (at most ten seconds), so a
-//! `TEMP` never lingers (PFX-04).
-//! Concurrent requests for a destination that is not cached share one lookup
-//! ([`SingleFlight`]).
+//! the MTA-STS policy and at most `cache.max_answer_ttl`. When any lookup failed, a policy
+//! fetch failed or the policy store could not be read ([`Resolution::has_failure`]), the
+//! answer is kept for `cache.failure_ttl` only (at most ten seconds), so a `TEMP` never
+//! lingers (PFX-04).
+//! Concurrent requests for a destination that is not cached share one lookup, and a forgotten
+//! destination is neither joined nor cached by a lookup that started before the forget
+//! ([`Answers`]).
 //!
 //! Under overload (PFX-03): at most `limits.max_lookups` destinations are looked up at once,
 //! over all connections; a lookup waits for its turn within `limits.query_timeout`, after
@@ -20,18 +22,15 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use mxsec_net::flight::SingleFlight;
-use mxsec_net::resolver::{DestinationResolver, Resolution};
+use mxsec_net::resolver::{DestinationResolver, FetchReport, Resolution};
 use mxsec_net::store::PolicyStore;
-use mxsec_net::ttl_cache::{TtlCache, TtlLimits};
-use mxsec_proto::decision::{
-    decide, AddressState, DecisionConfig, MxState, Observations, StsState, TlsaState,
-};
+use mxsec_proto::decision::{decide, DecisionConfig, Observations, StsState};
 use mxsec_proto::name::Destination;
 use mxsec_proto::postfix::netstring;
 use mxsec_proto::postfix::socketmap::{SocketmapReply, SocketmapRequest};
 use tokio::sync::Semaphore;
 
+use super::answers::Answers;
 use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
 use super::metrics::{AnswerKind, Metrics};
 
@@ -74,8 +73,7 @@ impl Shared {
 pub(crate) struct Engine {
     pub(crate) resolver: Arc<DestinationResolver>,
     pub(crate) store: Arc<dyn PolicyStore>,
-    answers: TtlCache<Destination, Arc<Cached>>,
-    flights: SingleFlight<Destination, Arc<Cached>>,
+    answers: Answers<Arc<Cached>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -92,19 +90,20 @@ impl Engine {
         Self {
             resolver,
             store,
-            answers: TtlCache::new(TtlLimits::with_capacity(MAX_ANSWERS)),
-            flights: SingleFlight::new(),
+            answers: Answers::new(MAX_ANSWERS),
         }
     }
 
-    /// Forgets the cached answer for `destination`, so the next request looks it up again.
+    /// Forgets the cached answer for `destination`, so the next request looks it up again;
+    /// a lookup of it already in flight is not joined, and its answer is not cached
+    /// ([`Answers::forget`]).
     pub(crate) fn forget(&self, destination: &Destination) {
-        self.answers.remove(destination);
+        self.answers.forget(destination);
     }
 
     /// Drops expired answers.
     pub(crate) fn purge(&self) {
-        self.answers.purge_expired(Instant::now());
+        self.answers.purge(Instant::now());
     }
 }
 
@@ -190,7 +189,7 @@ impl Service {
     pub(crate) async fn answer(&self, request: &SocketmapRequest) -> (Arc<[u8]>, AnswerKind) {
         let config = self.zones.get(request.map());
         let destination = request.key();
-        if let Some((cached, _)) = self.engine.answers.get(destination, Instant::now()) {
+        if let Some(cached) = self.engine.answers.get(destination, Instant::now()) {
             self.metrics.answer_cache(true);
             return cached.reply(config);
         }
@@ -213,25 +212,21 @@ impl Service {
     /// cached.
     async fn lookup(&self, destination: &Destination) -> Arc<Cached> {
         self.metrics.answer_cache(false);
-        let engine = self.engine.clone();
+        let resolver = self.engine.resolver.clone();
         let metrics = self.metrics.clone();
         let (max_ttl, failure_ttl) = (self.cache.max_answer_ttl, self.cache.failure_ttl);
         let key = destination.clone();
         let lookups = self.lookups.clone();
         self.engine
-            .flights
-            .run(destination.clone(), move || async move {
+            .answers
+            .lookup(destination, move || async move {
                 // The semaphore is never closed, so this waits for a turn.
                 let _turn = lookups.acquire_owned().await.ok();
                 // Boxed once the turn comes: a lookup's state is large, and thousands may wait.
-                let resolution = Box::pin(engine.resolver.resolve(&key)).await;
+                let resolution = Box::pin(resolver.resolve(&key)).await;
                 count_fetch(&metrics, &resolution);
                 let ttl = answer_ttl(&resolution, resolution.ttl, max_ttl, failure_ttl);
-                let cached = Arc::new(Cached::new(&resolution.observations));
-                engine
-                    .answers
-                    .insert(key, cached.clone(), ttl, Instant::now());
-                cached
+                (Arc::new(Cached::new(&resolution.observations)), ttl)
             })
             .await
     }
@@ -239,10 +234,10 @@ impl Service {
 
 /// Counts the policy fetch made for this resolution, if any.
 fn count_fetch(metrics: &Metrics, resolution: &Resolution) {
-    if let Some(result) = resolution.mta_sts.fetch_result_type {
-        metrics.fetch(result);
-    } else if resolution.mta_sts.fetch.as_deref() == Some("ok") {
-        metrics.fetch("success");
+    match &resolution.mta_sts.fetch {
+        FetchReport::Fetched => metrics.fetch("success"),
+        FetchReport::Failed { result_type, .. } => metrics.fetch(result_type.as_str()),
+        FetchReport::NotFetched | FetchReport::RetryWait { .. } => {}
     }
 }
 
@@ -253,7 +248,7 @@ fn answer_ttl(
     max_ttl: Duration,
     failure_ttl: Duration,
 ) -> Duration {
-    if has_failure(resolution) {
+    if resolution.has_failure() {
         return failure_ttl.min(max_ttl);
     }
     let mut ttl = max_ttl;
@@ -264,20 +259,4 @@ fn answer_ttl(
         ttl = ttl.min(Duration::from_secs(u64::from(sts.ttl)));
     }
     ttl
-}
-
-/// Whether a lookup or a policy fetch failed: a retry may give another answer.
-fn has_failure(resolution: &Resolution) -> bool {
-    let obs = &resolution.observations;
-    let dns_failed = match &obs.mx {
-        MxState::Failed(_) => true,
-        MxState::Hosts { hosts, .. } => hosts.iter().any(|host| {
-            matches!(host.addresses, AddressState::Failed(_))
-                || matches!(host.tlsa, TlsaState::Failed(_))
-        }),
-        MxState::NoSuchDomain { .. } | MxState::NullMx { .. } => false,
-    };
-    dns_failed
-        || resolution.mta_sts.txt == "failed"
-        || resolution.mta_sts.fetch_result_type.is_some()
 }
