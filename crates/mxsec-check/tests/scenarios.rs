@@ -340,6 +340,11 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         ["enforce", "usable", "absent", "authenticated"],
     ),
     (
+        "insecure-mx-dane",
+        &["R-04"],
+        ["absent", "usable", "absent", "opportunistic"],
+    ),
+    (
         "partial-dane-enforce",
         &["D-09", "R-04", "STS-VAL-02", "T-02"],
         ["enforce", "usable", "absent", "authenticated"],

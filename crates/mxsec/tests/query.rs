@@ -157,6 +157,7 @@ scenario_tests! {
     d12_unusable_only => "d12-unusable-only";
     insecure_mx_dane_unlisted => "insecure-mx-dane-unlisted";
     insecure_mx_dane_listed => "insecure-mx-dane-listed";
+    insecure_mx_dane => "insecure-mx-dane";
     partial_dane_enforce => "partial-dane-enforce";
     unusable_tlsa_enforce => "unusable-tlsa-enforce";
     sts_max_age_zero => "sts-max-age-zero";
@@ -245,6 +246,7 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "d12-unusable-only",
         "insecure-mx-dane-unlisted",
         "insecure-mx-dane-listed",
+        "insecure-mx-dane",
         "partial-dane-enforce",
         "unusable-tlsa-enforce",
         "sts-max-age-zero",

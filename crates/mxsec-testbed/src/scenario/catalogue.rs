@@ -95,9 +95,19 @@ fn sts_enforce_with(b: &mut Builder<'_>, v4: Listener, v6: Option<Listener>) -> 
     Ok(())
 }
 
+/// What an enforce policy says of the MX host, if there is a policy.
+enum Listing {
+    /// No MTA-STS policy.
+    NoPolicy,
+    /// An enforce policy that lists the MX host.
+    Listed,
+    /// An enforce policy that lists another host.
+    Unlisted,
+}
+
 /// An unsigned zone whose MX is `mx.provider-<domain>`, a host in a signed zone with a valid
-/// certificate and a DANE-EE record, and an enforce policy that lists it or not.
-fn insecure_mx_to_dane_host(b: &mut Builder<'_>, listed: bool) -> Result {
+/// certificate and a DANE-EE record, and an enforce policy as `listing` says.
+fn insecure_mx_to_dane_host(b: &mut Builder<'_>, listing: Listing) -> Result {
     let provider = format!("provider-{}", b.domain());
     b.extra_zone(Zone::new(&provider));
     b.zone(Zone::insecure);
@@ -105,9 +115,12 @@ fn insecure_mx_to_dane_host(b: &mut Builder<'_>, listed: bool) -> Result {
     let leaf = b.valid_leaf(&mx)?;
     b.mx(10, &mx, Listener::tls(&leaf));
     b.tlsa(&mx, &dane_ee_spki(&leaf));
-    let pattern = if listed { mx } else { b.name("mx") };
-    b.sts("20261205", &policy("enforce", &[&pattern], 604_800))?;
-    Ok(())
+    let pattern = match listing {
+        Listing::NoPolicy => return Ok(()),
+        Listing::Listed => mx,
+        Listing::Unlisted => b.name("mx"),
+    };
+    b.sts("20261205", &policy("enforce", &[&pattern], 604_800))
 }
 
 macro_rules! scenarios {
@@ -523,11 +536,15 @@ pub(super) static ALL: &[Scenario] = scenarios! {
     "insecure-mx-dane-unlisted", ["DANE-DISC-01", "STS-APP-01"], "Unsigned MX to a DANE host the enforce policy does not list",
         "the MX can be forged to any signed host with TLSA of its own: only the policy's patterns count, and they list no MX",
         "TEMP",
-        |b| insecure_mx_to_dane_host(b, false);
+        |b| insecure_mx_to_dane_host(b, Listing::Unlisted);
     "insecure-mx-dane-listed", ["DANE-DISC-01", "STS-APP-01"], "Unsigned MX to a DANE host the enforce policy lists",
         "the MX is not signed, so the policy's PKIX check, not the TLSA record, authenticates the host",
         "OK secure match=mx.provider-{d} servername=hostname",
-        |b| insecure_mx_to_dane_host(b, true);
+        |b| insecure_mx_to_dane_host(b, Listing::Listed);
+    "insecure-mx-dane", ["DANE-DISC-01"], "Unsigned MX to a DANE host, no MTA-STS",
+        "the host's TLSA applies, but the unsigned MX can be forged to point elsewhere",
+        "OK dane",
+        |b| insecure_mx_to_dane_host(b, Listing::NoPolicy);
     "partial-dane-enforce", ["STS-APP-01", "DANE-OPS-03"], "Enforce policy; preferred MX without TLSA or STARTTLS, backup with DANE",
         "the preferred MX offers no STARTTLS: an opportunistic answer would deliver there in cleartext",
         "OK dane-only",

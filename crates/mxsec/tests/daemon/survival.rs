@@ -207,3 +207,58 @@ fn pfx_04_temp_from_an_unreadable_store_is_kept_for_failure_ttl_only() {
     assert!(daemon.stop());
     redis.stop();
 }
+
+/// Stores an enforce policy for `domain` with these `mx:` lines, fetched now.
+fn seed_enforce_policy(store: &Store, domain: &str, mx: &[&str]) {
+    let domain = DomainName::parse(domain).unwrap();
+    let mut body = String::from("version: STSv1\nmode: enforce\n");
+    for pattern in mx {
+        body.push_str(&format!("mx: {pattern}\n"));
+    }
+    body.push_str("max_age: 86400\n");
+    let policy = CachedPolicy::parse(PolicyId::parse("seeded").unwrap(), body, now()).unwrap();
+    let entry = CacheEntry::from_parts(domain.clone(), Some(policy), Vec::new());
+    store.with(async |store| {
+        store
+            .update(
+                &domain,
+                now(),
+                Box::new(move |stored| *stored = entry.clone()),
+            )
+            .await
+            .unwrap()
+    });
+}
+
+/// PFX-04, STS-FETCH-07 (POSTFIX.md §4.5): an NXDOMAIN without a DNSSEC proof does not switch
+/// off a cached enforce policy. It can be forged, and Postfix, which looks the MX up again
+/// after asking, might then see a forged MX: the daemon answers the cached policy from its own
+/// patterns (`*.x` as `.x`). A DNSSEC-proven NXDOMAIN means there is nothing to deliver to,
+/// and is answered `NOTFOUND `.
+#[test]
+fn pfx_04_unsigned_nxdomain_keeps_the_cached_enforce_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::Sqlite(dir.path().join("policies.sqlite3"));
+    // Below the unsigned zone insecure-zone.test, and below the signed zone plain.test.
+    let unsigned = "gone.insecure-zone.test";
+    let signed = "gone.plain.test";
+    seed_enforce_policy(
+        &store,
+        unsigned,
+        &[
+            "mx.gone.insecure-zone.test",
+            "*.mail.gone.insecure-zone.test",
+        ],
+    );
+    seed_enforce_policy(&store, signed, &["mx.gone.plain.test"]);
+    let mut setup = Setup::new(dir.path());
+    setup.store = store.setting();
+    let daemon = Daemon::start(dir.path(), &setup);
+    assert_eq!(
+        daemon.query("postfix", unsigned),
+        "OK secure match=mx.gone.insecure-zone.test:.mail.gone.insecure-zone.test \
+         servername=hostname"
+    );
+    assert_eq!(daemon.query("postfix", signed), "NOTFOUND ");
+    assert!(daemon.stop());
+}

@@ -129,6 +129,9 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         // PKIX check, which a self-signed certificate fails; a max_age: 0 policy applies to
         // the delivery it was fetched for.
         "insecure-mx-dane-listed" | "partial-dane-enforce" | "sts-max-age-zero" => Verified,
+        // No policy: Postfix applies the host's TLSA behind the unsigned MX
+        // (smtp_tls_dane_insecure_mx_policy = dane, DANE-DISC-01).
+        "insecure-mx-dane" => Verified,
         "insecure-mx-dane-unlisted" => Deferred(POLICY_TEMP),
         "unusable-tlsa-enforce" => Deferred(NOT_VERIFIED),
         // RFC 7505: the domain accepts no mail. Unsigned, the null MX could be forged, so
@@ -460,7 +463,11 @@ fn statuses(log: &str) -> BTreeMap<String, Status> {
 fn verified_tls(log: &str, domain: &str) -> bool {
     log.lines()
         .filter_map(|line| between(line, "Verified TLS connection established to ", "["))
-        .any(|host| host == domain || host.ends_with(&format!(".{domain}")))
+        .any(|host| {
+            host == domain
+                || host.ends_with(&format!(".{domain}"))
+                || host.ends_with(&format!(".provider-{domain}"))
+        })
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
