@@ -181,7 +181,7 @@ pub enum PolicyWarning {
         first_line: usize,
     },
     /// A field this version of MTA-STS does not define: ignored (STS-POL-08).
-    #[error("line {line}: unknown field {key:?} is ignored{}", similar_to.map(|s| format!(" (did you mean `{s}`? field names are case-sensitive)")).unwrap_or_default())]
+    #[error("line {line}: unknown field {key:?} is ignored{}", did_you_mean(key, *similar_to))]
     UnknownField {
         /// The line number.
         line: usize,
@@ -205,7 +205,7 @@ pub enum PolicyWarning {
         pattern: MxPattern,
     },
     /// An `mx` value that no MX host name can match: left out of matching (STS-POL-09).
-    #[error("line {line}: `mx: {}` can never match an MX host and is ignored: {value}", value.value())]
+    #[error("line {line}: `mx: {}` can never match an MX host and is ignored: it {}", value.value(), value.reason())]
     UnmatchableMx {
         /// The line number.
         line: usize,
@@ -213,10 +213,12 @@ pub enum PolicyWarning {
         value: Unmatchable,
     },
     /// No `mx` line while the mode is not `none` (STS-POL-07): the policy covers no MX host.
-    #[error("mode is `{mode}` but there is no `mx` line, so the policy covers no MX host{}; add one `mx:` line per MX host", match mode { Mode::Enforce => " and senders that apply it defer all mail", _ => "" })]
+    #[error("mode is `{mode}` but there is no `mx` line{}, so the policy covers no MX host{}; add one `mx:` line per MX host", similar_line(similar.as_ref(), "mx"), match mode { Mode::Enforce => " and senders that apply it defer all mail", _ => "" })]
     NoMx {
         /// The policy's mode.
         mode: Mode,
+        /// A line with a field name that resembles `mx`: line number and name.
+        similar: Option<(usize, String)>,
     },
 }
 
@@ -281,7 +283,7 @@ pub enum PolicyError {
         key: String,
     },
     /// `version`, `mode` or `max_age` is missing (STS-POL-04…06).
-    #[error("required field `{field}` is missing{}", similar.as_ref().map(|(l, k)| format!(" (line {l} has {k:?}; field names are case-sensitive)")).unwrap_or_default())]
+    #[error("required field `{field}` is missing{}", similar_line(similar.as_ref(), field))]
     MissingField {
         /// The missing field.
         field: &'static str,
@@ -562,17 +564,22 @@ impl Builder {
         Ok(())
     }
 
+    /// The first unknown field that resembles `field`: its line and name.
+    fn similar(&self, field: &str) -> Option<(usize, String)> {
+        self.warnings.iter().find_map(|w| match w {
+            PolicyWarning::UnknownField {
+                line,
+                key,
+                similar_to: Some(s),
+            } if *s == field => Some((*line, key.clone())),
+            _ => None,
+        })
+    }
+
     fn finish(mut self) -> Result<Parsed<Policy, PolicyWarning>, PolicyError> {
         let missing = |field: &'static str| PolicyError::MissingField {
             field,
-            similar: self.warnings.iter().find_map(|w| match w {
-                PolicyWarning::UnknownField {
-                    line,
-                    key,
-                    similar_to: Some(s),
-                } if *s == field => Some((*line, key.clone())),
-                _ => None,
-            }),
+            similar: self.similar(field),
         };
         // The ABNF marks `version`, `mode` and `max_age` "required once": without them the
         // policy has no version, no behaviour and no lifetime, so there is nothing to apply.
@@ -594,7 +601,8 @@ impl Builder {
         // `enforce` policy defers mail (STS-APP-01) instead of being discarded, which would
         // send the mail without MTA-STS.
         if self.mx.is_empty() && self.unmatchable_mx.is_empty() && mode != Mode::None {
-            self.warnings.push(PolicyWarning::NoMx { mode });
+            let similar = self.similar("mx");
+            self.warnings.push(PolicyWarning::NoMx { mode, similar });
         }
         Ok(Parsed {
             value: Policy {
@@ -626,19 +634,60 @@ fn parse_max_age(value: &str) -> Result<u64, MaxAgeProblem> {
     }
 }
 
-/// The standard field a misspelt name most likely meant: same letters ignoring case and
-/// `_`/`-`/`.`.
+/// The standard field a misspelt name most likely meant: the same letters ignoring case and
+/// `_`/`-`/`.`, or else one letter added, dropped or changed (`nmx` for `mx`).
 fn similar_field(key: &str) -> Option<&'static str> {
-    let squash = |s: &str| -> String {
+    const FIELDS: [&str; 4] = ["version", "mode", "max_age", "mx"];
+    let squash = |s: &str| -> Vec<char> {
         s.chars()
             .filter(|c| !matches!(c, '_' | '-' | '.'))
             .flat_map(char::to_lowercase)
             .collect()
     };
     let key = squash(key);
-    ["version", "mode", "max_age", "mx"]
+    FIELDS
         .into_iter()
         .find(|field| squash(field) == key)
+        .or_else(|| {
+            FIELDS
+                .into_iter()
+                .find(|field| one_edit_apart(&squash(field), &key))
+        })
+}
+
+/// Whether adding, dropping or changing one character turns `a` into `b`.
+fn one_edit_apart(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    match long.len() - short.len() {
+        0 => short.iter().zip(long).filter(|(x, y)| x != y).count() == 1,
+        1 => {
+            let same = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+            short[same..] == long[same + 1..]
+        }
+        _ => false,
+    }
+}
+
+/// " (did you mean `mode`?)" for an unknown field name that resembles a standard one.
+fn did_you_mean(key: &str, field: Option<&str>) -> String {
+    match field {
+        None => String::new(),
+        Some(f) if f.eq_ignore_ascii_case(key) => {
+            format!(" (did you mean `{f}`? field names are case-sensitive)")
+        }
+        Some(f) => format!(" (did you mean `{f}`?)"),
+    }
+}
+
+/// " (line 3 has "nmx")" for the line whose field name resembles the missing `field`.
+fn similar_line(similar: Option<&(usize, String)>, field: &str) -> String {
+    match similar {
+        None => String::new(),
+        Some((line, key)) if key.eq_ignore_ascii_case(field) => {
+            format!(" (line {line} has {key:?}; field names are case-sensitive)")
+        }
+        Some((line, key)) => format!(" (line {line} has {key:?})"),
+    }
 }
 
 fn case_hint(value: &str, allowed: &[&str]) -> String {
@@ -1129,10 +1178,25 @@ mod tests {
                     PolicyWarning::UnknownField {
                         line: 3,
                         key: "nmx".into(),
-                        similar_to: None
+                        similar_to: Some("mx")
                     },
-                    PolicyWarning::NoMx { mode }
+                    PolicyWarning::NoMx {
+                        mode,
+                        similar: Some((3, "nmx".into()))
+                    }
                 ]
+            );
+            assert!(
+                p.warnings[0].to_string().ends_with("(did you mean `mx`?)"),
+                "{}",
+                p.warnings[0]
+            );
+            assert!(
+                p.warnings[1]
+                    .to_string()
+                    .contains("no `mx` line (line 3 has \"nmx\")"),
+                "{}",
+                p.warnings[1]
             );
             assert_eq!(p.warnings[1].conformance_id(), "STS-POL-07");
             assert_eq!(p.warnings[1].line(), None);
@@ -1170,7 +1234,7 @@ mod tests {
                 PolicyWarning::UnknownField {
                     line: 4,
                     key: "nmx".into(),
-                    similar_to: None
+                    similar_to: Some("mx")
                 }
             ]
         );
@@ -1310,6 +1374,30 @@ mod tests {
                 similar_to: None
             }]
         );
+    }
+
+    #[test]
+    fn sts_pol_08_unknown_field_one_letter_off_gets_a_hint() {
+        let err = error("version: STSv1\nmod: enforce\nmx: a.example\nmax_age: 1\n");
+        assert_eq!(
+            err,
+            PolicyError::MissingField {
+                field: "mode",
+                similar: Some((2, "mod".into()))
+            }
+        );
+        assert!(err.to_string().ends_with("(line 2 has \"mod\")"), "{err}");
+        for (key, similar) in [
+            ("mxx", Some("mx")),
+            ("x", Some("mx")),
+            ("maxage", Some("max_age")),
+            ("MAX-AGE", Some("max_age")),
+            ("versions", Some("version")),
+            ("id", None),
+            ("mdoe", None),
+        ] {
+            assert_eq!(similar_field(key), similar, "{key}");
+        }
     }
 
     #[test]
