@@ -14,9 +14,10 @@
 //! | `mx:` value | outcome | rule |
 //! |---|---|---|
 //! | `mail.example.com`, `*.example.net` | [`MxPattern`], used for matching | STS-POL-07 |
-//! | `192.0.2.25`, `[192.0.2.25]`, `2001:db8::25` | [`Unmatchable`]: kept out of matching | STS-POL-09 (RFC 1123 §2.1) |
+//! | `192.0.2.25` | [`Unmatchable`]: kept out of matching | STS-POL-09 (RFC 1123 §2.1: no host name is an address) |
+//! | `[192.0.2.25]`, `2001:db8::25` | [`Unmatchable`], though outside the ABNF: the meaning is not in doubt | STS-POL-09 |
 //! | `mx.123` (all-digit top-level label) | [`Unmatchable`] | STS-POL-09 (RFC 1123 §2.1) |
-//! | `mail` (one label, no wildcard) | [`Unmatchable`] | STS-POL-09 (RFC 8461 §4.1) |
+//! | `mail` (one label, no wildcard) | [`Unmatchable`] | STS-POL-09 (MX hosts are names below a top-level domain) |
 //! | `xn--zz.example` (`xn--` but not an A-label) | [`Unmatchable`] | STS-POL-09 (RFC 5890 §2.3.2.1) |
 //! | a name or label longer than DNS allows | [`Unmatchable`] | STS-POL-09 (RFC 1035 §2.3.4) |
 //! | `a.example, b.example`, `a.example b.example` | [`PatternError`] | STS-POL-07: "each MX MUST have its own `mx:` key" |

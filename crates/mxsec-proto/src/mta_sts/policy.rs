@@ -143,7 +143,8 @@ pub struct UnmatchableMx {
     pub value: Unmatchable,
 }
 
-/// A deviation that leaves the policy valid; each carries the 1-based line number.
+/// A deviation that leaves the policy valid; each but [`NoMx`](Self::NoMx) carries the
+/// 1-based line number.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyWarning {
@@ -480,6 +481,10 @@ impl Builder {
         }
     }
 
+    /// A repeated `version`, `mode` or `max_age`, ignored whatever its value: "If any
+    /// non-repeated field--i.e., all fields excepting "mx"--is duplicated, all entries except
+    /// for the first SHALL be ignored" (RFC 8461 §3.2). The first must hold a value of the
+    /// ABNF.
     fn duplicate(&mut self, line: usize, key: &'static str, first_line: usize) {
         self.warnings.push(PolicyWarning::DuplicateField {
             line,
@@ -487,10 +492,6 @@ impl Builder {
             first_line,
         });
     }
-
-    // A repeated field is ignored whatever its value: "If any non-repeated field--i.e., all
-    // fields excepting "mx"--is duplicated, all entries except for the first SHALL be
-    // ignored" (RFC 8461 §3.2). The first one must hold a value of the ABNF.
 
     fn version(&mut self, line: usize, value: &str) -> Result<(), PolicyError> {
         if let Some(first_line) = self.version {
