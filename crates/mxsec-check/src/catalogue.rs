@@ -562,12 +562,21 @@ catalogue! {
         fix: "Use a max_age of weeks (at least 1209600, two weeks; many use 31557600), so \
               that an attacker who blocks policy discovery cannot wait out the cache.",
     }
-    /// No `mx` line in a policy whose mode needs one, or a malformed pattern (RFC 8461 §3.2,
-    /// STS-POL-07).
+    /// A malformed `mx` pattern, which invalidates the policy, or no `mx` line in a policy
+    /// whose mode needs one, which leaves it covering no MX host (RFC 8461 §3.2, STS-POL-07).
     StsPolicyMx {
         id: "STS-POL-07", area: MtaSts, severity: Error, rfc: "RFC 8461 §3.2",
         title: "MTA-STS policy mx patterns missing or invalid",
         fix: "Add one `mx:` line per MX host name (or `*.` + parent domain), using A-labels.",
+    }
+    /// An `mx` value that no MX host name can match, such as an IP address or a single label:
+    /// senders leave it out of matching (RFC 8461 §4.1, STS-POL-09).
+    StsPatternUnmatchable {
+        id: "STS-POL-09", area: MtaSts, severity: Warning, rfc: "RFC 8461 §4.1",
+        title: "MTA-STS mx pattern that can never match an MX host",
+        fix: "Write the MX host name as the MX record gives it (or `*.` + its parent domain), \
+              never an address; an enforce policy left with no pattern that matches defers \
+              all mail.",
     }
     /// A repeated or unknown key, which senders ignore (RFC 8461 §3.2, STS-POL-08).
     StsPolicyIgnoredField {

@@ -240,6 +240,21 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         ["invalid", "absent", "absent", "opportunistic"],
     ),
     (
+        "m09-ip-mx",
+        &["R-04", "STS-POL-08", "STS-POL-09"],
+        ["enforce", "absent", "absent", "authenticated"],
+    ),
+    (
+        "m09-unmatchable-only",
+        &["M-05", "R-04", "STS-POL-09"],
+        ["enforce", "absent", "absent", "deferred"],
+    ),
+    (
+        "m09-nmx-typo",
+        &["M-05", "R-04", "STS-POL-07", "STS-POL-08"],
+        ["enforce", "absent", "absent", "deferred"],
+    ),
+    (
         "m10-short-max-age",
         &["M-10", "R-04"],
         ["enforce", "absent", "absent", "authenticated"],

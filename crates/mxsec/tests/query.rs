@@ -138,6 +138,9 @@ scenario_tests! {
     m09_max_age_units => "m09-max-age-units";
     m09_mx_list => "m09-mx-list";
     m09_json => "m09-json";
+    m09_ip_mx => "m09-ip-mx";
+    m09_unmatchable_only => "m09-unmatchable-only";
+    m09_nmx_typo => "m09-nmx-typo";
     m10_short_max_age => "m10-short-max-age";
     m13_broad_pattern => "m13-broad-pattern";
     t01_masked_starttls => "t01-masked-starttls";

@@ -329,7 +329,7 @@ fn policy_error_kind(error: &PolicyError) -> K {
     }
 }
 
-/// STS-POL-03…08 warnings, the mode, M-10 and STS-SEC-01.
+/// STS-POL-03…09 warnings, the mode, M-10 and STS-SEC-01.
 fn policy_findings(
     domain: &mxsec_proto::name::DomainName,
     policy: &Policy,
@@ -340,6 +340,8 @@ fn policy_findings(
     for w in warnings {
         let kind = match w {
             PolicyWarning::MaxAgeClamped { .. } => K::StsMaxAgeTooLarge,
+            PolicyWarning::UnmatchableMx { .. } => K::StsPatternUnmatchable,
+            PolicyWarning::NoMx { .. } => K::StsPolicyMx,
             w if w.conformance_id() == "STS-POL-08" => K::StsPolicyIgnoredField,
             w if w.conformance_id() == "STS-POL-07" => K::StsPolicyMxStyle,
             _ => K::StsPolicyStyle,

@@ -7,6 +7,26 @@
 //! sts-policy-mx-value      = ["*."] Domain
 //! ```
 //!
+//! `Domain` is RFC 5321's, whose labels may be all digits: `192.0.2.25` is a syntactically
+//! valid value. It is simply a pattern no MX host name can ever match, and so are a few other
+//! values the grammar allows. [`MxValue::parse`] tells the three cases apart:
+//!
+//! | `mx:` value | outcome | rule |
+//! |---|---|---|
+//! | `mail.example.com`, `*.example.net` | [`MxPattern`], used for matching | STS-POL-07 |
+//! | `192.0.2.25` | [`Unmatchable`]: kept out of matching | STS-POL-09 (RFC 1123 §2.1: no host name is an address) |
+//! | `[192.0.2.25]`, `2001:db8::25` | [`Unmatchable`], though outside the ABNF: the meaning is not in doubt | STS-POL-09 |
+//! | `mx.123` (all-digit top-level label) | [`Unmatchable`] | STS-POL-09 (RFC 1123 §2.1) |
+//! | `mail` (one label, no wildcard) | [`Unmatchable`] | STS-POL-09 (MX hosts are names below a top-level domain) |
+//! | `xn--zz.example` (`xn--` but not an A-label) | [`Unmatchable`] | STS-POL-09 (RFC 5890 §2.3.2.1) |
+//! | a name or label longer than DNS allows | [`Unmatchable`] | STS-POL-09 (RFC 1035 §2.3.4) |
+//! | `a.example, b.example`, `a.example b.example` | [`PatternError`] | STS-POL-07: "each MX MUST have its own `mx:` key" |
+//! | `mx.bücher.example` (U-label) | [`PatternError`] | STS-POL-07: "the `mx` value MUST specify the Punycode-encoded A-label" |
+//! | empty, `.example.com`, `mail.*.example`, `mx_1.example` | [`PatternError`] | STS-POL-07: not `["*."] Domain` |
+//!
+//! An unmatchable value never reaches matching: in particular an address must never reach
+//! Postfix's `match=` list, where it would be read as an address check and fail every host.
+//!
 //! RFC 8461 §4.1 (STS-VAL-01): the MX host must match at least one pattern. Matching follows
 //! RFC 6125, except that the wildcard matches exactly one whole left-most label:
 //!
@@ -19,10 +39,12 @@
 //! name do not matter.
 
 use std::fmt;
+use std::net::IpAddr;
 
-use crate::name::{DomainName, NameError};
+use crate::name::{DomainName, NameError, MAX_LABEL_LEN, MAX_NAME_LEN};
 
-/// One `mx:` pattern of an MTA-STS policy (RFC 8461 §3.2, STS-POL-07).
+/// One `mx:` pattern of an MTA-STS policy that MX host names can match (RFC 8461 §3.2,
+/// STS-POL-07).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MxPattern {
     /// A full host name, matched exactly.
@@ -31,7 +53,64 @@ pub enum MxPattern {
     Wildcard(DomainName),
 }
 
-/// Why a string is not a valid `mx:` pattern (RFC 8461 §3.2, STS-POL-07).
+/// What an `mx:` value is (RFC 8461 §3.2, §4.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MxValue {
+    /// A pattern MX host names can match (STS-POL-07).
+    Pattern(MxPattern),
+    /// A value that no MX host name can match (STS-POL-09).
+    Unmatchable(Unmatchable),
+}
+
+/// An `mx:` value that no MX host name can ever match (RFC 8461 §4.1, STS-POL-09): a sender
+/// leaves it out of matching, and the rest of the policy stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, thiserror::Error)]
+#[error("{value:?} {reason}")]
+pub struct Unmatchable {
+    value: String,
+    reason: UnmatchableReason,
+}
+
+/// Why an `mx:` value can never match an MX host name (STS-POL-09).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, thiserror::Error)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UnmatchableReason {
+    /// An IPv4 or IPv6 address, bracketed or not: MX targets are host names.
+    #[error("is an IP address; `mx:` patterns match MX host names, and an MX host name is never an address")]
+    IpAddress,
+    /// The top-level label is all digits, which no host name has (RFC 1123 §2.1).
+    #[error("ends in an all-digit label, which no host name has (RFC 1123 §2.1)")]
+    NumericTopLabel,
+    /// One label and no wildcard: MX host names are fully qualified names below a top-level
+    /// domain.
+    #[error("is a single label; MX host names are fully qualified, e.g. `mail.example.com`")]
+    SingleLabel,
+    /// An `xn--` label that is not a valid A-label, which no host name has (RFC 5890
+    /// §2.3.2.1).
+    #[error("has an `xn--` label that is not a valid A-label, which no host name has")]
+    FakeALabel,
+    /// A label longer than 63 octets or a name longer than 253 (RFC 1035 §2.3.4).
+    #[error(
+        "is longer than a DNS name can be (labels of at most 63, names of at most 253 characters)"
+    )]
+    TooLong,
+}
+
+impl Unmatchable {
+    /// The value as written after `mx:`.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Why no MX host name can match it.
+    pub fn reason(&self) -> UnmatchableReason {
+        self.reason
+    }
+}
+
+/// Why a string is not a valid `mx:` value: a violation of the ABNF `["*."] Domain` or of a
+/// MUST of RFC 8461 §3.2 (STS-POL-07). A policy with such a line is invalid.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PatternError {
@@ -50,9 +129,6 @@ pub enum PatternError {
     /// A `*` anywhere but as the whole left-most label, or a bare `*`.
     #[error("{0:?}: `*` is allowed only as the whole left-most label followed by a domain, e.g. `*.example.com`")]
     BadWildcard(String),
-    /// An IP address: MTA-STS patterns are names.
-    #[error("{0:?} is an IP address; `mx:` takes a host name")]
-    IpAddress(String),
     /// Non-ASCII characters: the name must be written with A-labels.
     #[error("{pattern:?} is not ASCII; IDNs must be written as A-labels{}", a_label.as_ref().map(|a| format!(" ({a})")).unwrap_or_default())]
     NotALabel {
@@ -60,14 +136,6 @@ pub enum PatternError {
         pattern: String,
         /// The A-label form, when the name is a valid IDN.
         a_label: Option<String>,
-    },
-    /// An `xn--` label that is not a valid A-label.
-    #[error("label {label:?} of {pattern:?} is not a valid A-label")]
-    InvalidALabel {
-        /// The pattern as written.
-        pattern: String,
-        /// The offending label.
-        label: String,
     },
     /// A label that is not letters, digits and inner hyphens (RFC 5321 `Domain`).
     #[error("label {label:?} of {pattern:?} is not a host name label (letters, digits and inner hyphens only)")]
@@ -77,7 +145,7 @@ pub enum PatternError {
         /// The offending label (empty for `a..b`).
         label: String,
     },
-    /// The name is too long, or has an over-long label.
+    /// The name is not a valid domain name for another reason.
     #[error("{pattern:?} is not a valid domain name: {source}")]
     Name {
         /// The pattern as written.
@@ -85,22 +153,38 @@ pub enum PatternError {
         /// What is wrong with the name.
         source: NameError,
     },
+    /// A valid value that no MX host name can match (STS-POL-09); only
+    /// [`MxPattern::parse`] returns it, [`MxValue::parse`] accepts the value.
+    #[error(transparent)]
+    Unmatchable(Unmatchable),
 }
 
-impl MxPattern {
-    /// Parses one pattern, as written after `mx:` (STS-POL-07).
+impl MxValue {
+    /// Parses one value, as written after `mx:` (RFC 8461 §3.2; STS-POL-07, STS-POL-09).
     ///
     /// Letters are lower-cased. A trailing dot is accepted and dropped: it does not change the
-    /// name, though RFC 5321 `Domain` has none (the policy parser warns about it).
+    /// name, though RFC 5321 `Domain` has none (the policy parser warns about it). Addresses
+    /// are accepted in any notation, bracketed or IPv6 ones included, although the ABNF has
+    /// none of them: their meaning (no MX host matches) is not in doubt.
     ///
     /// # Errors
     ///
-    /// Returns a [`PatternError`] that says what to write instead.
+    /// Returns a [`PatternError`] that says what to write instead, when the value breaks the
+    /// ABNF `["*."] Domain` or a MUST of RFC 8461 §3.2.
     pub fn parse(input: &str) -> Result<Self, PatternError> {
         let owned = || input.to_owned();
+        let unmatchable = |reason| {
+            Ok(Self::Unmatchable(Unmatchable {
+                value: input.to_owned(),
+                reason,
+            }))
+        };
+        // ABNF: `Domain` has at least one character.
         if input.is_empty() {
             return Err(PatternError::Empty);
         }
+        // RFC 8461 §3.2: "If a policy specifies more than one MX, each MX MUST have its own
+        // "mx:" key, and each MX key/value pair MUST be on its own line in the policy file."
         if input.contains(',') {
             return Err(PatternError::Comma(owned()));
         }
@@ -108,9 +192,17 @@ impl MxPattern {
             return Err(PatternError::SeveralNames(owned()));
         }
         let bare = input.trim_start_matches('[').trim_end_matches(']');
-        if bare.parse::<std::net::IpAddr>().is_ok() {
-            return Err(PatternError::IpAddress(owned()));
+        if bare
+            .strip_suffix('.')
+            .unwrap_or(bare)
+            .parse::<IpAddr>()
+            .is_ok()
+        {
+            return unmatchable(UnmatchableReason::IpAddress);
         }
+        // RFC 8461 §3.2: "In the case of Internationalized Domain Names [RFC5891], the "mx"
+        // value MUST specify the Punycode-encoded A-label [RFC3492] to match against, and not
+        // the Unicode-encoded U-label."
         if !input.is_ascii() {
             let a_label = idna::domain_to_ascii_strict(input.trim_start_matches("*."))
                 .ok()
@@ -123,6 +215,8 @@ impl MxPattern {
                 a_label,
             });
         }
+        // ABNF `["*."] Domain`: no leading dot, `*` only as the whole first label, and every
+        // label `Let-dig [Ldh-str]`.
         if input.starts_with('.') {
             return Err(PatternError::LeadingDot(owned()));
         }
@@ -134,17 +228,52 @@ impl MxPattern {
         if name.is_empty() || name.contains('*') {
             return Err(PatternError::BadWildcard(owned()));
         }
-        for label in name.split('.') {
+        let labels: Vec<&str> = name.split('.').collect();
+        for label in &labels {
             check_label(input, label)?;
+        }
+        // Valid as written; now, could a host name ever match it?
+        if labels.iter().any(|l| l.len() > MAX_LABEL_LEN) || name.len() > MAX_NAME_LEN {
+            return unmatchable(UnmatchableReason::TooLong);
+        }
+        if labels
+            .last()
+            .is_some_and(|top| top.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return unmatchable(UnmatchableReason::NumericTopLabel);
+        }
+        if !wildcard && labels.len() == 1 {
+            return unmatchable(UnmatchableReason::SingleLabel);
+        }
+        if labels.iter().any(|l| is_fake_a_label(l)) {
+            return unmatchable(UnmatchableReason::FakeALabel);
         }
         let name = DomainName::parse(name).map_err(|source| PatternError::Name {
             pattern: owned(),
             source,
         })?;
-        Ok(match wildcard {
-            true => Self::Wildcard(name),
-            false => Self::Exact(name),
-        })
+        Ok(Self::Pattern(match wildcard {
+            true => MxPattern::Wildcard(name),
+            false => MxPattern::Exact(name),
+        }))
+    }
+}
+
+impl MxPattern {
+    /// Parses one pattern that MX host names can match, as written after `mx:`
+    /// (STS-POL-07).
+    ///
+    /// Letters are lower-cased and a trailing dot is dropped, as in [`MxValue::parse`].
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`PatternError`] that says what to write instead;
+    /// [`PatternError::Unmatchable`] for a valid value that no host name can match.
+    pub fn parse(input: &str) -> Result<Self, PatternError> {
+        match MxValue::parse(input)? {
+            MxValue::Pattern(pattern) => Ok(pattern),
+            MxValue::Unmatchable(u) => Err(PatternError::Unmatchable(u)),
+        }
     }
 
     /// Whether `host` matches this pattern (RFC 8461 §4.1, STS-VAL-01).
@@ -177,32 +306,29 @@ impl MxPattern {
     }
 }
 
-/// RFC 5321 `sub-domain = Let-dig [Ldh-str]`, and a valid A-label when it starts with `xn--`.
+/// RFC 5321 `sub-domain = Let-dig [Ldh-str]`: letters, digits and inner hyphens.
 fn check_label(pattern: &str, label: &str) -> Result<(), PatternError> {
-    let invalid = || PatternError::InvalidLabel {
-        pattern: pattern.to_owned(),
-        label: label.to_owned(),
-    };
     let bytes = label.as_bytes();
-    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
-        return Err(invalid());
-    };
-    if !first.is_ascii_alphanumeric()
-        || !last.is_ascii_alphanumeric()
-        || !bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-    {
-        return Err(invalid());
-    }
-    let lower = label.to_ascii_lowercase();
-    if lower.starts_with("xn--") && idna::domain_to_ascii_strict(&lower).ok() != Some(lower) {
-        return Err(PatternError::InvalidALabel {
+    let ldh = matches!(
+        (bytes.first(), bytes.last()),
+        (Some(first), Some(last)) if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
+    ) && bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    match ldh {
+        true => Ok(()),
+        false => Err(PatternError::InvalidLabel {
             pattern: pattern.to_owned(),
             label: label.to_owned(),
-        });
+        }),
     }
-    Ok(())
+}
+
+/// Whether `label` starts with `xn--` without being a valid A-label (RFC 5890 §2.3.2.1: such
+/// "fake A-labels" are not used in host names).
+fn is_fake_a_label(label: &str) -> bool {
+    let lower = label.to_ascii_lowercase();
+    lower.starts_with("xn--") && idna::domain_to_ascii_strict(&lower).ok() != Some(lower)
 }
 
 impl fmt::Display for MxPattern {
@@ -312,7 +438,7 @@ mod tests {
         for s in [
             "*.example.com",
             "mx.example.com",
-            "localhost",
+            "*.localhost",
             "xn--bcher-kva.example",
         ] {
             assert_eq!(pattern(s).to_string(), s);
@@ -362,14 +488,10 @@ mod tests {
                 a_label: Some("*.xn--bcher-kva.example".into())
             }
         );
-        assert!(matches!(
-            MxPattern::parse("xn--zz.example"),
-            Err(PatternError::InvalidALabel { .. })
-        ));
     }
 
     #[test]
-    fn sts_pol_07_rejects_non_host_labels_and_addresses() {
+    fn sts_pol_07_rejects_non_host_labels() {
         for s in [
             "-mx.example.com",
             "mx-.example.com",
@@ -377,25 +499,66 @@ mod tests {
             "a..example.com",
             "mx.example.com..",
             "mx/1.example.com",
+            "[mx.example.com]",
+            "2001:db8::1:zz",
         ] {
             assert!(
-                matches!(MxPattern::parse(s), Err(PatternError::InvalidLabel { .. })),
+                matches!(MxValue::parse(s), Err(PatternError::InvalidLabel { .. })),
                 "{s}"
             );
         }
-        assert!(matches!(
-            MxPattern::parse("192.0.2.1"),
-            Err(PatternError::IpAddress(_))
-        ));
-        assert!(matches!(
-            MxPattern::parse("[2001:db8::1]"),
-            Err(PatternError::IpAddress(_))
-        ));
-        assert!(matches!(
-            MxPattern::parse(&format!("{}.example", "a".repeat(64))),
-            Err(PatternError::Name { .. })
-        ));
         // Hyphens in positions 3-4 are fine in a label that is not an A-label.
         assert!(MxPattern::parse("ab--cd.example.com").is_ok());
+    }
+
+    fn unmatchable(s: &str) -> UnmatchableReason {
+        match MxValue::parse(s) {
+            Ok(MxValue::Unmatchable(u)) => {
+                assert_eq!(u.value(), s);
+                assert_eq!(
+                    MxPattern::parse(s),
+                    Err(PatternError::Unmatchable(u.clone()))
+                );
+                u.reason()
+            }
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sts_pol_09_ip_addresses_are_valid_values_that_match_nothing() {
+        // RFC 5321 `Domain` allows all-digit labels, so `192.0.2.25` is valid per the ABNF
+        // of RFC 8461 §3.2; it is no host name (RFC 1123 §2.1), so it matches no MX host.
+        for s in [
+            "192.0.2.25",
+            "192.0.2.25.",
+            "[192.0.2.25]",
+            "2001:db8::25",
+            "[2001:db8::25]",
+        ] {
+            assert_eq!(unmatchable(s), UnmatchableReason::IpAddress, "{s}");
+        }
+        for s in ["1.2.3", "mx.123", "*.192.0.2.1"] {
+            assert_eq!(unmatchable(s), UnmatchableReason::NumericTopLabel, "{s}");
+        }
+        let err = MxPattern::parse("192.0.2.25").unwrap_err();
+        assert!(err.to_string().contains("IP address"), "{err}");
+    }
+
+    #[test]
+    fn sts_pol_09_single_labels_fake_a_labels_and_long_names_match_nothing() {
+        for s in ["localhost", "mail", "MX."] {
+            assert_eq!(unmatchable(s), UnmatchableReason::SingleLabel, "{s}");
+        }
+        // A wildcard below a top-level domain matches two-label hosts: it stays a pattern.
+        assert!(pattern("*.com").matches(&host("example.com")));
+        assert_eq!(unmatchable("xn--zz.example"), UnmatchableReason::FakeALabel);
+        for s in [
+            format!("{}.example", "a".repeat(64)),
+            format!("{}example", "abcdefghi.".repeat(25)),
+        ] {
+            assert_eq!(unmatchable(&s), UnmatchableReason::TooLong, "{s}");
+        }
+        assert!(MxPattern::parse(&format!("{}.example", "a".repeat(63))).is_ok());
     }
 }

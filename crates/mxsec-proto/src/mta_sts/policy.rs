@@ -23,13 +23,32 @@
 //! than `mx` appears more than once, the first occurrence is used (STS-POL-08). `max_age`
 //! above 31557600 is clamped (STS-POL-06).
 //!
-//! [`Policy::parse`] is exact where the RFC is, and lenient only where the meaning is not in
-//! doubt (blank lines, a trailing dot on an `mx` name), always with a [`PolicyWarning`] so the
-//! checker can say what other senders may reject. Errors carry the 1-based line number.
+//! [`Policy::parse`] rejects a policy only where the RFC demands it: a line outside the ABNF
+//! or against a MUST of §3.2. Everything else is accepted, with a [`PolicyWarning`] the checker
+//! reports, because an invalid policy is no policy: one odd line would turn an `enforce`
+//! domain into one without MTA-STS, a downgrade no attacker had to cause. Errors carry the
+//! 1-based line number of the line at fault.
+//!
+//! | body or line | outcome | rule |
+//! |---|---|---|
+//! | more than 64 KiB | error | STS-FETCH-04 (§3.3: senders MAY limit the size) |
+//! | empty, byte order mark, JSON, HTML, not UTF-8, a control character | error | STS-POL-03 (ABNF) |
+//! | a line that is not `name: value` with a field name | error | STS-POL-03 (ABNF) |
+//! | `version`, `mode` or `max_age` missing, or its first value outside the ABNF | error | STS-POL-04…06 ("required once") |
+//! | an `mx` value outside `["*."] Domain`, several names, a U-label | error | STS-POL-07 (ABNF, two MUSTs) |
+//! | an `mx` value no MX host name can match: an address, a single label | kept out of [`Policy::mx`]; warning | STS-POL-09 |
+//! | no `mx` line while the mode is not `none` | valid, [`Policy::mx`] empty; warning | STS-POL-07 (no MUST; see below) |
+//! | a later `version`, `mode` or `max_age`; an unknown field | ignored; warning | STS-POL-08 |
+//! | blank line, trailing whitespace, `mx` with a trailing dot or repeated | accepted; warning | STS-POL-03, STS-POL-07 |
+//! | `max_age` above 31557600 | clamped; warning | STS-POL-06 |
+//!
+//! An `enforce` policy left with no pattern that can match (no `mx` line, or only unmatchable
+//! ones) is valid and covers no MX host, so senders that apply it defer the mail
+//! (STS-APP-01): a typo fails closed, never open.
 
 use std::fmt;
 
-use crate::mta_sts::matcher::{MxPattern, PatternError};
+use crate::mta_sts::matcher::{MxPattern, MxValue, PatternError, Unmatchable};
 use crate::mta_sts::record::{is_ext_name, trim_wsp_end, trim_wsp_start};
 use crate::name::{DomainName, NameError};
 use crate::parsed::Parsed;
@@ -106,12 +125,26 @@ pub struct Policy {
     /// How long, in seconds, the policy may be cached, already clamped to [`MAX_MAX_AGE`]
     /// (STS-POL-06).
     pub max_age: u64,
-    /// The `mx` patterns, in policy order, without duplicates (STS-POL-07). Empty only when
-    /// the mode is `none`.
+    /// The `mx` patterns that MX host names can match, in policy order, without duplicates
+    /// (STS-POL-07). Empty when the mode is `none`, or when the policy has no `mx` line or only
+    /// unmatchable ones: an `enforce` policy then covers no MX host (STS-APP-01).
     pub mx: Vec<MxPattern>,
+    /// The `mx` values that no MX host name can match, in policy order (STS-POL-09). They take
+    /// no part in matching; [`lines`](Self::lines) keeps them, to show the policy as served.
+    pub unmatchable_mx: Vec<UnmatchableMx>,
 }
 
-/// A deviation that leaves the policy valid; each carries the 1-based line number.
+/// An `mx` line whose value no MX host name can match (RFC 8461 §4.1, STS-POL-09).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct UnmatchableMx {
+    /// The 1-based line number in the policy body.
+    pub line: usize,
+    /// The value and why it matches nothing.
+    pub value: Unmatchable,
+}
+
+/// A deviation that leaves the policy valid; each but [`NoMx`](Self::NoMx) carries the
+/// 1-based line number.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyWarning {
@@ -149,7 +182,7 @@ pub enum PolicyWarning {
         first_line: usize,
     },
     /// A field this version of MTA-STS does not define: ignored (STS-POL-08).
-    #[error("line {line}: unknown field {key:?} is ignored{}", similar_to.map(|s| format!(" (did you mean `{s}`? field names are case-sensitive)")).unwrap_or_default())]
+    #[error("line {line}: unknown field {key:?} is ignored{}", did_you_mean(key, *similar_to))]
     UnknownField {
         /// The line number.
         line: usize,
@@ -172,6 +205,22 @@ pub enum PolicyWarning {
         /// The repeated pattern.
         pattern: MxPattern,
     },
+    /// An `mx` value that no MX host name can match: left out of matching (STS-POL-09).
+    #[error("line {line}: `mx: {}` can never match an MX host and is ignored: it {}", value.value(), value.reason())]
+    UnmatchableMx {
+        /// The line number.
+        line: usize,
+        /// The value and why it matches nothing.
+        value: Unmatchable,
+    },
+    /// No `mx` line while the mode is not `none` (STS-POL-07): the policy covers no MX host.
+    #[error("mode is `{mode}` but there is no `mx` line{}, so the policy covers no MX host{}; add one `mx:` line per MX host", similar_line(similar.as_ref(), "mx"), match mode { Mode::Enforce => " and senders that apply it defer all mail", _ => "" })]
+    NoMx {
+        /// The policy's mode.
+        mode: Mode,
+        /// A line with a field name that resembles `mx`: line number and name.
+        similar: Option<(usize, String)>,
+    },
 }
 
 /// Why a policy body is invalid (RFC 8461 §3.2). A sender treats it as `sts-policy-invalid`.
@@ -191,13 +240,19 @@ pub enum PolicyError {
     #[error("line 1: the policy starts with a UTF-8 byte order mark; save it without BOM")]
     ByteOrderMark,
     /// The body is JSON, not `key: value` lines (STS-POL-03; SCENARIOS.md M-09).
-    #[error("line 1: the policy looks like JSON; it must be plain `key: value` lines")]
-    JsonBody,
+    #[error("line {line}: the policy looks like JSON; it must be plain `key: value` lines")]
+    JsonBody {
+        /// The line of the first character that is not whitespace.
+        line: usize,
+    },
     /// The body is HTML: usually an error page served with status 200 (SCENARIOS.md M-03).
     #[error(
-        "line 1: the policy looks like HTML (an error page?); it must be plain `key: value` lines"
+        "line {line}: the policy looks like HTML (an error page?); it must be plain `key: value` lines"
     )]
-    HtmlBody,
+    HtmlBody {
+        /// The line of the first character that is not whitespace.
+        line: usize,
+    },
     /// A line is not valid UTF-8 (STS-POL-03).
     #[error("line {line}: not valid UTF-8 (Windows-1252 quotes or another legacy encoding?)")]
     NotUtf8 {
@@ -229,7 +284,7 @@ pub enum PolicyError {
         key: String,
     },
     /// `version`, `mode` or `max_age` is missing (STS-POL-04…06).
-    #[error("required field `{field}` is missing{}", similar.as_ref().map(|(l, k)| format!(" (line {l} has {k:?}; field names are case-sensitive)")).unwrap_or_default())]
+    #[error("required field `{field}` is missing{}", similar_line(similar.as_ref(), field))]
     MissingField {
         /// The missing field.
         field: &'static str,
@@ -262,21 +317,14 @@ pub enum PolicyError {
         /// What is wrong with it.
         problem: MaxAgeProblem,
     },
-    /// An `mx` value is not a valid pattern (STS-POL-07).
+    /// An `mx` value breaks the ABNF `["*."] Domain` or a MUST of RFC 8461 §3.2
+    /// (STS-POL-07).
     #[error("line {line}: invalid `mx`: {source}")]
     InvalidMx {
         /// The line number.
         line: usize,
         /// What is wrong with the pattern.
         source: PatternError,
-    },
-    /// No `mx` line while the mode is not `none` (STS-POL-07).
-    #[error(
-        "mode is `{mode}` but there is no `mx` line; add one `mx:` line per MX host or pattern"
-    )]
-    NoMx {
-        /// The policy's mode.
-        mode: Mode,
     },
 }
 
@@ -302,23 +350,31 @@ pub enum MaxAgeProblem {
 }
 
 impl Policy {
-    /// Parses a policy body as served over HTTPS (RFC 8461 §3.2; STS-POL-03…08).
+    /// Parses a policy body as served over HTTPS (RFC 8461 §3.2; STS-POL-03…09).
     ///
     /// # Errors
     ///
-    /// Returns the first problem found, with its line number and what was expected.
+    /// Returns the first problem found, with its line number and what was expected; only
+    /// what the RFC demands is an error (see the module documentation).
     pub fn parse(body: &[u8]) -> Result<Parsed<Self, PolicyWarning>, PolicyError> {
+        // RFC 8461 §3.3: "Senders MAY impose a timeout on the HTTPS GET and/or a limit on the
+        // maximum size of the response body" (64 kilobytes suggested; STS-FETCH-04).
         if body.len() > MAX_POLICY_SIZE {
             return Err(PolicyError::TooLarge { size: body.len() });
         }
+        // The ABNF: a policy starts with a field name, `(ALPHA / DIGIT) ...`, so a byte order
+        // mark, a JSON document or an HTML page is not an `sts-policy-record`.
         if body.starts_with(b"\xEF\xBB\xBF") {
             return Err(PolicyError::ByteOrderMark);
         }
-        match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            None => return Err(PolicyError::Empty),
-            Some(b'{' | b'[') => return Err(PolicyError::JsonBody),
-            Some(b'<') => return Err(PolicyError::HtmlBody),
-            Some(_) => {}
+        let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Err(PolicyError::Empty);
+        };
+        let line = 1 + body[..first].iter().filter(|b| **b == b'\n').count();
+        match body[first] {
+            b'{' | b'[' => return Err(PolicyError::JsonBody { line }),
+            b'<' => return Err(PolicyError::HtmlBody { line }),
+            _ => {}
         }
         let mut builder = Builder::default();
         let body = body.strip_suffix(b"\n").unwrap_or(body);
@@ -329,16 +385,22 @@ impl Policy {
     }
 
     /// The policy's canonical lines: `version: STSv1`, `mode: …`, one `mx: …` per pattern,
-    /// `max_age: …`.
+    /// then one per unmatchable value as served (STS-POL-09), `max_age: …`.
     ///
     /// This is the form RFC 8460 §4.4 uses for the TLS-RPT `policy-string` (RPT-JSON-02) and
-    /// Postfix for its `policy_string` attributes (POSTFIX.md §4.3). `max_age` is the effective
-    /// (clamped) value.
+    /// Postfix for its `policy_string` attributes (POSTFIX.md §4.3): the policy as served, so
+    /// an `mx` line that matches nothing is still shown. `max_age` is the effective (clamped)
+    /// value.
     pub fn lines(&self) -> Vec<String> {
-        let mut lines = Vec::with_capacity(self.mx.len() + 3);
+        let mut lines = Vec::with_capacity(self.mx.len() + self.unmatchable_mx.len() + 3);
         lines.push("version: STSv1".to_owned());
         lines.push(format!("mode: {}", self.mode));
         lines.extend(self.mx.iter().map(|p| format!("mx: {p}")));
+        lines.extend(
+            self.unmatchable_mx
+                .iter()
+                .map(|u| format!("mx: {}", u.value.value())),
+        );
         lines.push(format!("max_age: {}", self.max_age));
         lines
     }
@@ -366,12 +428,15 @@ struct Builder {
     mode: Option<(usize, Mode)>,
     max_age: Option<(usize, u64)>,
     mx: Vec<MxPattern>,
+    unmatchable_mx: Vec<UnmatchableMx>,
     warnings: Vec<PolicyWarning>,
 }
 
 impl Builder {
     fn line(&mut self, line: usize, raw: &[u8]) -> Result<(), PolicyError> {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // The ABNF: values are ASCII, or UTF-8 in extension values (`sts-policy-vchar`), with
+        // no control characters; `sts-policy-term` is LF or CRLF, never a lone CR.
         let text = std::str::from_utf8(raw).map_err(|_| PolicyError::NotUtf8 { line })?;
         if let Some(byte) = raw.iter().find(|b| b.is_ascii_control() && **b != b'\t') {
             return Err(PolicyError::ControlCharacter { line, byte: *byte });
@@ -385,6 +450,8 @@ impl Builder {
             self.warnings
                 .push(PolicyWarning::TrailingWhitespace { line });
         }
+        // The ABNF: every field is a name, then `sts-policy-field-delim = ":" *WSP`, then its
+        // value; a name is `(ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`.
         let Some((key, value)) = content.split_once(':') else {
             return Err(PolicyError::MalformedLine {
                 line,
@@ -414,6 +481,10 @@ impl Builder {
         }
     }
 
+    /// A repeated `version`, `mode` or `max_age`, ignored whatever its value: "If any
+    /// non-repeated field--i.e., all fields excepting "mx"--is duplicated, all entries except
+    /// for the first SHALL be ignored" (RFC 8461 §3.2). The first must hold a value of the
+    /// ABNF.
     fn duplicate(&mut self, line: usize, key: &'static str, first_line: usize) {
         self.warnings.push(PolicyWarning::DuplicateField {
             line,
@@ -470,32 +541,49 @@ impl Builder {
     }
 
     fn mx(&mut self, line: usize, value: &str) -> Result<(), PolicyError> {
-        let pattern =
-            MxPattern::parse(value).map_err(|source| PolicyError::InvalidMx { line, source })?;
+        // An error here breaks the ABNF `["*."] Domain` or a MUST of RFC 8461 §3.2 (one
+        // pattern per line, A-labels); a value that merely matches nothing is kept aside.
+        let parsed =
+            MxValue::parse(value).map_err(|source| PolicyError::InvalidMx { line, source })?;
         if value.ends_with('.') {
             self.warnings.push(PolicyWarning::MxTrailingDot { line });
         }
-        if self.mx.contains(&pattern) {
-            self.warnings
-                .push(PolicyWarning::DuplicateMx { line, pattern });
-        } else {
-            self.mx.push(pattern);
+        match parsed {
+            MxValue::Pattern(pattern) if self.mx.contains(&pattern) => {
+                self.warnings
+                    .push(PolicyWarning::DuplicateMx { line, pattern });
+            }
+            MxValue::Pattern(pattern) => self.mx.push(pattern),
+            MxValue::Unmatchable(value) => {
+                self.warnings.push(PolicyWarning::UnmatchableMx {
+                    line,
+                    value: value.clone(),
+                });
+                self.unmatchable_mx.push(UnmatchableMx { line, value });
+            }
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<Parsed<Policy, PolicyWarning>, PolicyError> {
+    /// The first unknown field that resembles `field`: its line and name.
+    fn similar(&self, field: &str) -> Option<(usize, String)> {
+        self.warnings.iter().find_map(|w| match w {
+            PolicyWarning::UnknownField {
+                line,
+                key,
+                similar_to: Some(s),
+            } if *s == field => Some((*line, key.clone())),
+            _ => None,
+        })
+    }
+
+    fn finish(mut self) -> Result<Parsed<Policy, PolicyWarning>, PolicyError> {
         let missing = |field: &'static str| PolicyError::MissingField {
             field,
-            similar: self.warnings.iter().find_map(|w| match w {
-                PolicyWarning::UnknownField {
-                    line,
-                    key,
-                    similar_to: Some(s),
-                } if *s == field => Some((*line, key.clone())),
-                _ => None,
-            }),
+            similar: self.similar(field),
         };
+        // The ABNF marks `version`, `mode` and `max_age` "required once": without them the
+        // policy has no version, no behaviour and no lifetime, so there is nothing to apply.
         if self.version.is_none() {
             return Err(missing("version"));
         }
@@ -505,14 +593,24 @@ impl Builder {
         let Some((_, max_age)) = self.max_age else {
             return Err(missing("max_age"));
         };
-        if self.mx.is_empty() && mode != Mode::None {
-            return Err(PolicyError::NoMx { mode });
+        // The ABNF comment "required at least once, except when mode is "none"" is the only
+        // text that asks for an `mx` line; no MUST of RFC 8461 §3.2 does. The sentence that
+        // does say MUST is "Parsers MUST accept TXT records and policy files that are
+        // syntactically valid ..., possibly containing additional key/value pairs not
+        // specified in this document, in which case unknown fields SHALL be ignored": a typo
+        // such as `nmx:` is such a field. The policy stays valid and covers no MX host, so an
+        // `enforce` policy defers mail (STS-APP-01) instead of being discarded, which would
+        // send the mail without MTA-STS.
+        if self.mx.is_empty() && self.unmatchable_mx.is_empty() && mode != Mode::None {
+            let similar = self.similar("mx");
+            self.warnings.push(PolicyWarning::NoMx { mode, similar });
         }
         Ok(Parsed {
             value: Policy {
                 mode,
                 max_age,
                 mx: self.mx,
+                unmatchable_mx: self.unmatchable_mx,
             },
             warnings: self.warnings,
         })
@@ -537,19 +635,60 @@ fn parse_max_age(value: &str) -> Result<u64, MaxAgeProblem> {
     }
 }
 
-/// The standard field a misspelt name most likely meant: same letters ignoring case and
-/// `_`/`-`/`.`.
+/// The standard field a misspelt name most likely meant: the same letters ignoring case and
+/// `_`/`-`/`.`, or else one letter added, dropped or changed (`nmx` for `mx`).
 fn similar_field(key: &str) -> Option<&'static str> {
-    let squash = |s: &str| -> String {
+    const FIELDS: [&str; 4] = ["version", "mode", "max_age", "mx"];
+    let squash = |s: &str| -> Vec<char> {
         s.chars()
             .filter(|c| !matches!(c, '_' | '-' | '.'))
             .flat_map(char::to_lowercase)
             .collect()
     };
     let key = squash(key);
-    ["version", "mode", "max_age", "mx"]
+    FIELDS
         .into_iter()
         .find(|field| squash(field) == key)
+        .or_else(|| {
+            FIELDS
+                .into_iter()
+                .find(|field| one_edit_apart(&squash(field), &key))
+        })
+}
+
+/// Whether adding, dropping or changing one character turns `a` into `b`.
+fn one_edit_apart(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    match long.len() - short.len() {
+        0 => short.iter().zip(long).filter(|(x, y)| x != y).count() == 1,
+        1 => {
+            let same = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+            short[same..] == long[same + 1..]
+        }
+        _ => false,
+    }
+}
+
+/// " (did you mean `mode`?)" for an unknown field name that resembles a standard one.
+fn did_you_mean(key: &str, field: Option<&str>) -> String {
+    match field {
+        None => String::new(),
+        Some(f) if f.eq_ignore_ascii_case(key) => {
+            format!(" (did you mean `{f}`? field names are case-sensitive)")
+        }
+        Some(f) => format!(" (did you mean `{f}`?)"),
+    }
+}
+
+/// " (line 3 has "nmx")" for the line whose field name resembles the missing `field`.
+fn similar_line(similar: Option<&(usize, String)>, field: &str) -> String {
+    match similar {
+        None => String::new(),
+        Some((line, key)) if key.eq_ignore_ascii_case(field) => {
+            format!(" (line {line} has {key:?}; field names are case-sensitive)")
+        }
+        Some((line, key)) => format!(" (line {line} has {key:?})"),
+    }
 }
 
 fn case_hint(value: &str, allowed: &[&str]) -> String {
@@ -576,8 +715,8 @@ fn excerpt(s: &str) -> String {
 }
 
 impl PolicyWarning {
-    /// The 1-based line number the warning is about.
-    pub fn line(&self) -> usize {
+    /// The 1-based line number the warning is about, when it is about one line.
+    pub fn line(&self) -> Option<usize> {
         match self {
             Self::BlankLine { line }
             | Self::TrailingWhitespace { line }
@@ -585,7 +724,9 @@ impl PolicyWarning {
             | Self::DuplicateField { line, .. }
             | Self::UnknownField { line, .. }
             | Self::MxTrailingDot { line }
-            | Self::DuplicateMx { line, .. } => *line,
+            | Self::DuplicateMx { line, .. }
+            | Self::UnmatchableMx { line, .. } => Some(*line),
+            Self::NoMx { .. } => None,
         }
     }
 
@@ -595,7 +736,10 @@ impl PolicyWarning {
             Self::BlankLine { .. } | Self::TrailingWhitespace { .. } => "STS-POL-03",
             Self::MaxAgeClamped { .. } => "STS-POL-06",
             Self::DuplicateField { .. } | Self::UnknownField { .. } => "STS-POL-08",
-            Self::MxTrailingDot { .. } | Self::DuplicateMx { .. } => "STS-POL-07",
+            Self::MxTrailingDot { .. } | Self::DuplicateMx { .. } | Self::NoMx { .. } => {
+                "STS-POL-07"
+            }
+            Self::UnmatchableMx { .. } => "STS-POL-09",
         }
     }
 }
@@ -604,8 +748,10 @@ impl PolicyError {
     /// The 1-based line number of the problem, when it is on one line.
     pub fn line(&self) -> Option<usize> {
         match self {
-            Self::ByteOrderMark | Self::JsonBody | Self::HtmlBody => Some(1),
-            Self::NotUtf8 { line }
+            Self::ByteOrderMark => Some(1),
+            Self::JsonBody { line }
+            | Self::HtmlBody { line }
+            | Self::NotUtf8 { line }
             | Self::ControlCharacter { line, .. }
             | Self::MalformedLine { line, .. }
             | Self::InvalidKey { line, .. }
@@ -613,9 +759,7 @@ impl PolicyError {
             | Self::InvalidMode { line, .. }
             | Self::InvalidMaxAge { line, .. }
             | Self::InvalidMx { line, .. } => Some(*line),
-            Self::TooLarge { .. } | Self::Empty | Self::MissingField { .. } | Self::NoMx { .. } => {
-                None
-            }
+            Self::TooLarge { .. } | Self::Empty | Self::MissingField { .. } => None,
         }
     }
 
@@ -629,7 +773,7 @@ impl PolicyError {
             | Self::InvalidVersion { .. } => "STS-POL-04",
             Self::MissingField { field: "mode", .. } | Self::InvalidMode { .. } => "STS-POL-05",
             Self::MissingField { .. } | Self::InvalidMaxAge { .. } => "STS-POL-06",
-            Self::InvalidMx { .. } | Self::NoMx { .. } => "STS-POL-07",
+            Self::InvalidMx { .. } => "STS-POL-07",
             _ => "STS-POL-03",
         }
     }
@@ -640,6 +784,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::mta_sts::matcher::UnmatchableReason;
 
     fn parse(body: &str) -> Parsed<Policy, PolicyWarning> {
         Policy::parse(body.as_bytes()).unwrap()
@@ -739,14 +884,17 @@ mod tests {
     #[test]
     fn sts_pol_03_json_body_rejected() {
         let err = Policy::parse(fixture!("sts-pol-03-json-body.txt")).unwrap_err();
-        assert_eq!(err, PolicyError::JsonBody);
+        assert_eq!(err, PolicyError::JsonBody { line: 1 });
         assert_eq!(err.conformance_id(), "STS-POL-03");
+        let err = error("\n\n  [\"version: STSv1\"]\n");
+        assert_eq!(err, PolicyError::JsonBody { line: 3 });
+        assert!(err.to_string().starts_with("line 3: "), "{err}");
     }
 
     #[test]
     fn sts_pol_03_html_error_page_rejected() {
         let err = Policy::parse(fixture!("sts-pol-03-html-soft-404.txt")).unwrap_err();
-        assert_eq!(err, PolicyError::HtmlBody);
+        assert_eq!(err, PolicyError::HtmlBody { line: 1 });
     }
 
     #[test]
@@ -1011,14 +1159,172 @@ mod tests {
     }
 
     #[test]
-    fn sts_pol_07_mx_required_unless_mode_none() {
-        for mode in ["enforce", "testing"] {
-            let err = error(&format!("version: STSv1\nmode: {mode}\nmax_age: 86400\n"));
-            assert!(matches!(err, PolicyError::NoMx { .. }), "{mode}");
-            assert_eq!(err.conformance_id(), "STS-POL-07");
+    fn sts_pol_07_no_mx_line_leaves_a_valid_policy_that_covers_no_host() {
+        // RFC 8461 §3.2 asks for an `mx` line only in an ABNF comment ("required at least
+        // once, except when mode is "none""), with no MUST; what it does say with a MUST is
+        // "Parsers MUST accept TXT records and policy files that are syntactically valid
+        // ..., in which case unknown fields SHALL be ignored". So the typo `nmx:` is an
+        // unknown field, and the enforce policy stands with no pattern: senders defer
+        // (STS-APP-01) instead of dropping MTA-STS for the domain.
+        for mode in [Mode::Enforce, Mode::Testing] {
+            let p = parse(&format!(
+                "version: STSv1\nmode: {mode}\nnmx: mx1.example.org\nmax_age: 86400\n"
+            ));
+            assert_eq!(p.value.mode, mode);
+            assert!(p.value.mx.is_empty() && p.value.unmatchable_mx.is_empty());
+            assert!(!p.value.matches(&host("mx1.example.org")));
+            assert_eq!(
+                p.warnings,
+                [
+                    PolicyWarning::UnknownField {
+                        line: 3,
+                        key: "nmx".into(),
+                        similar_to: Some("mx")
+                    },
+                    PolicyWarning::NoMx {
+                        mode,
+                        similar: Some((3, "nmx".into()))
+                    }
+                ]
+            );
+            assert!(
+                p.warnings[0].to_string().ends_with("(did you mean `mx`?)"),
+                "{}",
+                p.warnings[0]
+            );
+            assert!(
+                p.warnings[1]
+                    .to_string()
+                    .contains("no `mx` line (line 3 has \"nmx\")"),
+                "{}",
+                p.warnings[1]
+            );
+            assert_eq!(p.warnings[1].conformance_id(), "STS-POL-07");
+            assert_eq!(p.warnings[1].line(), None);
         }
-        let p = parse("version: STSv1\nmode: none\nmax_age: 86400\n");
+        let enforce = parse("version: STSv1\nmode: enforce\nmax_age: 1\n");
+        assert!(enforce.warnings[0].to_string().contains("defer all mail"));
+        let none = parse("version: STSv1\nmode: none\nmax_age: 86400\n");
+        assert!(none.value.mx.is_empty() && none.warnings.is_empty());
+    }
+
+    /// The policy of issue 18: an enforce policy with an address, a typo and the real MX.
+    const IP_AND_TYPO: &str = "version: STSv1\nmode: enforce\nmx: 192.0.2.25\nnmx: mx2.example.org\nmx: mx1.example.org\nmax_age: 86400\n";
+
+    #[test]
+    fn sts_pol_09_ip_address_mx_is_kept_out_of_matching_not_fatal() {
+        let p = parse(IP_AND_TYPO);
+        assert_eq!(p.value.mode, Mode::Enforce);
+        let mx: Vec<String> = p.value.mx.iter().map(ToString::to_string).collect();
+        assert_eq!(mx, ["mx1.example.org"]);
+        assert!(p.value.matches(&host("mx1.example.org")));
+        assert!(!p.value.matches(&host("mx2.example.org")));
+        let [unmatchable] = p.value.unmatchable_mx.as_slice() else {
+            panic!("{:?}", p.value.unmatchable_mx);
+        };
+        assert_eq!(unmatchable.line, 3);
+        assert_eq!(unmatchable.value.value(), "192.0.2.25");
+        assert_eq!(unmatchable.value.reason(), UnmatchableReason::IpAddress);
+        assert_eq!(
+            p.warnings,
+            [
+                PolicyWarning::UnmatchableMx {
+                    line: 3,
+                    value: unmatchable.value.clone()
+                },
+                PolicyWarning::UnknownField {
+                    line: 4,
+                    key: "nmx".into(),
+                    similar_to: Some("mx")
+                }
+            ]
+        );
+        assert_eq!(p.warnings[0].conformance_id(), "STS-POL-09");
+        assert!(
+            p.warnings[0]
+                .to_string()
+                .starts_with("line 3: `mx: 192.0.2.25` can never match"),
+            "{}",
+            p.warnings[0]
+        );
+        // The policy as served, for Postfix's policy_string and TLS-RPT.
+        assert_eq!(
+            p.value.lines(),
+            [
+                "version: STSv1",
+                "mode: enforce",
+                "mx: mx1.example.org",
+                "mx: 192.0.2.25",
+                "max_age: 86400"
+            ]
+        );
+    }
+
+    #[test]
+    fn sts_pol_09_only_unmatchable_patterns_leave_an_enforce_policy_with_no_pattern() {
+        let p = parse("version: STSv1\nmode: enforce\nmx: 192.0.2.25\nmx: localhost\nmx: [2001:db8::25]\nmax_age: 86400\n");
         assert!(p.value.mx.is_empty());
+        let reasons: Vec<(usize, UnmatchableReason)> = p
+            .value
+            .unmatchable_mx
+            .iter()
+            .map(|u| (u.line, u.value.reason()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (3, UnmatchableReason::IpAddress),
+                (4, UnmatchableReason::SingleLabel),
+                (5, UnmatchableReason::IpAddress)
+            ]
+        );
+        // Every mx line is there, so no NoMx warning: one STS-POL-09 warning per line.
+        assert!(p
+            .warnings
+            .iter()
+            .all(|w| w.conformance_id() == "STS-POL-09"));
+        assert_eq!(p.warnings.len(), 3);
+    }
+
+    #[test]
+    fn sts_pol_09_canonical_text_round_trips_with_unmatchable_values() {
+        let p = parse(IP_AND_TYPO).value;
+        let again = parse(&p.to_text()).value;
+        assert_eq!(
+            (again.mode, again.max_age, &again.mx),
+            (p.mode, p.max_age, &p.mx)
+        );
+        let values = |p: &Policy| -> Vec<Unmatchable> {
+            p.unmatchable_mx.iter().map(|u| u.value.clone()).collect()
+        };
+        assert_eq!(values(&again), values(&p));
+    }
+
+    #[test]
+    fn sts_pol_07_invalid_mx_line_is_fatal_only_where_the_rfc_says_so() {
+        // Beside a valid pattern, a line that breaks the ABNF or a MUST still invalidates the
+        // policy, and the error names that line.
+        for (bad, rule) in [
+            (
+                "mx: a.example.org b.example.org",
+                "each MX MUST have its own",
+            ),
+            (
+                "mx: mx.bücher.example",
+                "MUST specify the Punycode-encoded A-label",
+            ),
+            ("mx: .example.org", "ABNF"),
+            ("mx: mx_1.example.org", "ABNF"),
+            ("mx:", "ABNF"),
+        ] {
+            let err = error(&format!(
+                "version: STSv1\nmode: enforce\nmx: mx1.example.org\n{bad}\nmax_age: 86400\n"
+            ));
+            assert!(
+                matches!(err, PolicyError::InvalidMx { line: 4, .. }),
+                "{bad} ({rule}): {err}"
+            );
+        }
     }
 
     #[test]
@@ -1069,6 +1375,30 @@ mod tests {
                 similar_to: None
             }]
         );
+    }
+
+    #[test]
+    fn sts_pol_08_unknown_field_one_letter_off_gets_a_hint() {
+        let err = error("version: STSv1\nmod: enforce\nmx: a.example\nmax_age: 1\n");
+        assert_eq!(
+            err,
+            PolicyError::MissingField {
+                field: "mode",
+                similar: Some((2, "mod".into()))
+            }
+        );
+        assert!(err.to_string().ends_with("(line 2 has \"mod\")"), "{err}");
+        for (key, similar) in [
+            ("mxx", Some("mx")),
+            ("x", Some("mx")),
+            ("maxage", Some("max_age")),
+            ("MAX-AGE", Some("max_age")),
+            ("versions", Some("version")),
+            ("id", None),
+            ("mdoe", None),
+        ] {
+            assert_eq!(similar_field(key), similar, "{key}");
+        }
     }
 
     #[test]
@@ -1132,26 +1462,49 @@ mod tests {
         assert!(p.to_text().ends_with("max_age: 604800\r\n"));
     }
 
+    /// A policy whose line numbers are those of its own canonical text, so that rendering
+    /// and parsing give it back exactly.
     fn arb_policy() -> impl Strategy<Value = Policy> {
         let label = "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?";
         let name = proptest::collection::vec(label, 1..4).prop_map(|l| l.join("."));
-        let pattern = (any::<bool>(), name).prop_map(|(wild, name)| {
-            let text = if wild { format!("*.{name}") } else { name };
-            MxPattern::parse(&text).unwrap()
-        });
+        let pattern = (any::<bool>(), name).prop_filter_map(
+            "a pattern host names can match",
+            |(wild, name)| {
+                let text = if wild { format!("*.{name}") } else { name };
+                MxPattern::parse(&text).ok()
+            },
+        );
+        let address = any::<[u8; 4]>().prop_map(|a| std::net::Ipv4Addr::from(a).to_string());
         (
             prop_oneof![Just(Mode::Enforce), Just(Mode::Testing), Just(Mode::None)],
             0..=MAX_MAX_AGE,
-            proptest::collection::vec(pattern, 1..5),
+            proptest::collection::vec(pattern, 0..5),
+            proptest::collection::vec(address, 0..3),
         )
-            .prop_map(|(mode, max_age, mut mx)| {
+            .prop_map(|(mode, max_age, mut mx, addresses)| {
                 let mut seen = Vec::new();
                 mx.retain(|p| {
                     let new = !seen.contains(p);
                     seen.push(p.clone());
                     new
                 });
-                Policy { mode, max_age, mx }
+                let unmatchable_mx = addresses
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| match MxValue::parse(a) {
+                        Ok(MxValue::Unmatchable(value)) => UnmatchableMx {
+                            line: 3 + mx.len() + i,
+                            value,
+                        },
+                        other => panic!("{a}: {other:?}"),
+                    })
+                    .collect();
+                Policy {
+                    mode,
+                    max_age,
+                    mx,
+                    unmatchable_mx,
+                }
             })
     }
 
@@ -1175,7 +1528,10 @@ mod tests {
         fn sts_pol_03_render_parse_round_trip(policy in arb_policy()) {
             let text = policy.to_text();
             let parsed = Policy::parse(text.as_bytes()).unwrap();
-            prop_assert!(parsed.warnings.is_empty());
+            let only_expected = parsed.warnings.iter().all(|w| {
+                matches!(w, PolicyWarning::UnmatchableMx { .. } | PolicyWarning::NoMx { .. })
+            });
+            prop_assert!(only_expected, "{:?}", parsed.warnings);
             prop_assert_eq!(&parsed.value, &policy);
             let lf = text.replace("\r\n", "\n");
             prop_assert_eq!(Policy::parse(lf.as_bytes()).unwrap().value, policy);

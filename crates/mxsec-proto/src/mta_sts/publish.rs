@@ -65,6 +65,7 @@ pub fn policy_for(mode: Mode, max_age: u64, mx_hosts: &[DomainName]) -> Result<P
         mode,
         max_age: max_age.min(super::policy::MAX_MAX_AGE),
         mx,
+        unmatchable_mx: Vec::new(),
     })
 }
 

@@ -21,6 +21,13 @@
 //! beginning with `v=STSv1;` are dropped and exactly one must remain (STS-TXT-05). Every way of
 //! ending with "no available policy" is a variant of [`NoPolicy`], so the checker can say why
 //! and the resolver can tell a domain without MTA-STS from a broken record.
+//!
+//! Unlike the policy file, the record has an explicit rule for syntax errors: "If the number
+//! of resulting records is not one, or if the resulting record is syntactically invalid,
+//! senders MUST assume the recipient domain does not have an available MTA-STS Policy and skip
+//! the remaining steps of policy discovery" (RFC 8461 §3.1). So every [`RecordError`], each a
+//! departure from the ABNF above, means no policy; the only leniency is whitespace before the
+//! first `;`, which the ABNF allows and the prose prefix test does not (erratum 6285).
 
 use std::fmt;
 
@@ -271,6 +278,9 @@ impl StsRecord {
     ///
     /// Returns a [`RecordError`] naming the field that is wrong.
     pub fn parse(text: &str) -> Result<Parsed<Self, RecordWarning>, RecordError> {
+        // Each error below breaks the ABNF, so the record is "syntactically invalid" and RFC
+        // 8461 §3.1 says senders MUST then assume there is no available policy. No character
+        // of the ABNF is outside US-ASCII.
         if let Some(ch) = text.chars().find(|c| !c.is_ascii()) {
             return Err(RecordError::NotAscii(ch));
         }
@@ -303,6 +313,8 @@ impl StsRecord {
                 extensions.push(Extension::new(name, value)?);
             }
         }
+        // RFC 8461 §3.1: ""id": (plain-text, required)", and the ABNF: "Note that sts-id
+        // record is required".
         let Some(id) = id else {
             let similar = extensions
                 .iter()

@@ -391,6 +391,22 @@ pub(super) static ALL: &[Scenario] = scenarios! {
     "m09-json", ["M-09", "STS-POL-03"], "JSON instead of key: value lines",
         "the policy is not in the RFC 8461 format", "NOTFOUND ",
         |b| m09(b, br#"{"version":"STSv1","mode":"enforce","max_age":604800}"#);
+    "m09-ip-mx", ["M-09", "STS-POL-09"], "mx: with an IP address, and an nmx: typo",
+        "mx: 192.0.2.25 matches no MX host and nmx: is unknown; both are ignored, the policy stands",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let (mx, mx2) = (b.name("mx"), b.name("mx2"));
+            m09(b, format!("version: STSv1\r\nmode: enforce\r\nmx: 192.0.2.25\r\nnmx: {mx2}\r\nmx: {mx}\r\nmax_age: 604800\r\n").as_bytes())
+        };
+    "m09-unmatchable-only", ["M-09", "STS-POL-09"], "enforce, only an address and a single label",
+        "no mx: value can match an MX host: the enforce policy covers none, senders defer", "TEMP",
+        |b| m09(b, policy("enforce", &["192.0.2.25", "mx"], 604_800).as_bytes());
+    "m09-nmx-typo", ["M-09", "STS-POL-07"], "enforce, its only host line is nmx:",
+        "no mx: line: the enforce policy covers no MX host, senders defer", "TEMP",
+        |b| {
+            let mx = b.name("mx");
+            m09(b, format!("version: STSv1\r\nmode: enforce\r\nnmx: {mx}\r\nmax_age: 604800\r\n").as_bytes())
+        };
     "m10-short-max-age", ["M-10", "STS-POL-06"], "enforce with max_age one day",
         "a short max_age weakens protection against blocked discovery",
         "OK secure match=mx.{d} servername=hostname",

@@ -83,6 +83,11 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         "t03-tls-fails" => Deferred("Cannot start TLS: handshake failure"),
         // No MX host is covered by the policy (M-05, STS-VAL-01): the daemon answers TEMP.
         "m05-two-labels" => Deferred(POLICY_TEMP),
+        // An enforce policy whose mx: values can match no host, or with no mx: line at all,
+        // is valid and covers no MX host (STS-POL-09, STS-POL-07, STS-APP-01).
+        "m09-unmatchable-only" | "m09-nmx-typo" => Deferred(POLICY_TEMP),
+        // An mx: value that matches no host beside the real MX is ignored (STS-POL-09).
+        "m09-ip-mx" => Verified,
         // DNSSEC or TLSA lookups fail: defer, never downgrade (DANE-DNS-03, DANE-DNS-04,
         // PFX-04). Postfix's own MX lookup fails first where DNSSEC is bogus; the TLSA
         // failure reaches it as the daemon's TEMP.

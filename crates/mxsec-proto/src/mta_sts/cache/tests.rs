@@ -525,3 +525,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sts_pol_09_stored_bodies_reload_with_unmatchable_values_set_aside() {
+    // A store keeps the body as served and rebuilds the entry with CachedPolicy::parse. The
+    // parser now accepts more than before and never less, so whatever an earlier mxsec
+    // stored still loads; a body with an address next to the real MX loads with that MX
+    // alone as the pattern, and the address still in the policy's lines.
+    let body =
+        "version: STSv1\nmode: enforce\nmx: 192.0.2.25\nmx: mail.example.com\nmax_age: 604800\n";
+    let cached = match CachedPolicy::parse(id("a"), body, T0) {
+        Ok(p) => p,
+        Err(e) => panic!("stored policy: {e}"),
+    };
+    assert_eq!(cached.body(), body);
+    let mx: Vec<String> = cached.policy().mx.iter().map(ToString::to_string).collect();
+    assert_eq!(mx, ["mail.example.com"]);
+    assert!(cached
+        .policy()
+        .lines()
+        .contains(&"mx: 192.0.2.25".to_owned()));
+    let mut entry = CacheEntry::new(domain());
+    assert!(entry.record_success(cached));
+    assert!(entry.live_policy(T0 + 1).is_some());
+}
