@@ -463,8 +463,8 @@ fn statuses(log: &str) -> BTreeMap<String, Status> {
     statuses
 }
 
-/// Whether Postfix logged a `Verified TLS connection` to a host of `domain` (the domain itself
-/// or a name below it).
+/// Whether Postfix logged a `Verified TLS connection` to a host of `domain`: the domain itself,
+/// a name below it, or a name below its provider zone `provider-<domain>`.
 fn verified_tls(log: &str, domain: &str) -> bool {
     log.lines()
         .filter_map(|line| between(line, "Verified TLS connection established to ", "["))
