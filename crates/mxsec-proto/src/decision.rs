@@ -462,29 +462,22 @@ fn denial(
             TlsPolicy::TempFail(text)
         }
         StsDemand::Enforce(sts) => {
-            let matches: Vec<MatchName> = sts
-                .mx_patterns
-                .iter()
-                .map(MatchName::from_pattern)
-                .collect();
-            if matches.is_empty() {
-                let text = format!(
-                    "{what}, without DNSSEC proof, and the enforce policy of {} has no \
-                     pattern that can match a host",
-                    sts.policy_domain
-                );
-                reason(r, "STS-APP-01", text.clone());
-                return TlsPolicy::TempFail(text);
-            }
             reason(
                 r,
                 "PFX-04",
                 "an unsigned denial can be forged: the enforce policy's own patterns apply",
             );
-            TlsPolicy::Secure(SecurePolicy {
-                matches,
-                sts: (*sts).clone(),
-            })
+            let matches = sts
+                .mx_patterns
+                .iter()
+                .map(MatchName::from_pattern)
+                .collect();
+            let none = format!(
+                "{what}, without DNSSEC proof, and the enforce policy of {} has no pattern \
+                 that can match a host",
+                sts.policy_domain
+            );
+            secure_or_temp(matches, sts, none, r)
         }
     }
 }
@@ -623,19 +616,32 @@ fn secure_for_hosts(sts: &ActiveSts, hosts: &[HostState], r: &mut Vec<Reason>) -
             );
         }
     }
-    if matches.is_empty() {
-        let text = format!(
-            "MTA-STS enforce policy of {} covers none of the MX hosts",
-            sts.policy_domain
+    if !matches.is_empty() {
+        reason(
+            r,
+            "STS-APP-01",
+            "PKIX-valid certificate for the MX host name required",
         );
-        reason(r, "STS-APP-01", text.clone());
-        return TlsPolicy::TempFail(text);
     }
-    reason(
-        r,
-        "STS-APP-01",
-        "PKIX-valid certificate for the MX host name required",
+    let none = format!(
+        "MTA-STS enforce policy of {} covers none of the MX hosts",
+        sts.policy_domain
     );
+    secure_or_temp(matches, sts, none, r)
+}
+
+/// `secure` with these `match=` names, or `TEMP` with the reason `none` when there are none:
+/// an `enforce` policy that no host can meet defers (STS-APP-01, STS-APP-04).
+fn secure_or_temp(
+    matches: Vec<MatchName>,
+    sts: &ActiveSts,
+    none: String,
+    r: &mut Vec<Reason>,
+) -> TlsPolicy {
+    if matches.is_empty() {
+        reason(r, "STS-APP-01", none.clone());
+        return TlsPolicy::TempFail(none);
+    }
     TlsPolicy::Secure(SecurePolicy {
         matches,
         sts: sts.clone(),
