@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::Destination;
 
@@ -24,7 +25,7 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
         strict_testing: args.strict_testing,
         tlsrpt: args.tlsrpt,
     };
-    let resolving = Resolving::from_args(&args.resolve).await?;
+    let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
     let (resolution, decision) = resolving.resolver().decide(&destination, &config).await;
     let payload = decision.socketmap_payload(&config);
     let mut out = std::io::stdout().lock();
