@@ -77,24 +77,32 @@ impl Resolving {
     }
 }
 
-/// What to do about a DNSSEC-bogus answer, given how DNSSEC was set up: the trust anchor it
-/// was judged against, and the option that fixes it when the names are in a private signed
-/// namespace (RFC 4035 §5.5: bogus data is never used, so the lookup looks like a failure).
+/// The trust anchor DNSSEC answers are judged against, in words.
+pub(crate) fn trust_anchor_name(args: &ResolveArgs) -> String {
+    match (args.dnssec, &args.trust_anchor) {
+        (DnssecMode::Validate, None) => "the IANA root trust anchor".to_owned(),
+        (DnssecMode::Validate, Some(path)) => format!("the trust anchor in {}", path.display()),
+        (DnssecMode::TrustAd, _) => "the resolver's trust anchor".to_owned(),
+    }
+}
+
+/// The option that fixes a DNSSEC-bogus answer when the names are in a private signed
+/// namespace, given how DNSSEC was set up. Bogus data is never used (RFC 4035 §5.5,
+/// DANE-DNS-05), so without this a lookup looks like a mere failure or an absence.
 pub(crate) fn bogus_hint(args: &ResolveArgs) -> String {
     match (args.dnssec, &args.trust_anchor) {
-        (DnssecMode::Validate, None) => "it was validated from the IANA root trust anchor; \
-             for names in a private signed namespace give its trust anchor with \
-             --trust-anchor FILE, or ask a validating resolver that has it with \
-             --dnssec trust-ad"
+        (DnssecMode::Validate, None) => "names in a private signed namespace need its trust \
+             anchor (--trust-anchor FILE) or a validating resolver that has it \
+             (--dnssec trust-ad)"
             .to_owned(),
         (DnssecMode::Validate, Some(path)) => format!(
-            "it was validated from the trust anchor in {}; check that the file holds the \
-             current DS or DNSKEY of the namespace's root",
+            "check that --trust-anchor {} holds the current DS or DNSKEY of the namespace's \
+             root",
             path.display()
         ),
-        (DnssecMode::TrustAd, _) => "the resolver validated it (--dnssec trust-ad); give \
-             the resolver the trust anchor of the namespace, or validate here with \
-             --dnssec validate --trust-anchor FILE"
+        (DnssecMode::TrustAd, _) => "the resolver validated it (--dnssec trust-ad): give the \
+             resolver the namespace's trust anchor, or validate here with --dnssec validate \
+             --trust-anchor FILE"
             .to_owned(),
     }
 }

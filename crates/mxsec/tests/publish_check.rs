@@ -201,7 +201,9 @@ impl Site {
 
     /// `mxsec check --json DOMAIN`, parsed.
     async fn check(&self) -> (Report, Output) {
-        let out = self.mxsec(&["check", "--json", &self.domain]).await;
+        let out = self
+            .mxsec(&["check", "--allow-private", "--json", &self.domain])
+            .await;
         let report: Report = serde_json::from_str(stdout(&out).trim())
             .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
         (report, out)

@@ -146,7 +146,8 @@ impl Hints {
     fn print(&self, args: &CheckArgs) {
         if self.bogus {
             eprintln!(
-                "mxsec check: DNSSEC validation failed (bogus, D-05): {}",
+                "mxsec check: DNSSEC validation against {} failed (bogus, D-05): {}",
+                crate::config::trust_anchor_name(&args.resolve),
                 crate::config::bogus_hint(&args.resolve)
             );
         }

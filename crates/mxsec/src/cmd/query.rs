@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use mxsec_net::dial::ConnectPolicy;
-use mxsec_proto::decision::DecisionConfig;
+use mxsec_proto::decision::{
+    AddressState, DecisionConfig, LookupFailure, MxState, Observations, TlsaState,
+};
+use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::Destination;
 
 use crate::cli::QueryArgs;
-use crate::config::Resolving;
+use crate::config::{bogus_hint, trust_anchor_name, Resolving};
 
 pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     if let Some(address) = &args.daemon {
@@ -41,5 +44,30 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     } else {
         writeln!(out, "{payload}")?;
     }
+    if bogus(&resolution.observations) {
+        eprintln!(
+            "mxsec query: DNSSEC validation against {} failed (bogus): {}",
+            trust_anchor_name(&args.resolve),
+            bogus_hint(&args.resolve)
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a lookup the decision rests on was DNSSEC-bogus (DANE-DNS-05).
+fn bogus(observations: &Observations) -> bool {
+    let failed = |f: &LookupFailure| matches!(f, LookupFailure::Bogus(_));
+    match &observations.mx {
+        MxState::Failed(f) => failed(f),
+        MxState::NoSuchDomain { security } | MxState::NullMx { security } => {
+            *security == Security::Bogus
+        }
+        MxState::Hosts { security, hosts } => {
+            *security == Security::Bogus
+                || hosts.iter().any(|h| {
+                    matches!(&h.addresses, AddressState::Failed(f) if failed(f))
+                        || matches!(&h.tlsa, TlsaState::Failed(f) if failed(f))
+                })
+        }
+    }
 }
