@@ -226,8 +226,8 @@ catalogue! {
     SpecialPurposeAddressProbed {
         id: "N-01", area: Mx, severity: Info, rfc: "RFC 6890 §2.2",
         title: "MX host address is not reachable from the internet",
-        fix: "Nothing to fix for mail inside a private network. For mail from the internet, \
-              publish a globally reachable address for the MX host.",
+        fix: "None inside a private network; for mail from the internet, publish a public \
+              address.",
     }
     /// An address does not accept TCP connections on port 25 (RFC 5321 §5.1, N-01).
     AddressUnreachable {

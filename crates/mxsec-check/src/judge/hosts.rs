@@ -469,11 +469,7 @@ fn judge_address(
             findings,
             K::SpecialPurposeAddressProbed,
             subject.clone(),
-            format!(
-                "{} is special-purpose: {special}; probed as the connect policy allows, but \
-                 not reachable from the internet",
-                a.address
-            ),
+            format!("{special}: probed, but not reachable from the internet"),
         );
     }
     facts.connected = connected(p);
