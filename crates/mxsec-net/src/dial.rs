@@ -448,6 +448,14 @@ mod tests {
             assert!(matches!(err, DialError::Refused { .. }), "{text}: {err:?}");
         }
         assert_eq!(ConnectPolicy::default(), ConnectPolicy::AnyAddress);
+        assert_eq!(
+            ConnectPolicy::allowing_private(true),
+            ConnectPolicy::AnyAddress
+        );
+        assert_eq!(
+            ConnectPolicy::allowing_private(false),
+            ConnectPolicy::PublicOnly
+        );
         assert!(ConnectPolicy::PublicOnly
             .check("9.9.9.9".parse().unwrap())
             .is_ok());
