@@ -217,7 +217,17 @@ catalogue! {
         id: "N-01", area: Mx, severity: Error, rfc: "RFC 6890 §2.2",
         title: "MX host address is a special-purpose address",
         fix: "Publish only globally reachable addresses for the MX host; senders cannot reach \
-              a private, loopback or documentation address. It was not probed.",
+              a private, loopback or documentation address. It was not probed: to audit a \
+              private network, check from inside it with --allow-private.",
+    }
+    /// An MX host address lies in special-purpose space and was probed, because the connect
+    /// policy allows it (`--allow-private`): fine inside a private network, unreachable from
+    /// the internet (RFC 6890 §2.2, N-01).
+    SpecialPurposeAddressProbed {
+        id: "N-01", area: Mx, severity: Info, rfc: "RFC 6890 §2.2",
+        title: "MX host address is not reachable from the internet",
+        fix: "None inside a private network; for mail from the internet, publish a public \
+              address.",
     }
     /// An address does not accept TCP connections on port 25 (RFC 5321 §5.1, N-01).
     AddressUnreachable {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::join_all;
-use mxsec_net::dial::Dialer;
+use mxsec_net::dial::{DialError, Dialer, Refusal};
 use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RecordType, Resolved, TlsaLookup};
 use mxsec_net::observation::{self, address_list, HostLookups, MailHost};
 use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
@@ -204,15 +204,16 @@ impl Checker {
         .await
     }
 
-    /// Probes one address, unless it is a special-purpose address that no sender reaches (and
-    /// that the testbed's address map does not stand in for).
+    /// Probes one address, unless the dialer's connect policy refuses it: then the refusal,
+    /// which names the special-purpose block, is recorded instead (SCENARIOS.md N-01). The
+    /// checker has no rule of its own here: [`Dialer::permits`] is the rule the connection
+    /// itself would meet, judged on where it would go (after the testbed's address map).
     async fn probe(&self, sni: &DomainName, address: IpAddr) -> AddressObserved {
         let socket = SocketAddr::new(address, SMTP_PORT);
-        let routed = self.inner.dialer.route(socket) != socket;
-        if crate::judge::is_special_purpose(address) && !routed {
+        if let Err(DialError::Refused { refusal, .. }) = self.inner.dialer.permits(socket) {
             return AddressObserved {
                 address,
-                probe: None,
+                probe: Err(refusal),
             };
         }
         let mut options = ProbeOptions::new(
@@ -229,7 +230,7 @@ impl Checker {
         let report = smtp_probe::probe(&self.inner.dialer, address, &options).await;
         AddressObserved {
             address,
-            probe: Some(report),
+            probe: Ok(report),
         }
     }
 
@@ -372,11 +373,11 @@ impl HostObserved {
     }
 }
 
-/// One address and its probe (`None`: not probed, a special-purpose address).
+/// One address and its probe, or why the connect policy did not let it be probed.
 #[derive(Debug)]
 pub(crate) struct AddressObserved {
     pub(crate) address: IpAddr,
-    pub(crate) probe: Option<ProbeReport>,
+    pub(crate) probe: Result<ProbeReport, Refusal>,
 }
 
 /// The MTA-STS branch.

@@ -7,15 +7,21 @@ use std::time::Duration;
 
 use mxsec_check::report::json::{self, SCHEMA};
 use mxsec_check::report::text::{self, TextOptions, WIDTH};
-use mxsec_check::{CheckOptions, Checker, Report, Severity};
-use mxsec_net::dial::{AddressMap, Dialer};
+use mxsec_check::report::{Delivery, TcpOutcome};
+use mxsec_check::{CheckOptions, Checker, FindingKind, Report, Severity};
+use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
 use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
 use mxsec_net::trust::TrustConfig;
 use mxsec_proto::name::DomainName;
-use mxsec_testbed::scenario::Scenario;
+use mxsec_testbed::scenario::{Scenario, EXPECTED_AUDITS};
 use mxsec_testbed::Testbed;
 
 async fn checker(testbed: &Testbed) -> Checker {
+    checker_with(testbed, ConnectPolicy::AnyAddress).await
+}
+
+/// A checker on the testbed whose dialer obeys `policy`.
+async fn checker_with(testbed: &Testbed, policy: ConnectPolicy) -> Checker {
     let config = DnsConfig::builder()
         .backend(Backend::Validate)
         .nameserver(testbed.dns_addr())
@@ -32,7 +38,9 @@ async fn checker(testbed: &Testbed) -> Checker {
     for route in testbed.routes() {
         map.insert(route.published, route.local).unwrap();
     }
-    let dialer = Dialer::new(Duration::from_secs(3)).with_address_map(map);
+    let dialer = Dialer::new(Duration::from_secs(3))
+        .with_address_map(map)
+        .with_policy(policy);
     let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
     options.probe_timeouts.banner = Duration::from_secs(3);
     options.probe_timeouts.command = Duration::from_secs(3);
@@ -40,357 +48,6 @@ async fn checker(testbed: &Testbed) -> Checker {
     options.probe_timeouts.total = Duration::from_secs(8);
     Checker::new(dns, &trust, dialer, options).unwrap()
 }
-
-/// Per scenario: the IDs of its `error` and `warning` findings, and the verdict's `mta_sts`,
-/// `dane`, `tls_rpt` and `delivery`. The `policy` is the scenario's own expected answer.
-const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
-    (
-        "healthy",
-        &[],
-        ["enforce", "usable", "present", "authenticated"],
-    ),
-    (
-        "sts-enforce",
-        &[],
-        ["enforce", "absent", "present", "authenticated"],
-    ),
-    (
-        "sts-testing",
-        &[],
-        ["testing", "absent", "present", "opportunistic"],
-    ),
-    (
-        "sts-none",
-        &[],
-        ["none", "absent", "present", "opportunistic"],
-    ),
-    (
-        "plain",
-        &[],
-        ["absent", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "dane-ee",
-        &["R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "dane-ta",
-        &["R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "dane-ee-self-signed",
-        &["R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "dane-ee-expired",
-        &["R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "dane-ee-wrong-name",
-        &["R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "dane-fails-sts-passes",
-        &["D-01"],
-        ["enforce", "usable", "present", "deferred"],
-    ),
-    (
-        "sts-first-mx-fails",
-        &["M-06"],
-        ["enforce", "absent", "present", "authenticated"],
-    ),
-    (
-        "m01-redirect",
-        &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m01-not-found",
-        &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m01-wrong-path",
-        &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m01-no-policy-host",
-        &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m02-wrong-name",
-        &["M-02"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m02-expired",
-        &["M-02"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m02-self-signed",
-        &["M-02"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m02-missing-intermediate",
-        &["M-02"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m03-content-type",
-        &["M-03"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m03-html-soft-404",
-        &["M-03"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m05-partial-coverage",
-        &["M-05", "R-04"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "m05-two-labels",
-        &["M-05", "R-04", "STS-SEC-01"],
-        ["enforce", "absent", "absent", "deferred"],
-    ),
-    (
-        "m06-mx-wrong-name",
-        &["M-06"],
-        ["enforce", "absent", "present", "deferred"],
-    ),
-    (
-        "m06-mx-self-signed",
-        &["M-06"],
-        ["enforce", "absent", "present", "deferred"],
-    ),
-    (
-        "m06-mx-expired",
-        &["M-06"],
-        ["enforce", "absent", "present", "deferred"],
-    ),
-    (
-        "m07-two-records",
-        &["STS-TXT-05"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m07-bad-id",
-        &["STS-TXT-03"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m07-missing-id",
-        &["STS-TXT-03"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m07-version-not-first",
-        &["STS-TXT-02"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m07-wrong-owner",
-        &["M-07", "M-11"],
-        ["absent", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m07-split-strings",
-        &["R-04"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "m09-mode-enforced",
-        &["STS-POL-05"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-mode-case",
-        &["STS-POL-05"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-no-version",
-        &["STS-POL-04"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-max-age-units",
-        &["STS-POL-06"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-mx-list",
-        &["STS-POL-07"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-json",
-        &["STS-POL-03"],
-        ["invalid", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "m09-ip-mx",
-        &["R-04", "STS-POL-08", "STS-POL-09"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "m09-unmatchable-only",
-        &["M-05", "R-04", "STS-POL-09"],
-        ["enforce", "absent", "absent", "deferred"],
-    ),
-    (
-        "m09-nmx-typo",
-        &["M-05", "R-04", "STS-POL-07", "STS-POL-08"],
-        ["enforce", "absent", "absent", "deferred"],
-    ),
-    (
-        "m10-short-max-age",
-        &["M-10", "R-04"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "m13-broad-pattern",
-        &["R-04", "STS-SEC-01"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "t01-masked-starttls",
-        &["STS-VAL-02", "T-01"],
-        ["enforce", "absent", "present", "deferred"],
-    ),
-    (
-        "t02-ipv6-no-tls",
-        &["STS-VAL-02", "T-02"],
-        ["enforce", "absent", "present", "authenticated"],
-    ),
-    (
-        "t03-tls-fails",
-        &["STS-VAL-02", "T-03"],
-        ["enforce", "absent", "present", "deferred"],
-    ),
-    (
-        "d01-new-key",
-        &["D-01", "R-04"],
-        ["absent", "usable", "absent", "deferred"],
-    ),
-    (
-        "d01-3-0-1-reissued",
-        &["D-01", "R-04"],
-        ["absent", "usable", "absent", "deferred"],
-    ),
-    (
-        "d02-one-intermediate",
-        &["D-02", "R-04"],
-        ["absent", "usable", "absent", "deferred"],
-    ),
-    (
-        "d03-ta-not-in-chain",
-        &["D-03", "R-04"],
-        ["absent", "usable", "absent", "deferred"],
-    ),
-    (
-        "d04-ta-wrong-name",
-        &["D-04", "R-04"],
-        ["absent", "usable", "absent", "deferred"],
-    ),
-    (
-        "d05-bogus-ds",
-        &["D-05", "RPT-TXT-01", "STS-TXT-01"],
-        ["invalid", "bogus", "invalid", "deferred"],
-    ),
-    (
-        "d05-expired-signatures",
-        &["D-05", "RPT-TXT-01", "STS-TXT-01"],
-        ["invalid", "bogus", "invalid", "deferred"],
-    ),
-    (
-        "d06-insecure-mx-host",
-        &["D-06"],
-        ["absent", "insecure", "absent", "opportunistic"],
-    ),
-    (
-        "d08-tlsa-servfail",
-        &["D-08"],
-        ["absent", "bogus", "absent", "deferred"],
-    ),
-    (
-        "d09-partial-dane",
-        &["D-09", "R-04"],
-        ["absent", "usable", "absent", "opportunistic"],
-    ),
-    (
-        "d10-ipv6-old-cert",
-        &["D-10", "R-04"],
-        ["absent", "usable", "absent", "authenticated"],
-    ),
-    (
-        "d12-unusable-only",
-        &["D-12", "DANE-TLSA-01", "DANE-TLSA-02", "R-04"],
-        ["absent", "unusable", "absent", "encrypted"],
-    ),
-    (
-        "insecure-zone",
-        &[],
-        ["absent", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "insecure-mx-dane-unlisted",
-        &["M-05", "R-04"],
-        ["enforce", "usable", "absent", "deferred"],
-    ),
-    (
-        "insecure-mx-dane-listed",
-        &["R-04"],
-        ["enforce", "usable", "absent", "authenticated"],
-    ),
-    (
-        "insecure-mx-dane",
-        &["R-04"],
-        ["absent", "usable", "absent", "opportunistic"],
-    ),
-    (
-        "partial-dane-enforce",
-        &["D-09", "R-04", "STS-VAL-02", "T-02"],
-        ["enforce", "usable", "absent", "authenticated"],
-    ),
-    (
-        "unusable-tlsa-enforce",
-        &["D-12", "DANE-TLSA-02", "M-06", "R-04"],
-        ["enforce", "unusable", "absent", "deferred"],
-    ),
-    (
-        "sts-max-age-zero",
-        &["M-10", "R-04"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-    (
-        "unsigned-null-mx-enforce",
-        &["R-04"],
-        ["enforce", "absent", "absent", "no-mail"],
-    ),
-    ("null-mx", &[], ["absent", "absent", "absent", "no-mail"]),
-    (
-        "implicit-mx",
-        &["N-01"],
-        ["absent", "absent", "absent", "opportunistic"],
-    ),
-    (
-        "r01-legacy-tlsrpt",
-        &["R-01", "R-04"],
-        ["enforce", "absent", "absent", "authenticated"],
-    ),
-];
 
 fn verdict_fields(r: &Report) -> [&'static str; 4] {
     [
@@ -412,11 +69,15 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
         .unwrap();
     let mut problems = Vec::new();
     for scenario in Scenario::all() {
-        if !EXPECTED.iter().any(|(key, _, _)| *key == scenario.key) {
-            problems.push(format!("{}: no expectation in EXPECTED", scenario.key));
+        if scenario.expected_audit().is_none() {
+            problems.push(format!(
+                "{}: no expectation in EXPECTED_AUDITS",
+                scenario.key
+            ));
         }
     }
-    for (key, ids, verdict) in EXPECTED {
+    for expected in EXPECTED_AUDITS {
+        let (key, ids, verdict) = (expected.key, expected.problems, &expected.verdict);
         let Some(scenario) = Scenario::find(key) else {
             problems.push(format!("{key}: not in the testbed catalogue"));
             continue;
@@ -480,4 +141,58 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// N-01: the checker probes exactly the addresses its dialer's connect policy permits. Every
+/// testbed address is special-purpose (127.0.1.0/24 and up, fd6d:7873:6563::/48) and
+/// reached through loopback, like a private network audited from inside.
+#[tokio::test(flavor = "multi_thread")]
+async fn n_01_the_checker_probes_what_the_connect_policy_permits() {
+    let testbed = Testbed::start().await.unwrap();
+    let domain = DomainName::parse("healthy.test").unwrap();
+    let kinds = |r: &Report, kind: FindingKind| {
+        r.findings
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| (f.severity, f.message.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    // Allowed (`--allow-private`): probed, N-01 kept as a note, and the verdict is clean.
+    let report = checker_with(&testbed, ConnectPolicy::AnyAddress)
+        .await
+        .check(&domain)
+        .await;
+    let addresses: Vec<_> = report.mx.hosts.iter().flat_map(|h| &h.addresses).collect();
+    assert!(!addresses.is_empty());
+    let notes = kinds(&report, FindingKind::SpecialPurposeAddressProbed);
+    assert_eq!(notes.len(), addresses.len(), "{notes:?}");
+    for (severity, message) in &notes {
+        assert_eq!(*severity, Severity::Info);
+        assert!(
+            message.contains("not reachable from the internet"),
+            "{message}"
+        );
+    }
+    assert!(addresses.iter().all(|a| a.tcp == TcpOutcome::Connected));
+    assert!(kinds(&report, FindingKind::SpecialPurposeAddress).is_empty());
+    assert_eq!(report.summary.errors, 0, "{:?}", report.findings);
+    assert_eq!(report.verdict.delivery, Delivery::Authenticated);
+
+    // Public addresses only: refused before connecting, on the address the connection
+    // would go to (the loopback listener), so nothing is probed and the mail is deferred.
+    let report = checker_with(&testbed, ConnectPolicy::PublicOnly)
+        .await
+        .check(&domain)
+        .await;
+    let refused = kinds(&report, FindingKind::SpecialPurposeAddress);
+    let addresses: Vec<_> = report.mx.hosts.iter().flat_map(|h| &h.addresses).collect();
+    assert_eq!(refused.len(), addresses.len(), "{refused:?}");
+    for (severity, message) in &refused {
+        assert_eq!(*severity, Severity::Error);
+        assert!(message.contains("loopback"), "{message}");
+    }
+    assert!(addresses.iter().all(|a| a.tcp == TcpOutcome::Skipped));
+    assert!(kinds(&report, FindingKind::SpecialPurposeAddressProbed).is_empty());
+    assert_eq!(report.verdict.delivery, Delivery::Deferred);
 }

@@ -114,13 +114,27 @@ impl AddressMap {
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum ConnectPolicy {
-    /// Any address: what an administrator's own tools need (`mxsec check`, the daemon), since
-    /// mail servers inside a private network are legitimate destinations there.
+    /// Any address: what a sender inside its own network needs (the daemon, `mxsec query`),
+    /// and what an audit of a private network asks for (`--allow-private`), since mail
+    /// servers inside a private network are legitimate destinations there.
     #[default]
     AnyAddress,
     /// Only globally reachable unicast addresses; every [`special_purpose`] address is
-    /// refused. For servers that connect on behalf of others (`mxsec web`).
+    /// refused. For servers that connect on behalf of others (`mxsec web`), and for audits of
+    /// what senders on the internet can reach (`mxsec check` without `--allow-private`).
     PublicOnly,
+}
+
+impl ConnectPolicy {
+    /// [`ConnectPolicy::AnyAddress`] when special-purpose addresses are allowed
+    /// (`--allow-private`), [`ConnectPolicy::PublicOnly`] otherwise.
+    pub fn allowing_private(allow: bool) -> Self {
+        if allow {
+            Self::AnyAddress
+        } else {
+            Self::PublicOnly
+        }
+    }
 }
 
 /// Why a [`ConnectPolicy`] refused an address.
@@ -434,6 +448,14 @@ mod tests {
             assert!(matches!(err, DialError::Refused { .. }), "{text}: {err:?}");
         }
         assert_eq!(ConnectPolicy::default(), ConnectPolicy::AnyAddress);
+        assert_eq!(
+            ConnectPolicy::allowing_private(true),
+            ConnectPolicy::AnyAddress
+        );
+        assert_eq!(
+            ConnectPolicy::allowing_private(false),
+            ConnectPolicy::PublicOnly
+        );
         assert!(ConnectPolicy::PublicOnly
             .check("9.9.9.9".parse().unwrap())
             .is_ok());

@@ -109,7 +109,20 @@ pub(crate) struct CheckArgs {
     pub(crate) strict_testing: bool,
 
     #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+
+    #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
+}
+
+/// Whether a command that audits mail servers may connect to special-purpose addresses.
+#[derive(Clone, Copy, Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// Connect to loopback, private, link-local and other special-purpose addresses (RFC 6890)
+    /// too, to audit a private network from inside it. Off by default: only addresses that
+    /// senders on the internet can reach are probed. Such addresses stay noted (N-01).
+    #[arg(long)]
+    pub(crate) allow_private: bool,
 }
 
 /// When to colour the human report.
@@ -351,6 +364,9 @@ pub(crate) struct TlsaArgs {
     pub(crate) from_mx: Option<String>,
 
     #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+
+    #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
 }
 
@@ -384,6 +400,9 @@ pub(crate) struct TlsaVerifyArgs {
     /// The port of the TLSA owner name.
     #[arg(long, default_value_t = 25)]
     pub(crate) port: u16,
+
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
 
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use mxsec_net::dial::{AddressMap, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
+use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
+use mxsec_net::dns::{Backend, Dns, DnsConfig, DnsError, TrustAnchorSource};
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::sts_fetch::PolicyFetcher;
 use mxsec_net::trust::TrustConfig;
@@ -23,13 +23,15 @@ pub(crate) struct Resolving {
     pub(crate) fetcher: Arc<PolicyFetcher>,
     /// The WebPKI roots plus any `--ca-file`.
     pub(crate) trust: TrustConfig,
-    /// Connections to MX hosts and policy hosts, through the testbed address map if any.
+    /// Connections to MX hosts and policy hosts, under the command's connect policy and
+    /// through the testbed address map if any.
     pub(crate) dialer: Dialer,
 }
 
 impl Resolving {
-    /// Loads the trust anchor, CA files and address map, and sets up DNS.
-    pub(crate) async fn from_args(args: &ResolveArgs) -> Result<Self> {
+    /// Loads the trust anchor, CA files and address map, and sets up DNS; every connection
+    /// obeys `policy`.
+    pub(crate) async fn from_args(args: &ResolveArgs, policy: ConnectPolicy) -> Result<Self> {
         let mut dns = DnsConfig::builder()
             .backend(match args.dnssec {
                 DnssecMode::Validate => Backend::Validate,
@@ -54,7 +56,7 @@ impl Resolving {
                 .add_ca_file(path)
                 .with_context(|| format!("--ca-file {}", path.display()))?;
         }
-        let mut dialer = Dialer::new(args.timeout);
+        let mut dialer = Dialer::new(args.timeout).with_policy(policy);
         if let Some(path) = &args.connect_map {
             dialer = dialer.with_address_map(read_connect_map(path)?);
         }
@@ -72,6 +74,45 @@ impl Resolving {
     /// A destination resolver without a persistent policy cache.
     pub(crate) fn resolver(&self) -> DestinationResolver {
         DestinationResolver::new(self.dns.clone(), self.fetcher.clone(), None)
+    }
+}
+
+/// The trust anchor DNSSEC answers are judged against, in words.
+pub(crate) fn trust_anchor_name(args: &ResolveArgs) -> String {
+    match (args.dnssec, &args.trust_anchor) {
+        (DnssecMode::Validate, None) => "the IANA root trust anchor".to_owned(),
+        (DnssecMode::Validate, Some(path)) => format!("the trust anchor in {}", path.display()),
+        (DnssecMode::TrustAd, _) => "the resolver's trust anchor".to_owned(),
+    }
+}
+
+/// The option that fixes a DNSSEC-bogus answer when the names are in a private signed
+/// namespace, given how DNSSEC was set up. Bogus data is never used (RFC 4035 §5.5,
+/// DANE-DNS-05), so without this a lookup looks like a mere failure or an absence.
+pub(crate) fn bogus_hint(args: &ResolveArgs) -> String {
+    match (args.dnssec, &args.trust_anchor) {
+        (DnssecMode::Validate, None) => "names in a private signed namespace need its trust \
+             anchor (--trust-anchor FILE) or a validating resolver that has it \
+             (--dnssec trust-ad)"
+            .to_owned(),
+        (DnssecMode::Validate, Some(path)) => format!(
+            "check that --trust-anchor {} holds the current DS or DNSKEY of the namespace's \
+             root",
+            path.display()
+        ),
+        (DnssecMode::TrustAd, _) => "the resolver validated it (--dnssec trust-ad): give the \
+             resolver the namespace's trust anchor, or validate here with --dnssec validate \
+             --trust-anchor FILE"
+            .to_owned(),
+    }
+}
+
+/// `error`, followed by [`bogus_hint`] when it is a DNSSEC validation failure.
+pub(crate) fn explain_dns(error: &DnsError, args: &ResolveArgs) -> String {
+    if error.is_bogus() {
+        format!("{error}; {}", bogus_hint(args))
+    } else {
+        error.to_string()
     }
 }
 

@@ -783,11 +783,13 @@ fn sts_pol_07_sts_init_takes_the_mx_set_from_dns() {
     );
 }
 
-/// `mxsec` with the testbed's DNS, trust anchor, CA and address map.
+/// `mxsec` with the testbed's DNS, trust anchor, CA and address map, allowed to connect to
+/// its private addresses.
 fn mxsec_on_testbed(args: &[&str]) -> Output {
     let (dns, files) = testbed();
     Command::new(env!("CARGO_BIN_EXE_mxsec"))
         .args(args)
+        .arg("--allow-private")
         .args(["--resolver", &dns.to_string()])
         .arg("--trust-anchor")
         .arg(&files.trust_anchor)
@@ -854,4 +856,139 @@ fn dane_auth_01_tlsa_from_the_live_mx_matches_what_the_testbed_publishes() {
         stdout(&out)
     );
     assert!(stderr(&out).contains("DANE-TLSA-04"), "{}", stderr(&out));
+}
+
+/// `mxsec ARGS` against the testbed's DNS and address map, with the CA file, but with neither
+/// its trust anchor nor `--allow-private`: what a new user types first.
+fn mxsec_on_testbed_as_typed(args: &[&str]) -> Output {
+    let (dns, files) = testbed();
+    Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(args)
+        .args(["--resolver", &dns.to_string()])
+        .arg("--ca-file")
+        .arg(&files.ca_file)
+        .arg("--connect-map")
+        .arg(&files.connect_map)
+        .args(["--timeout", "5"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn dane_dns_05_every_command_names_a_bogus_lookup_its_trust_anchor_and_the_fix() {
+    // The private namespace validated from the IANA root: bogus, not "no address".
+    let out = mxsec_on_testbed_as_typed(&["tlsa", "--from-mx", "mx1.healthy.test"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("has no address"), "{err}");
+    for words in [
+        "address lookup of mx1.healthy.test failed",
+        "bogus",
+        "IANA root",
+        "--trust-anchor FILE",
+        "--dnssec trust-ad",
+    ] {
+        assert!(err.contains(words), "{words:?} missing from: {err}");
+    }
+
+    // The same for the TLSA lookup of `tlsa verify` and the MX lookup of `sts init`.
+    let out = mxsec_on_testbed_as_typed(&["tlsa", "verify", "--host", "mx1.healthy.test"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bogus") && err.contains("IANA root") && err.contains("--trust-anchor"),
+        "{err}"
+    );
+    let out = mxsec_on_testbed_as_typed(&["sts", "init", "healthy.test"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bogus") && err.contains("IANA root") && err.contains("--trust-anchor"),
+        "{err}"
+    );
+
+    // `mxsec query` answers TEMP, and says why on stderr.
+    let out = mxsec_on_testbed_as_typed(&["query", "healthy.test"]);
+    assert!(stdout(&out).starts_with("TEMP "), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bogus") && err.contains("IANA root") && err.contains("--trust-anchor"),
+        "{err}"
+    );
+
+    // `mxsec check` reports D-05 and says once which option fixes it.
+    let out = mxsec_on_testbed_as_typed(&["check", "--json", "healthy.test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bogus") && err.contains("IANA root") && err.contains("--trust-anchor FILE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn n_01_private_addresses_are_connected_to_only_with_allow_private() {
+    let (_, files) = testbed();
+    let anchor = files.trust_anchor.display().to_string();
+
+    // tlsa --from-mx: refused before connecting, and the error names the option.
+    let out = mxsec_on_testbed_as_typed(&[
+        "tlsa",
+        "--from-mx",
+        "mx1.healthy.test",
+        "--trust-anchor",
+        &anchor,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("special-purpose") && err.contains("--allow-private"),
+        "{err}"
+    );
+
+    // check: N-01 errors for every address, delivery deferred, and the option named.
+    let out =
+        mxsec_on_testbed_as_typed(&["check", "--json", "healthy.test", "--trust-anchor", &anchor]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["verdict"]["delivery"], "deferred", "{report}");
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"special-purpose-address"), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"special-purpose-address-probed"),
+        "{kinds:?}"
+    );
+    assert!(stderr(&out).contains("--allow-private"), "{}", stderr(&out));
+
+    // check --allow-private: probed, N-01 kept as a note, a clean verdict.
+    let out = mxsec_on_testbed_as_typed(&[
+        "check",
+        "--allow-private",
+        "--json",
+        "healthy.test",
+        "--trust-anchor",
+        &anchor,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["verdict"]["delivery"], "authenticated", "{report}");
+    let notes: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "special-purpose-address-probed")
+        .collect();
+    assert!(!notes.is_empty(), "{report}");
+    for note in notes {
+        assert_eq!(note["id"], "N-01");
+        assert_eq!(note["severity"], "info");
+    }
+    assert!(
+        !stderr(&out).contains("--allow-private"),
+        "{}",
+        stderr(&out)
+    );
 }

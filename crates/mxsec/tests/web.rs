@@ -391,6 +391,40 @@ fn n_01_web_connects_to_no_special_purpose_address_without_allow_private() {
     assert_ne!(report["verdict"]["delivery"], "authenticated");
 }
 
+#[test]
+fn n_01_web_allow_private_probes_private_addresses_and_notes_them() {
+    let (dns, files) = testbed(Duration::ZERO);
+    let mut args = testbed_args(dns, &files);
+    args.extend(["--allow-private", "--rate-limit", "1000"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    let report = json(&get(server.addr, "/api/v1/check/healthy.test"));
+    // The loopback and unique-local addresses are probed, and each stays an N-01 note.
+    let mut probed = 0;
+    for host in report["mx"]["hosts"].as_array().expect("hosts") {
+        for address in host["addresses"].as_array().unwrap() {
+            assert_eq!(address["tcp"], "connected", "{address}");
+            probed += 1;
+        }
+    }
+    assert!(probed > 0, "{report}");
+    let notes: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "N-01")
+        .collect();
+    assert_eq!(notes.len(), probed, "{notes:?}");
+    for note in notes {
+        assert_eq!(note["kind"], "special-purpose-address-probed", "{note}");
+        assert_eq!(note["severity"], "info", "{note}");
+    }
+    assert_eq!(report["summary"]["errors"], 0, "{report}");
+    assert_eq!(report["verdict"]["delivery"], "authenticated", "{report}");
+    let page = get(server.addr, "/check/healthy.test").text();
+    assert!(page.contains("No problems found"), "{page}");
+}
+
 /// A DNS server in this process, on a runtime of its own, serving `zone`; returns its address
 /// and the root trust anchor file (in `dir`).
 fn dns_with(zone: mxsec_testbed::dns::Zone, dir: &std::path::Path) -> (SocketAddr, PathBuf) {

@@ -70,7 +70,7 @@ pub(super) fn judge(
     let any_connected = observed.hosts.iter().any(|h| {
         h.probes
             .iter()
-            .any(|a| a.probe.as_ref().is_some_and(connected))
+            .any(|a| a.probe.as_ref().is_ok_and(connected))
     });
     for host in &observed.hosts {
         let (report, fact) = judge_host(observed, host, mx, policy, &roots, cx, findings);
@@ -342,7 +342,7 @@ fn tlsa_findings(
     let chain_issuers: Vec<CertificateDer<'static>> = host
         .probes
         .iter()
-        .filter_map(|a| a.probe.as_ref())
+        .filter_map(|a| a.probe.as_ref().ok())
         .filter_map(chain_of)
         .flat_map(|c| c.into_iter().skip(1))
         .collect();
@@ -450,18 +450,28 @@ fn judge_address(
         dane: None,
         pkix: false,
     };
-    let Some(p) = &a.probe else {
+    let p = match &a.probe {
+        Ok(p) => p,
+        Err(refusal) => {
+            push(
+                findings,
+                K::SpecialPurposeAddress,
+                subject,
+                refusal.to_string(),
+            );
+            return (report, facts);
+        }
+    };
+    // Probed although special-purpose: the connect policy allows private networks
+    // (`--allow-private`). Still N-01, as a note: no sender on the internet gets here.
+    if let Some(special) = mxsec_net::dial::special_purpose(a.address) {
         push(
             findings,
-            K::SpecialPurposeAddress,
-            subject,
-            match mxsec_net::dial::special_purpose(a.address) {
-                Some(special) => format!("{} is special-purpose: {special}", a.address),
-                None => format!("{} is a special-purpose address (RFC 6890)", a.address),
-            },
+            K::SpecialPurposeAddressProbed,
+            subject.clone(),
+            format!("{special}: probed, but not reachable from the internet"),
         );
-        return (report, facts);
-    };
+    }
     facts.connected = connected(p);
     report.tcp = if facts.connected {
         TcpOutcome::Connected

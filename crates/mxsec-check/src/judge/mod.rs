@@ -11,8 +11,6 @@ mod rpt;
 mod sts;
 mod verdict;
 
-use std::net::IpAddr;
-
 use mxsec_proto::decision::{decide, Observations};
 use mxsec_proto::name::Destination;
 use rustls_pki_types::{TrustAnchor, UnixTime};
@@ -88,16 +86,6 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
     }
 }
 
-/// Whether an address is special-purpose (RFC 6890 §2.2): loopback, private, link-local,
-/// documentation, benchmarking, shared, multicast, unspecified, reserved space, and IPv6
-/// forms that embed such an IPv4 address, which no sender on the internet can or may reach
-/// (SCENARIOS.md N-01). This is the rule of the connect policy
-/// ([`mxsec_net::dial::special_purpose`]), so that the audit says "special-purpose" of
-/// exactly the addresses `mxsec web` refuses to connect to.
-pub(crate) fn is_special_purpose(address: IpAddr) -> bool {
-    mxsec_net::dial::special_purpose(address).is_some()
-}
-
 /// Pushes a finding.
 pub(crate) fn push(
     findings: &mut Vec<Finding>,
@@ -106,35 +94,4 @@ pub(crate) fn push(
     message: impl Into<String>,
 ) {
     findings.push(Finding::new(kind, subject, message));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn n_01_special_purpose_addresses() {
-        for a in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.1.1",
-            "172.16.0.1",
-            "169.254.1.1",
-            "192.0.2.10",
-            "100.64.0.1",
-            "198.18.0.1",
-            "240.0.0.1",
-            "0.1.2.3",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "2001:db8::10",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(is_special_purpose(a.parse().unwrap()), "{a}");
-        }
-        for a in ["8.8.8.8", "2a00:1450:4001::1", "193.0.0.1"] {
-            assert!(!is_special_purpose(a.parse().unwrap()), "{a}");
-        }
-    }
 }

@@ -45,6 +45,8 @@ use super::types::{Answer, CnameHop, DnsError};
 pub(crate) struct Validating {
     resolver: Resolver<TokioRuntimeProvider>,
     timeout: Duration,
+    /// The trust anchor, as a bogus answer names it.
+    anchor: String,
 }
 
 impl std::fmt::Debug for Validating {
@@ -86,13 +88,42 @@ impl Validating {
         Ok(Self {
             resolver,
             timeout: config.timeout,
+            anchor: anchor_name(&config.trust_anchor),
         })
+    }
+}
+
+/// How a bogus answer names the trust anchor it was judged against: with a private
+/// namespace and the default IANA root, every answer is bogus, and the reason must say so.
+fn anchor_name(source: &TrustAnchorSource) -> String {
+    match source {
+        TrustAnchorSource::IanaRoot => "the IANA root trust anchor".to_owned(),
+        TrustAnchorSource::File(path) => format!("the trust anchor in {}", path.display()),
+        TrustAnchorSource::Text(_) => "the trust anchor given as text".to_owned(),
     }
 }
 
 #[async_trait::async_trait]
 impl DnsBackend for Validating {
     async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
+        self.resolve(name, rtype).await.map_err(|e| match e {
+            DnsError::Bogus {
+                name,
+                rtype,
+                reason,
+            } => DnsError::Bogus {
+                name,
+                rtype,
+                reason: format!("{reason} (validated from {})", self.anchor),
+            },
+            other => other,
+        })
+    }
+}
+
+impl Validating {
+    /// [`DnsBackend::query`], before a bogus answer is given the name of the trust anchor.
+    async fn resolve(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
         let fqdn = to_name(name, rtype)?;
         match self.resolver.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) => positive(name, rtype, &lookup),
@@ -106,7 +137,7 @@ impl DnsBackend for Validating {
                     });
                 }
                 // The denial may be a CNAME target's: ask whether the name is an alias.
-                let alias = Box::pin(self.query(name, RecordType::CNAME)).await?;
+                let alias = Box::pin(self.resolve(name, RecordType::CNAME)).await?;
                 let (security, answer) = match alias.outcome {
                     Some(outcome) => outcome.into_parts(),
                     None => (Security::Indeterminate, Answer::NoData),

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod build;
 mod catalogue;
 
@@ -20,6 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
 
 use crate::dns::{DnsServer, DnsServerError, ZoneError};

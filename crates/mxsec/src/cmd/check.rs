@@ -9,7 +9,8 @@ use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mxsec_check::report::json::{self, Failure};
 use mxsec_check::report::text::{self, TextOptions};
-use mxsec_check::{CheckOptions, Checker, Report};
+use mxsec_check::{CheckOptions, Checker, FindingKind, Report};
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::DomainName;
 
@@ -35,7 +36,11 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     }
     let ehlo = DomainName::parse(&args.ehlo)
         .with_context(|| format!("--ehlo {:?} is not a domain name", args.ehlo))?;
-    let resolving = Resolving::from_args(&args.resolve).await?;
+    let resolving = Resolving::from_args(
+        &args.resolve,
+        ConnectPolicy::allowing_private(args.connect.allow_private),
+    )
+    .await?;
     let mut options = CheckOptions::new(ehlo);
     options.decision = DecisionConfig {
         strict_testing: args.strict_testing,
@@ -76,10 +81,12 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
 
     let mut status = 0u8;
     let mut first = true;
+    let mut hints = Hints::default();
     while let Some(outcome) = results.next().await {
         let rendered = match &outcome {
             Outcome::Report(r) => {
                 status = status.max(r.exit_status());
+                hints.note(r);
                 if args.json {
                     json::to_line(r)
                 } else {
@@ -111,7 +118,46 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
         first = false;
     }
     progress.finish_and_clear();
+    hints.print(&args);
     Ok(ExitCode::from(status))
+}
+
+/// What the reports suggest about the command line itself, said once on standard error
+/// after every report.
+#[derive(Default)]
+struct Hints {
+    /// A lookup was DNSSEC-bogus (D-05): the trust anchor may be the wrong one.
+    bogus: bool,
+    /// A special-purpose address was not probed (N-01).
+    refused: bool,
+}
+
+impl Hints {
+    fn note(&mut self, report: &Report) {
+        for finding in &report.findings {
+            match finding.kind {
+                FindingKind::DnssecBogus | FindingKind::TlsaBogus => self.bogus = true,
+                FindingKind::SpecialPurposeAddress => self.refused = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn print(&self, args: &CheckArgs) {
+        if self.bogus {
+            eprintln!(
+                "mxsec check: DNSSEC validation against {} failed (bogus, D-05): {}",
+                crate::config::trust_anchor_name(&args.resolve),
+                crate::config::bogus_hint(&args.resolve)
+            );
+        }
+        if self.refused && !args.connect.allow_private {
+            eprintln!(
+                "mxsec check: special-purpose addresses were not probed (N-01); to audit a \
+                 private network from inside it, add --allow-private"
+            );
+        }
+    }
 }
 
 /// Colour only for a terminal without `NO_COLOR` (https://no-color.org), unless forced.

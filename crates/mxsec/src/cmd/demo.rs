@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use futures::future::join_all;
 use mxsec_check::report::text::{self, TextOptions};
 use mxsec_check::{CheckOptions, Checker};
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::{Destination, DomainName};
 use mxsec_testbed::scenario::Scenario;
@@ -43,7 +44,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let testbed = Testbed::start()
         .await
         .context("cannot start the simulated internet")?;
-    let resolving = Resolving::from_args(&testbed_args(&testbed)).await?;
+    let resolving =
+        Resolving::from_args(&testbed_args(&testbed), ConnectPolicy::AnyAddress).await?;
     let resolver = resolving.resolver();
     let config = DecisionConfig::default();
     let mut out = std::io::stdout().lock();

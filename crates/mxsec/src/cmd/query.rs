@@ -4,11 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use mxsec_proto::decision::DecisionConfig;
+use mxsec_net::dial::ConnectPolicy;
+use mxsec_proto::decision::{
+    AddressState, DecisionConfig, LookupFailure, MxState, Observations, TlsaState,
+};
+use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::Destination;
 
 use crate::cli::QueryArgs;
-use crate::config::Resolving;
+use crate::config::{bogus_hint, trust_anchor_name, Resolving};
 
 pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     if let Some(address) = &args.daemon {
@@ -24,7 +28,7 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
         strict_testing: args.strict_testing,
         tlsrpt: args.tlsrpt,
     };
-    let resolving = Resolving::from_args(&args.resolve).await?;
+    let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
     let (resolution, decision) = resolving.resolver().decide(&destination, &config).await;
     let payload = decision.socketmap_payload(&config);
     let mut out = std::io::stdout().lock();
@@ -40,5 +44,30 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     } else {
         writeln!(out, "{payload}")?;
     }
+    if bogus(&resolution.observations) {
+        eprintln!(
+            "mxsec query: DNSSEC validation against {} failed (bogus): {}",
+            trust_anchor_name(&args.resolve),
+            bogus_hint(&args.resolve)
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a lookup the decision rests on was DNSSEC-bogus (DANE-DNS-05).
+fn bogus(observations: &Observations) -> bool {
+    let failed = |f: &LookupFailure| matches!(f, LookupFailure::Bogus(_));
+    match &observations.mx {
+        MxState::Failed(f) => failed(f),
+        MxState::NoSuchDomain { security } | MxState::NullMx { security } => {
+            *security == Security::Bogus
+        }
+        MxState::Hosts { security, hosts } => {
+            *security == Security::Bogus
+                || hosts.iter().any(|h| {
+                    matches!(&h.addresses, AddressState::Failed(f) if failed(f))
+                        || matches!(&h.tlsa, TlsaState::Failed(f) if failed(f))
+                })
+        }
+    }
 }

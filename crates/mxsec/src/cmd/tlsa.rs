@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use mxsec_net::dns::Answer;
-use mxsec_net::smtp_probe::{probe_all, ProbeOptions};
+use mxsec_net::dial::{ConnectPolicy, DialError};
+use mxsec_net::dns::{Answer, DnsError};
+use mxsec_net::observation::address_list;
+use mxsec_net::smtp_probe::{probe_all, ProbeFailure, ProbeOptions};
 use mxsec_net::tls::Verification;
 use mxsec_proto::certificate;
 use mxsec_proto::dane::matching::{self, MatchedAt, ReferenceNames};
@@ -24,8 +26,8 @@ use rustls_pki_types::{
     UnixTime,
 };
 
-use crate::cli::{ResolveArgs, TlsaArgs, TlsaCommand, TlsaVerifyArgs};
-use crate::config::Resolving;
+use crate::cli::{ConnectArgs, ResolveArgs, TlsaArgs, TlsaCommand, TlsaVerifyArgs};
+use crate::config::{bogus_hint, explain_dns, Resolving};
 
 /// The largest PEM or records file read.
 const MAX_FILE: u64 = 1024 * 1024;
@@ -43,7 +45,7 @@ async fn generate(args: &TlsaArgs) -> Result<ExitCode> {
     let mut from_mx_host = Vec::new();
     if let Some(host) = &args.from_mx {
         let host = DomainName::parse(host).with_context(|| format!("--from-mx {host}"))?;
-        let chains = live_chains(&args.resolve, &host).await?;
+        let chains = live_chains(&args.resolve, args.connect, &host).await?;
         let mut served = chains.into_iter();
         let Some((first_address, first)) = served.next() else {
             bail!("{host}: no address completed a TLS handshake");
@@ -162,12 +164,10 @@ async fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
     let records = match &args.records {
         Some(file) => read_records(file)?,
         None => {
-            let resolving = Resolving::from_args(&args.resolve).await?;
-            let lookup = resolving
-                .dns
-                .tlsa(&host, args.port)
-                .await
-                .with_context(|| format!("TLSA lookup for {host}"))?;
+            let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
+            let lookup = resolving.dns.tlsa(&host, args.port).await.map_err(|e| {
+                anyhow::anyhow!("TLSA lookup for {host}: {}", explain_dns(&e, &args.resolve))
+            })?;
             let answer = lookup.answer.answer();
             if answer.security() != Security::Secure {
                 eprintln!(
@@ -192,7 +192,7 @@ async fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
             }
             vec![(file.display().to_string(), chain)]
         }
-        None => live_chains(&args.resolve, &host)
+        None => live_chains(&args.resolve, args.connect, &host)
             .await?
             .into_iter()
             .map(|(address, chain)| (address.to_string(), chain))
@@ -303,25 +303,43 @@ fn judge(records: &[TlsaRecord], chain: &[CertificateDer<'_>], names: &Reference
 
 /// The chain each address of `host` presents on port 25 after STARTTLS, in address order;
 /// addresses that do not complete a handshake are reported on stderr and left out.
+/// Special-purpose addresses are connected to only with `--allow-private`, the rule of
+/// `mxsec check` (SCENARIOS.md N-01).
 async fn live_chains(
     resolve: &ResolveArgs,
+    connect: ConnectArgs,
     host: &DomainName,
 ) -> Result<Vec<(IpAddr, Vec<CertificateDer<'static>>)>> {
-    let resolving = Resolving::from_args(resolve).await?;
+    let resolving = Resolving::from_args(
+        resolve,
+        ConnectPolicy::allowing_private(connect.allow_private),
+    )
+    .await?;
     let found = resolving.dns.addresses(host).await;
-    let mut addresses: Vec<IpAddr> = Vec::new();
-    if let Ok(v4) = &found.ipv4 {
-        if let Answer::Records(list) = v4.answer().value_ignoring_security() {
-            addresses.extend(list.iter().copied().map(IpAddr::V4));
-        }
-    }
-    if let Ok(v6) = &found.ipv6 {
-        if let Answer::Records(list) = v6.answer().value_ignoring_security() {
-            addresses.extend(list.iter().copied().map(IpAddr::V6));
-        }
-    }
+    let addresses = address_list(&found);
+    let failures: Vec<&DnsError> = [found.ipv4.as_ref().err(), found.ipv6.as_ref().err()]
+        .into_iter()
+        .flatten()
+        .collect();
     if addresses.is_empty() {
-        bail!("{host} has no address (A or AAAA)");
+        // Say why: a failed lookup is not an absent address, and a bogus one above all,
+        // whose data is withheld (RFC 4035 §5.5).
+        if failures.is_empty() {
+            bail!("{host} has no address (A or AAAA)");
+        }
+        let text: Vec<String> = failures.iter().map(ToString::to_string).collect();
+        let hint = if failures.iter().any(|e| e.is_bogus()) {
+            format!("; {}", bogus_hint(resolve))
+        } else {
+            String::new()
+        };
+        bail!(
+            "the address lookup of {host} failed: {}{hint}",
+            text.join("; ")
+        );
+    }
+    for failure in &failures {
+        eprintln!("warning: {failure}");
     }
     // No certificate check: the point is to see what the server presents.
     let observe = Verification::Observe {
@@ -331,14 +349,24 @@ async fn live_chains(
     let ehlo = DomainName::parse("localhost").context("EHLO name")?;
     let options = ProbeOptions::new(ehlo, host.clone(), observe);
     let mut chains = Vec::new();
+    let mut refused = false;
     for report in probe_all(&resolving.dialer, &addresses, &options).await {
         match (report.tls, report.result) {
             (Some(tls), _) => chains.push((report.address.ip(), tls.chain)),
-            (None, Err(failure)) => eprintln!("warning: {}: {failure}", report.address),
+            (None, Err(failure)) => {
+                refused |= matches!(failure, ProbeFailure::Connect(DialError::Refused { .. }));
+                eprintln!("warning: {}: {failure}", report.address);
+            }
             (None, Ok(())) => eprintln!("warning: {}: no TLS session", report.address),
         }
     }
     if chains.is_empty() {
+        if refused {
+            bail!(
+                "no address of {host} completed a TLS handshake; special-purpose addresses \
+                 are connected to only with --allow-private (N-01)"
+            );
+        }
         bail!("no address of {host} completed a TLS handshake");
     }
     Ok(chains)

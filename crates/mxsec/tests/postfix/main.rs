@@ -10,9 +10,13 @@
 //! as the `postfix` user. One more asks the daemon for every scenario through Postfix's own
 //! socketmap client, `postmap -q`.
 //!
+//! `private_check` runs `mxsec check --allow-private` from another process in such a
+//! namespace against `mxsec demo --serve`, and holds every scenario to its in-process verdict.
+//!
 //! They need root, `ip` (iproute2), `postfix` and `unbound`, which `scripts/test` installs;
 //! without them they fail, saying so.
 
+mod private_check;
 mod world;
 
 use std::collections::BTreeMap;

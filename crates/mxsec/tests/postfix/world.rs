@@ -276,7 +276,8 @@ impl Process {
         }
     }
 
-    fn output(&self) -> String {
+    /// Everything the program printed so far.
+    pub(crate) fn output(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 }

@@ -30,6 +30,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore};
 use tokio::signal::unix::{signal, SignalKind};
@@ -218,7 +219,7 @@ async fn build_engine(
         timeout: config.dns.timeout,
         connect_map: args.connect_map.clone(),
     };
-    let resolving = Resolving::from_args(&resolve).await?;
+    let resolving = Resolving::from_args(&resolve, ConnectPolicy::AnyAddress).await?;
     let (dns, dns_cache) = resolving
         .dns
         .as_ref()

@@ -145,6 +145,13 @@ fn print_summary(testbed: &Testbed, resolver: Option<&Unbound>) -> Result<()> {
         dns.ip(),
         files.trust_anchor.display()
     )?;
+    writeln!(
+        out,
+        "  mxsec check --allow-private --resolver {} --trust-anchor {} --ca-file {ca} \
+         healthy.test",
+        dns.ip(),
+        files.trust_anchor.display()
+    )?;
     match resolver {
         Some(resolver) => {
             writeln!(

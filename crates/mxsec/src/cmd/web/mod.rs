@@ -63,12 +63,8 @@ pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
         Some(testbed) => testbed_args(testbed),
         None => args.resolve.clone(),
     };
-    let policy = if args.allow_private || args.demo {
-        ConnectPolicy::AnyAddress
-    } else {
-        ConnectPolicy::PublicOnly
-    };
-    let resolving = Resolving::from_args(&resolve).await?;
+    let policy = ConnectPolicy::allowing_private(args.allow_private || args.demo);
+    let resolving = Resolving::from_args(&resolve, policy).await?;
     let ehlo = DomainName::parse(EHLO).context("EHLO name")?;
     let mut options = CheckOptions::new(ehlo);
     options.probe_timeouts.banner = resolve.timeout;
@@ -78,7 +74,7 @@ pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
     let checker = Checker::new(
         (*resolving.dns).clone(),
         &resolving.trust,
-        resolving.dialer.clone().with_policy(policy),
+        resolving.dialer.clone(),
         options,
     )
     .context("cannot set up the checker")?;
