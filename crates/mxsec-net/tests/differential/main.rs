@@ -20,7 +20,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, RecordType, TrustAnchorSource};
+use mxsec_net::dns::{Answer, Backend, Dns, DnsConfig, RecordType, TrustAnchorSource};
+use mxsec_net::proto::dnssec::Security;
+use mxsec_net::proto::name::DomainName;
 use mxsec_testbed::dns::{DnsServer, Unbound};
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
@@ -161,4 +163,33 @@ async fn dane_dns_05_every_scenario_agrees_with_unbound() {
         let found = harness.disagreements(upstream, &names).await;
         report(&found, names.len());
     }
+}
+
+/// Issue 12 as reported: an MX host CNAMEd to a host with an A record and no AAAA, asked
+/// through a recursive resolver, gets a secure NODATA for AAAA through its secure alias
+/// (DANE-DNS-06), in the same zone and in another signed zone; a NODATA whose NSEC does not
+/// validate stays bogus (DANE-DNS-05).
+#[tokio::test]
+async fn dane_dns_06_cnamed_mx_host_without_aaaa_through_a_recursive_resolver() {
+    let server = shapes::server().await;
+    let harness = Harness::new(&server).await;
+    let dns = harness.validator(Upstream::Recursive).await;
+    for (host, target) in [
+        ("mx.alias.test", "host.alias.test"),
+        ("mx2.alias.test", "host.provider.test"),
+    ] {
+        let addresses = dns.addresses(&DomainName::parse(host).unwrap()).await;
+        let v6 = addresses
+            .ipv6
+            .unwrap_or_else(|e| panic!("{host} AAAA: {e}"));
+        assert_eq!(v6.canonical().to_string(), target);
+        assert_eq!(v6.chain().len(), 1);
+        assert_eq!(v6.answer().security(), Security::Secure, "{host}");
+        assert_eq!(v6.answer().value_ignoring_security(), &Answer::NoData);
+        let v4 = addresses.ipv4.unwrap_or_else(|e| panic!("{host} A: {e}"));
+        assert_eq!(v4.answer().security(), Security::Secure, "{host}");
+    }
+    let weak = DomainName::parse("weak.alias.test").unwrap();
+    let error = dns.lookup(&weak, RecordType::AAAA).await.unwrap_err();
+    assert!(error.is_bogus(), "{error}");
 }

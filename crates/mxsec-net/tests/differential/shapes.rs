@@ -15,6 +15,8 @@
 //! | `_mta-sts` | `_mta-sts.provider.test` | TXT |
 //! | `_25._tcp.mx` | `_25._tcp.host.provider.test` | TLSA |
 //! | `_25._tcp.mx2` | `_25._tcp.nothing.provider.test` | NXDOMAIN below an existing name |
+//! | `weak` | `weak.provider.test` | A; its NSEC's RRSIG is corrupt: NODATA is bogus |
+//! | `forged` | `host.provider.test` | the CNAME's RRSIG is corrupt: bogus |
 //! | `deep.ent` | (none) | A; `ent.alias.test` is an empty non-terminal |
 //!
 //! And from `unsigned.test` (insecure) into the signed zones: `in.unsigned.test` →
@@ -23,7 +25,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mxsec_net::proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
-use mxsec_testbed::dns::{Bogus, DnsServer, Zone};
+use mxsec_testbed::dns::{Bogus, DnsServer, RecordType, Zone};
 
 /// The apex of every zone of [`server`].
 pub(crate) const APEXES: &[&str] = &[
@@ -71,6 +73,9 @@ fn zones() -> Vec<Zone> {
             .cname("_mta-sts.alias.test", "_mta-sts.provider.test")
             .cname("_25._tcp.mx.alias.test", "_25._tcp.host.provider.test")
             .cname("_25._tcp.mx2.alias.test", "_25._tcp.nothing.provider.test")
+            .cname("weak.alias.test", "weak.provider.test")
+            .cname("forged.alias.test", "host.provider.test")
+            .corrupt_rrsig("forged.alias.test", RecordType::CNAME)
             .a("deep.ent.alias.test", v4),
         Zone::new("provider.test")
             .a("host.provider.test", v4)
@@ -79,6 +84,8 @@ fn zones() -> Vec<Zone> {
             .a("sts.provider.test", v4)
             .txt("_mta-sts.provider.test", &["v=STSv1; id=1"])
             .cname("c1.provider.test", "c2.unsigned.test")
+            .a("weak.provider.test", v4)
+            .corrupt_rrsig("weak.provider.test", RecordType::NSEC)
             .a("c3.provider.test", v4)
             .aaaa("c3.provider.test", v6),
         Zone::new("unsigned.test")
