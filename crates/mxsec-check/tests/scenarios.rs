@@ -379,6 +379,21 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         &["R-04"],
         ["enforce", "absent", "absent", "no-mail"],
     ),
+    (
+        "cname-mx-no-aaaa",
+        &["N-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    (
+        "cname-mx-provider",
+        &["N-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    (
+        "sts-cname-provider",
+        &["R-04"],
+        ["enforce", "absent", "absent", "authenticated"],
+    ),
     ("null-mx", &[], ["absent", "absent", "absent", "no-mail"]),
     (
         "implicit-mx",

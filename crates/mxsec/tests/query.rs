@@ -165,6 +165,9 @@ scenario_tests! {
     unusable_tlsa_enforce => "unusable-tlsa-enforce";
     sts_max_age_zero => "sts-max-age-zero";
     unsigned_null_mx_enforce => "unsigned-null-mx-enforce";
+    cname_mx_no_aaaa => "cname-mx-no-aaaa";
+    cname_mx_provider => "cname-mx-provider";
+    sts_cname_provider => "sts-cname-provider";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
@@ -254,6 +257,9 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "unusable-tlsa-enforce",
         "sts-max-age-zero",
         "unsigned-null-mx-enforce",
+        "cname-mx-no-aaaa",
+        "cname-mx-provider",
+        "sts-cname-provider",
         "null-mx",
     ] {
         let scenario = Scenario::find(key).expect("scenario");

@@ -505,3 +505,34 @@ mod hickory_validation {
         }
     }
 }
+
+#[tokio::test]
+async fn names_lists_every_owner_of_every_zone_once() {
+    let server = start(vec![
+        Zone::new("x.test")
+            .mx(10, "mx.x.test")
+            .a("mx.x.test", Ipv4Addr::LOCALHOST)
+            .a("deep.ent.x.test", Ipv4Addr::LOCALHOST),
+        Zone::new("child.x.test").a("host.child.x.test", Ipv4Addr::LOCALHOST),
+    ])
+    .await;
+    let names = server.names();
+    for expected in [
+        ".",
+        "test.",
+        "ns.test.",
+        "x.test.",
+        "mx.x.test.",
+        "deep.ent.x.test.",
+        "child.x.test.",
+        "host.child.x.test.",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    // The delegation point and the child apex are one name; the empty non-terminal is none.
+    assert_eq!(names.iter().filter(|n| *n == "child.x.test.").count(), 1);
+    assert!(!names.iter().any(|n| n == "ent.x.test."));
+}
