@@ -98,19 +98,7 @@ impl Validating {
             timeout: config.timeout,
         })
     }
-}
 
-#[async_trait::async_trait]
-impl DnsBackend for Validating {
-    async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
-        match self.lookup(name, rtype).await {
-            Err(DnsError::ServFail { .. }) => Err(self.servfail(name, rtype).await),
-            other => other,
-        }
-    }
-}
-
-impl Validating {
     /// One lookup through hickory's validator, CNAMEs checked as the module says.
     async fn lookup(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
         let fqdn = to_name(name, rtype)?;
@@ -225,6 +213,16 @@ const BOGUS_SIGNATURES: &str = "signatures, keys or the chain of trust do not va
 const BOGUS_DENIAL: &str = "the denial of existence does not validate";
 const BOGUS_UPSTREAM: &str = "the resolver answers SERVFAIL, and answers with checking disabled \
      (CD=1): its validation failed";
+
+#[async_trait::async_trait]
+impl DnsBackend for Validating {
+    async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
+        match self.lookup(name, rtype).await {
+            Err(DnsError::ServFail { .. }) => Err(self.servfail(name, rtype).await),
+            other => other,
+        }
+    }
+}
 
 /// Whether a name is an alias, as its own CNAME query says.
 enum Alias {
