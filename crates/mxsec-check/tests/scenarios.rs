@@ -390,6 +390,11 @@ const EXPECTED: &[(&str, &[&str], [&str; 4])] = &[
         ["absent", "usable", "absent", "authenticated"],
     ),
     (
+        "cname-mx-insecure",
+        &["N-01"],
+        ["absent", "absent", "absent", "opportunistic"],
+    ),
+    (
         "sts-cname-provider",
         &["R-04"],
         ["enforce", "absent", "absent", "authenticated"],

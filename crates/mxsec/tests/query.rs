@@ -167,6 +167,7 @@ scenario_tests! {
     unsigned_null_mx_enforce => "unsigned-null-mx-enforce";
     cname_mx_no_aaaa => "cname-mx-no-aaaa";
     cname_mx_provider => "cname-mx-provider";
+    cname_mx_insecure => "cname-mx-insecure";
     sts_cname_provider => "sts-cname-provider";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
@@ -259,6 +260,7 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "unsigned-null-mx-enforce",
         "cname-mx-no-aaaa",
         "cname-mx-provider",
+        "cname-mx-insecure",
         "sts-cname-provider",
         "null-mx",
     ] {

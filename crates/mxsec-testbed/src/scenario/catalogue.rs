@@ -630,6 +630,20 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             b.at(&tlsa_target, |z| z.tlsa(&tlsa_target, &record));
             Ok(())
         };
+    "cname-mx-insecure", ["N-01", "DANE-DNS-06"], "MX host CNAMEd into an unsigned provider zone",
+        "the secure alias leads into an unsigned zone: the host's addresses are insecure, so its TLSA record is ignored",
+        "NOTFOUND ",
+        |b| {
+            let provider = format!("provider-{}", b.domain());
+            b.extra_zone(Zone::new(&provider).insecure());
+            let (mx, host) = (b.name("mx"), format!("mx.{provider}"));
+            let leaf = b.valid_leaf(&host)?;
+            b.mx_record(10, &mx);
+            b.zone(|z| z.cname(&mx, &host));
+            b.host(&host, Some(Listener::tls(&leaf)), Some(Listener::tls(&leaf)));
+            b.tlsa(&host, &dane_ee_spki(&leaf));
+            Ok(())
+        };
     "sts-cname-provider", ["STS-TXT-01", "STS-FETCH-01"], "MTA-STS record and policy host CNAMEd to a provider without IPv6",
         "_mta-sts and mta-sts are aliases into a provider's signed zone, whose policy host has no AAAA",
         "OK secure match=mx.{d} servername=hostname",

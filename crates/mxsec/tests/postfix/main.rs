@@ -60,6 +60,9 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         // the TLSA base domain is the expanded name, itself an alias in the provider's case
         // (N-01, DANE-DISC-03, DANE-DNS-06).
         "cname-mx-no-aaaa" | "cname-mx-provider" => Verified,
+        // A secure alias into an unsigned zone: the host's addresses are insecure, so its
+        // TLSA record is ignored and TLS is opportunistic (DANE-DNS-06, D-06).
+        "cname-mx-insecure" => Delivered,
         // MTA-STS enforce with the TXT record and the policy host aliased to a provider
         // (STS-TXT-01, STS-FETCH-01); the MX certificate is valid.
         "sts-cname-provider" => Verified,
