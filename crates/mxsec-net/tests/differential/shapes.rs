@@ -18,6 +18,8 @@
 //! | `weak` | `weak.provider.test` | A; its NSEC's RRSIG is corrupt: NODATA is bogus |
 //! | `forged` | `host.provider.test` | the CNAME's RRSIG is corrupt: bogus |
 //! | `deep.ent` | (none) | A; `ent.alias.test` is an empty non-terminal |
+//! | `to-ent` | `ent.alias.test` | an empty non-terminal: NODATA for every type |
+//! | `to-far-ent` | `_tcp.host.provider.test` | an empty non-terminal in another signed zone |
 //!
 //! And from `unsigned.test` (insecure) into the signed zones: `in.unsigned.test` →
 //! `host.provider.test` (insecure chain, secure target: insecure).
@@ -76,7 +78,9 @@ fn zones() -> Vec<Zone> {
             .cname("weak.alias.test", "weak.provider.test")
             .cname("forged.alias.test", "host.provider.test")
             .corrupt_rrsig("forged.alias.test", RecordType::CNAME)
-            .a("deep.ent.alias.test", v4),
+            .a("deep.ent.alias.test", v4)
+            .cname("to-ent.alias.test", "ent.alias.test")
+            .cname("to-far-ent.alias.test", "_tcp.host.provider.test"),
         Zone::new("provider.test")
             .a("host.provider.test", v4)
             .tlsa("_25._tcp.host.provider.test", &tlsa)
