@@ -165,6 +165,10 @@ scenario_tests! {
     unusable_tlsa_enforce => "unusable-tlsa-enforce";
     sts_max_age_zero => "sts-max-age-zero";
     unsigned_null_mx_enforce => "unsigned-null-mx-enforce";
+    cname_mx_no_aaaa => "cname-mx-no-aaaa";
+    cname_mx_provider => "cname-mx-provider";
+    cname_mx_insecure => "cname-mx-insecure";
+    sts_cname_provider => "sts-cname-provider";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
@@ -254,6 +258,10 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "unusable-tlsa-enforce",
         "sts-max-age-zero",
         "unsigned-null-mx-enforce",
+        "cname-mx-no-aaaa",
+        "cname-mx-provider",
+        "cname-mx-insecure",
+        "sts-cname-provider",
         "null-mx",
     ] {
         let scenario = Scenario::find(key).expect("scenario");

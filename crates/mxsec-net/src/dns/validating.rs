@@ -2,12 +2,20 @@
 //!
 //! How each known weak spot of hickory's validator (RUST-STACK.md §1.8) is handled:
 //!
-//! - **CNAME.** hickory follows a chain itself; when the chain ends in a denial it returns the
-//!   target's denial without the chain. A denial is therefore checked: if the error is for
-//!   another name than the one asked, or cannot be told apart, the name is asked for its CNAME
-//!   explicitly and [`super::Dns`] walks the chain one link at a time, so each link and the
-//!   final denial carry their own proof. Insecure-CNAME-to-secure-NODATA, which hickory's
-//!   own tests list as Bogus, never reaches hickory as one response.
+//! - **CNAME.** hickory follows a chain itself, and judges everything in the response against
+//!   the name asked: a target's denial, which a recursive resolver appends to the CNAME
+//!   (RFC 1034 §4.3.2) with the target zone's SOA and NSEC, is then found Bogus, and so is
+//!   an insecure CNAME to a secure denial (hickory's own tests list it as Bogus); when the
+//!   chain ends in a denial without proof, hickory returns the target's denial without the
+//!   chain. So a denial that is not certainly the name's own, and a bogus verdict on any
+//!   type but CNAME, make mxsec ask the name for its CNAME alone; when it is an alias,
+//!   [`super::Dns`] walks the chain one link at a time, so each link and the final answer
+//!   or denial carry their own proof (RFC 4035 §5.3, §5.4), and the chain's status is its
+//!   weakest link's. A bogus CNAME, a bogus target answer, and a bogus answer at a name that
+//!   is no alias all stay bogus; a chain into an insecure zone is insecure.
+//! - **A validating upstream.** hickory always clears CD, so a validating recursive resolver
+//!   answers SERVFAIL for bogus data; when the same query with CD=1 gets an answer, the
+//!   failure is reported as [`DnsError::Bogus`] (RFC 4035 §3.2.2), else as SERVFAIL.
 //! - **Wildcards.** hickory refuses wildcard-expanded answers without NSEC proofs (RFC 4035
 //!   §5.3.4) and checks the proofs present. Answers whose RRSIG label count shows an
 //!   expansion are reported `Indeterminate`, not `Secure`, because of the open issue #2882
@@ -44,6 +52,7 @@ use super::types::{Answer, CnameHop, DnsError};
 /// hickory-resolver with validation on, an explicit trust anchor and no response cache.
 pub(crate) struct Validating {
     resolver: Resolver<TokioRuntimeProvider>,
+    servers: Vec<std::net::SocketAddr>,
     timeout: Duration,
     /// The trust anchor, as a bogus answer names it.
     anchor: String,
@@ -60,7 +69,7 @@ impl Validating {
     pub(crate) async fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
         let servers = config.resolve_nameservers()?;
         let anchors = load_anchors(&config.trust_anchor, &servers, config.timeout).await?;
-        let name_servers = servers
+        let name_servers: Vec<NameServerConfig> = servers
             .iter()
             .map(|addr| {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
@@ -87,14 +96,110 @@ impl Validating {
         .map_err(|e| DnsConfigError::Resolver(e.to_string()))?;
         Ok(Self {
             resolver,
+            servers,
             timeout: config.timeout,
             anchor: anchor_name(&config.trust_anchor),
         })
     }
+
+    /// One lookup through hickory's validator, CNAMEs checked as the module says.
+    async fn lookup(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
+        let fqdn = to_name(name, rtype)?;
+        match self.resolver.lookup(fqdn.clone(), rtype).await {
+            Ok(lookup) => positive(name, rtype, &lookup),
+            Err(error) => match bogus_reason(&error) {
+                Some(reason) if rtype != RecordType::CNAME => {
+                    // hickory judges a CNAME's answer against the name asked, also the
+                    // target's denial that a recursive resolver appends (RFC 1034 §4.3.2):
+                    // the CNAME is then validated on its own, and the target asked about
+                    // by the walker, with its own proof. A name that is no alias, or whose
+                    // CNAME does not validate either, keeps its bogus verdict.
+                    match self.alias(name, rtype).await {
+                        Ok(Alias::To(step)) => Ok(step),
+                        Ok(Alias::None { .. }) | Err(_) => Err(bogus(name, rtype, reason)),
+                    }
+                }
+                _ => {
+                    let denial = classify_error(name, rtype, &fqdn, error, self.timeout)?;
+                    if denial.direct || rtype == RecordType::CNAME {
+                        return Ok(Step {
+                            aliases: Vec::new(),
+                            outcome: Some(denial.answer),
+                            ttl: denial.ttl,
+                        });
+                    }
+                    // The denial may be a CNAME target's: ask whether the name is an alias.
+                    match self.alias(name, rtype).await? {
+                        Alias::To(step) => Ok(step),
+                        Alias::None { ttl } => Ok(Step {
+                            aliases: Vec::new(),
+                            outcome: Some(denial.answer),
+                            ttl: denial.ttl.min(ttl),
+                        }),
+                    }
+                }
+            },
+        }
+    }
+
+    /// Tells a validating upstream's verdict apart from another SERVFAIL. hickory always
+    /// clears CD, so a validating recursive resolver answers SERVFAIL for data it finds
+    /// bogus (RFC 4035 §5.5); when the same query with CD=1 (RFC 4035 §3.2.2) gets an
+    /// answer, the resolver's validation failed, and the error is [`DnsError::Bogus`].
+    /// Either way the lookup fails: nothing of the unchecked answer is used.
+    async fn servfail(&self, name: &DomainName, rtype: RecordType) -> DnsError {
+        let unchecked = Flags {
+            authentic_data: false,
+            checking_disabled: true,
+        };
+        if let Ok(fqdn) = to_name(name, rtype) {
+            for server in &self.servers {
+                let Ok(response) =
+                    exchange(*server, fqdn.clone(), rtype, unchecked, self.timeout).await
+                else {
+                    continue;
+                };
+                if matches!(
+                    response.response_code,
+                    ResponseCode::NoError | ResponseCode::NXDomain
+                ) {
+                    return bogus(name, rtype, BOGUS_UPSTREAM);
+                }
+                break;
+            }
+        }
+        DnsError::ServFail {
+            name: name.clone(),
+            rtype,
+        }
+    }
+
+    /// Asks `name` for its CNAME alone, validated like any RRset. When it is an alias, the
+    /// step leads to its target, which the walker in [`super::Dns`] then asks about `rtype`
+    /// itself, so that the target's answer or denial carries its own proof (RFC 4035 §5.3,
+    /// §5.4) and the chain's status is the weakest of its links (RFC 4035 §5, DANE-DNS-06).
+    async fn alias(&self, name: &DomainName, rtype: RecordType) -> Result<Alias, DnsError> {
+        let alias = Box::pin(self.lookup(name, RecordType::CNAME)).await?;
+        let (security, answer) = match alias.outcome {
+            Some(outcome) => outcome.into_parts(),
+            None => (Security::Indeterminate, Answer::NoData),
+        };
+        let Some(target) = answer.records().and_then(|records| first_cname(records)) else {
+            return Ok(Alias::None { ttl: alias.ttl });
+        };
+        Ok(Alias::To(Step {
+            aliases: vec![CnameHop {
+                owner: name.clone(),
+                target: domain(name, rtype, &target)?,
+                security,
+            }],
+            outcome: None,
+            ttl: alias.ttl,
+        }))
+    }
 }
 
-/// How a bogus answer names the trust anchor it was judged against: with a private
-/// namespace and the default IANA root, every answer is bogus, and the reason must say so.
+/// How a bogus answer names the trust anchor it was judged against.
 fn anchor_name(source: &TrustAnchorSource) -> String {
     match source {
         TrustAnchorSource::IanaRoot => "the IANA root trust anchor".to_owned(),
@@ -103,10 +208,34 @@ fn anchor_name(source: &TrustAnchorSource) -> String {
     }
 }
 
+/// Why hickory found an answer bogus, when it did: its signatures (or keys, or chain of
+/// trust), or the proof of its denial (RFC 4035 §5.4).
+fn bogus_reason(error: &NetError) -> Option<&'static str> {
+    match error {
+        NetError::Dns(HickoryDnsError::DnssecBogus) => Some(BOGUS_SIGNATURES),
+        NetError::Dns(HickoryDnsError::Nsec {
+            proof: Proof::Bogus,
+            ..
+        }) => Some(BOGUS_DENIAL),
+        _ => None,
+    }
+}
+
+const BOGUS_SIGNATURES: &str = "signatures, keys or the chain of trust do not validate";
+const BOGUS_DENIAL: &str = "the denial of existence does not validate";
+const BOGUS_UPSTREAM: &str = "the resolver answers SERVFAIL, and answers with checking disabled \
+     (CD=1): its validation failed";
+
 #[async_trait::async_trait]
 impl DnsBackend for Validating {
     async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
-        self.resolve(name, rtype).await.map_err(|e| match e {
+        let result = match self.lookup(name, rtype).await {
+            Err(DnsError::ServFail { .. }) => Err(self.servfail(name, rtype).await),
+            other => other,
+        };
+        // With a private namespace and the default IANA root every answer is bogus: the
+        // reason names the trust anchor it was judged against.
+        result.map_err(|e| match e {
             DnsError::Bogus {
                 name,
                 rtype,
@@ -121,46 +250,12 @@ impl DnsBackend for Validating {
     }
 }
 
-impl Validating {
-    /// [`DnsBackend::query`], before a bogus answer is given the name of the trust anchor.
-    async fn resolve(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
-        let fqdn = to_name(name, rtype)?;
-        match self.resolver.lookup(fqdn.clone(), rtype).await {
-            Ok(lookup) => positive(name, rtype, &lookup),
-            Err(error) => {
-                let denial = classify_error(name, rtype, &fqdn, error, self.timeout)?;
-                if denial.direct || rtype == RecordType::CNAME {
-                    return Ok(Step {
-                        aliases: Vec::new(),
-                        outcome: Some(denial.answer),
-                        ttl: denial.ttl,
-                    });
-                }
-                // The denial may be a CNAME target's: ask whether the name is an alias.
-                let alias = Box::pin(self.resolve(name, RecordType::CNAME)).await?;
-                let (security, answer) = match alias.outcome {
-                    Some(outcome) => outcome.into_parts(),
-                    None => (Security::Indeterminate, Answer::NoData),
-                };
-                match answer.records().and_then(|records| first_cname(records)) {
-                    Some(target) => Ok(Step {
-                        aliases: vec![CnameHop {
-                            owner: name.clone(),
-                            target: domain(name, rtype, &target)?,
-                            security,
-                        }],
-                        outcome: None,
-                        ttl: alias.ttl,
-                    }),
-                    None => Ok(Step {
-                        aliases: Vec::new(),
-                        outcome: Some(denial.answer),
-                        ttl: denial.ttl.min(alias.ttl),
-                    }),
-                }
-            }
-        }
-    }
+/// Whether a name is an alias, as its own CNAME query says.
+enum Alias {
+    /// It is: the step to its target, with the CNAME's status and TTL.
+    To(Step),
+    /// It is not; the TTL of the answer that says so.
+    None { ttl: u32 },
 }
 
 /// A denial, and whether it is certainly for the name asked (not for a CNAME target).
@@ -288,11 +383,7 @@ fn classify_error(
                 direct: query.name() == fqdn,
                 ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
-            Proof::Bogus => Err(bogus(
-                name,
-                rtype,
-                "the denial of existence does not validate",
-            )),
+            Proof::Bogus => Err(bogus(name, rtype, BOGUS_DENIAL)),
             Proof::Indeterminate => Ok(Denial {
                 answer: Dnssec::new(
                     Security::Indeterminate,
@@ -302,11 +393,7 @@ fn classify_error(
                 ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
         },
-        NetError::Dns(HickoryDnsError::DnssecBogus) => Err(bogus(
-            name,
-            rtype,
-            "signatures, keys or the chain of trust do not validate",
-        )),
+        NetError::Dns(HickoryDnsError::DnssecBogus) => Err(bogus(name, rtype, BOGUS_SIGNATURES)),
         NetError::Dns(HickoryDnsError::ResponseCode(code)) => Err(rcode_error(name, rtype, code)),
         NetError::Timeout => Err(DnsError::Timeout {
             name: name.clone(),

@@ -3,12 +3,15 @@
 //! RFC 1034 §4.3.2 lookup, with the DNSSEC additions of RFC 4035 §3.1 when the query sets DO:
 //!
 //! - **Positive**: the RRset and its RRSIG. No NSEC, no authority section (minimal responses).
-//! - **CNAME**: the CNAME and its RRSIG; the chain is followed through the server's zones while
-//!   each target has the queried type or is itself a CNAME. When a target has no data of that
-//!   type (or lies outside the server's zones), the chain stops there with NOERROR and no
-//!   denial: the resolver asks for the target itself and gets a denial proven for that name.
-//!   A denial for the target inside the alias's answer would be judged against the original
-//!   query name by hickory 0.26.3's validator and found Bogus (RUST-STACK.md §1.8).
+//! - **CNAME**: the CNAME and its RRSIG; the chain is followed (RFC 1034 §4.3.2 step 3a)
+//!   through the server's zones while each target has the queried type or is itself a CNAME,
+//!   and within the alias's own zone also into the target's denial: NODATA or NXDOMAIN
+//!   (RFC 6604 §2) with the target's SOA and NSEC proof (RFC 4035 §3.1.3), as BIND and Knot
+//!   answer. A target without data in another zone (or outside the server's zones) ends the
+//!   chain with NOERROR and no denial: the resolver asks for the target itself. hickory
+//!   0.26.3's validator judges a target's denial against the original query name and finds
+//!   it Bogus (RUST-STACK.md §1.8); mxsec's `validate` back end then validates the CNAME and
+//!   the target's answer one at a time.
 //! - **NODATA**: SOA and the NSEC at the name (RFC 4035 §3.1.3.1); for an empty non-terminal,
 //!   the NSEC whose next name lies below it (RFC 4035 §3.1.3.2, RFC 8020).
 //! - **NXDOMAIN**: SOA, the NSEC covering the name, and the NSEC covering the wildcard at the
@@ -50,7 +53,6 @@ pub(crate) fn answer(catalog: &Catalog, qname: &Name, qtype: RecordType, dnssec:
     let mut name = qname;
     let mut seen: Vec<Name> = Vec::new();
     loop {
-        let first = seen.is_empty();
         match zone.nodes.get(&name) {
             Some(node) => {
                 if let Some(set) = positive(node, qtype) {
@@ -69,19 +71,20 @@ pub(crate) fn answer(catalog: &Catalog, qname: &Name, qtype: RecordType, dnssec:
                             name = target;
                             continue;
                         }
+                        Some(next) if next.origin == zone.origin => {
+                            name = target;
+                            continue;
+                        }
                         _ => return out,
                     }
                 }
-                if first {
-                    nodata(zone, node, &mut out, dnssec);
-                }
+                nodata(zone, node, &mut out, dnssec);
                 return out;
             }
-            None if first => {
+            None => {
                 denial(zone, &name, &mut out, dnssec);
                 return out;
             }
-            None => return out,
         }
     }
 }

@@ -179,6 +179,26 @@ impl DnsServer {
         Ok(())
     }
 
+    /// Every owner name the server publishes, in every zone (apexes and delegation points
+    /// included, empty non-terminals not), in lower case with the trailing dot, each once and
+    /// in canonical order (RFC 4034 §6.1): what walking each zone's NSEC chain would list.
+    pub fn names(&self) -> Vec<String> {
+        let catalog = self
+            .shared
+            .catalog
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut names: Vec<&hickory_proto::rr::Name> = catalog
+            .zones
+            .values()
+            .flat_map(|zone| zone.nodes.keys())
+            .collect();
+        names.sort();
+        names.dedup();
+        names.into_iter().map(ToString::to_string).collect()
+    }
+
     /// How many queries arrived over UDP so far.
     pub fn udp_queries(&self) -> u64 {
         self.shared.udp_queries.load(Ordering::Relaxed)

@@ -137,7 +137,8 @@ async fn dane_disc_03_cname_is_followed_to_existing_data() {
             ("mx.x.test.".to_owned(), RecordType::RRSIG),
         ]
     );
-    // No AAAA at the target: the chain stops after the CNAME, with no denial.
+    // No AAAA at the target, in the same zone: the CNAME, then the target's NODATA with its
+    // NSEC (RFC 1034 §4.3.2, RFC 4035 §3.1.3.1).
     let response = ask(&server, "alias.x.test.", RecordType::AAAA).await;
     assert_eq!(response.metadata.response_code, ResponseCode::NoError);
     assert_eq!(
@@ -147,6 +148,31 @@ async fn dane_disc_03_cname_is_followed_to_existing_data() {
             ("alias.x.test.".to_owned(), RecordType::RRSIG),
         ]
     );
+    assert_eq!(nsec_owners(&response.authorities), vec!["mx.x.test."]);
+}
+
+#[tokio::test]
+async fn dane_disc_03_cname_to_a_missing_name_is_nxdomain_with_its_proof() {
+    let server = start(vec![
+        Zone::new("x.test").cname("gone.x.test", "missing.x.test"),
+        Zone::new("y.test").cname("gone.y.test", "missing.x.test"),
+    ])
+    .await;
+    // Same zone: RCODE NXDOMAIN for the target (RFC 6604 §2), its NSEC proof included.
+    let response = ask(&server, "gone.x.test.", RecordType::A).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        types(&response.answers),
+        vec![
+            ("gone.x.test.".to_owned(), RecordType::CNAME),
+            ("gone.x.test.".to_owned(), RecordType::RRSIG),
+        ]
+    );
+    assert!(!nsec_owners(&response.authorities).is_empty());
+    // Another zone: the chain stops after the CNAME, with no denial.
+    let response = ask(&server, "gone.y.test.", RecordType::A).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(response.answers.len(), 2);
     assert!(response.authorities.is_empty());
 }
 
@@ -504,4 +530,35 @@ mod hickory_validation {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn names_lists_every_owner_of_every_zone_once() {
+    let server = start(vec![
+        Zone::new("x.test")
+            .mx(10, "mx.x.test")
+            .a("mx.x.test", Ipv4Addr::LOCALHOST)
+            .a("deep.ent.x.test", Ipv4Addr::LOCALHOST),
+        Zone::new("child.x.test").a("host.child.x.test", Ipv4Addr::LOCALHOST),
+    ])
+    .await;
+    let names = server.names();
+    for expected in [
+        ".",
+        "test.",
+        "ns.test.",
+        "x.test.",
+        "mx.x.test.",
+        "deep.ent.x.test.",
+        "child.x.test.",
+        "host.child.x.test.",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    // The delegation point and the child apex are one name; the empty non-terminal is none.
+    assert_eq!(names.iter().filter(|n| *n == "child.x.test.").count(), 1);
+    assert!(!names.iter().any(|n| n == "ent.x.test."));
 }

@@ -373,6 +373,26 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         &["R-04"],
         ["enforce", "absent", "absent", "no-mail"],
     ),
+    audit(
+        "cname-mx-no-aaaa",
+        &["N-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "cname-mx-provider",
+        &["N-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "cname-mx-insecure",
+        &["N-01"],
+        ["absent", "absent", "absent", "opportunistic"],
+    ),
+    audit(
+        "sts-cname-provider",
+        &["R-04"],
+        ["enforce", "absent", "absent", "authenticated"],
+    ),
     audit("null-mx", &[], ["absent", "absent", "absent", "no-mail"]),
     audit(
         "implicit-mx",

@@ -199,6 +199,26 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Publishes `mta-sts.<domain>` as a CNAME to `target`, a provider's host with an IPv4
+    /// address and no IPv6 (its AAAA lookup is NODATA through the alias), serving a valid
+    /// certificate for `mta-sts.<domain>` and `reply` at the policy path.
+    ///
+    /// # Errors
+    ///
+    /// When the PKI cannot issue the certificate.
+    pub fn aliased_policy_host(&mut self, target: &str, reply: Reply) -> Result<(), TestbedError> {
+        let name = self.name("mta-sts");
+        let leaf = self.valid_leaf(&name)?;
+        let (ip4, _) = self.alloc.next_pair();
+        self.at(&name, |z| z.cname(&name, target));
+        self.at(target, |z| z.a(target, ip4));
+        self.policy_hosts.push((
+            PolicyHost::new(&name, &leaf, ServedChain::default(), reply),
+            vec![IpAddr::V4(ip4)],
+        ));
+        Ok(())
+    }
+
     /// Publishes a policy host as given, at a fresh IPv4 and IPv6 address.
     pub fn custom_policy_host(&mut self, host: PolicyHost) {
         let name = host.name().to_owned();

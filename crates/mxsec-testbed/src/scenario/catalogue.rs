@@ -600,6 +600,67 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             Ok(())
         };
 
+    // ---- CNAMEs to hosts without every record type (issue 12) ----
+    "cname-mx-no-aaaa", ["N-01", "DANE-DISC-03", "DANE-DNS-06"], "MX host is a CNAME to an IPv4-only DANE host",
+        "the MX host is an alias to a host without AAAA: a secure NODATA through a secure alias, not a DNSSEC failure",
+        "OK dane-only",
+        |b| {
+            let (mx, host) = (b.name("mx"), b.name("host"));
+            let leaf = b.valid_leaf(&mx)?;
+            b.mx_record(10, &mx);
+            b.zone(|z| z.cname(&mx, &host));
+            b.host(&host, Some(Listener::tls(&leaf)), None);
+            b.tlsa(&host, &dane_ee_spki(&leaf));
+            Ok(())
+        };
+    "cname-mx-provider", ["N-01", "DANE-DISC-03"], "MX host and its TLSA record CNAMEd into a provider's signed zone",
+        "the MX host is an alias to an IPv4-only provider host whose TLSA owner is itself an alias (RFC 7671 §7)",
+        "OK dane-only",
+        |b| {
+            let provider = format!("provider-{}", b.domain());
+            b.extra_zone(Zone::new(&provider));
+            let (mx, host) = (b.name("mx"), format!("mx.{provider}"));
+            let (owner, tlsa_target) = (format!("_25._tcp.{host}"), format!("_dane.{provider}"));
+            let leaf = b.valid_leaf(&host)?;
+            b.mx_record(10, &mx);
+            b.zone(|z| z.cname(&mx, &host));
+            b.host(&host, Some(Listener::tls(&leaf)), None);
+            b.at(&owner, |z| z.cname(&owner, &tlsa_target));
+            let record = dane_ee_spki(&leaf);
+            b.at(&tlsa_target, |z| z.tlsa(&tlsa_target, &record));
+            Ok(())
+        };
+    "cname-mx-insecure", ["N-01", "DANE-DNS-06"], "MX host CNAMEd into an unsigned provider zone",
+        "the secure alias leads into an unsigned zone: the host's addresses are insecure, so its TLSA record is ignored",
+        "NOTFOUND ",
+        |b| {
+            let provider = format!("provider-{}", b.domain());
+            b.extra_zone(Zone::new(&provider).insecure());
+            let (mx, host) = (b.name("mx"), format!("mx.{provider}"));
+            let leaf = b.valid_leaf(&host)?;
+            b.mx_record(10, &mx);
+            b.zone(|z| z.cname(&mx, &host));
+            b.host(&host, Some(Listener::tls(&leaf)), Some(Listener::tls(&leaf)));
+            b.tlsa(&host, &dane_ee_spki(&leaf));
+            Ok(())
+        };
+    "sts-cname-provider", ["STS-TXT-01", "STS-FETCH-01"], "MTA-STS record and policy host CNAMEd to a provider without IPv6",
+        "_mta-sts and mta-sts are aliases into a provider's signed zone, whose policy host has no AAAA",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            one_good_mx(b)?;
+            let provider = format!("provider-{}", b.domain());
+            b.extra_zone(Zone::new(&provider));
+            let mx = b.name("mx");
+            let (txt, txt_target) = (b.name("_mta-sts"), format!("_mta-sts.{provider}"));
+            b.zone(|z| z.cname(&txt, &txt_target));
+            b.txt(&txt_target, &["v=STSv1; id=20261205;"]);
+            b.aliased_policy_host(
+                &format!("sts.{provider}"),
+                Reply::policy(policy("enforce", &[&mx], 604_800).into_bytes()),
+            )
+        };
+
     // ---- DNS and MX basics (SCENARIOS.md §N) ----
     "insecure-zone", ["DANE-DISC-01"], "Unsigned zone, STARTTLS only",
         "the zone is not signed: DANE is not possible", "NOTFOUND ",

@@ -60,6 +60,16 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         | "dane-ee-wrong-name" => Verified,
         // DANE for mx1, which matches; the backup mx2 is not needed.
         "d09-partial-dane" => Verified,
+        // The MX host is a secure alias to an IPv4-only host (its AAAA a secure NODATA), and
+        // the TLSA base domain is the expanded name, itself an alias in the provider's case
+        // (N-01, DANE-DISC-03, DANE-DNS-06).
+        "cname-mx-no-aaaa" | "cname-mx-provider" => Verified,
+        // A secure alias into an unsigned zone: the host's addresses are insecure, so its
+        // TLSA record is ignored and TLS is opportunistic (DANE-DNS-06, D-06).
+        "cname-mx-insecure" => Delivered,
+        // MTA-STS enforce with the TXT record and the policy host aliased to a provider
+        // (STS-TXT-01, STS-FETCH-01); the MX certificate is valid.
+        "sts-cname-provider" => Verified,
         // The IPv6 address serves an old key (D-10): Postfix skips it and uses IPv4.
         "d10-ipv6-old-cert" => Verified,
         // MTA-STS enforce, and the MX certificates are valid (STS-APP-01, PFX-06).

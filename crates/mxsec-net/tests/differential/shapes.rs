@@ -1,0 +1,104 @@
+//! The CNAME shapes of issue 12, as zones of one testbed DNS server (NSEC; the testbed does
+//! not sign with NSEC3 and has no wildcards).
+//!
+//! | name in `alias.test` | CNAME to | what is there |
+//! |---|---|---|
+//! | `mx` | `host.alias.test` (same zone) | A, no AAAA: NODATA |
+//! | `mx2` | `host.provider.test` (other signed zone) | A, no AAAA: NODATA |
+//! | `gone` | `missing.alias.test` | NXDOMAIN, same zone |
+//! | `gone2` | `missing.provider.test` | NXDOMAIN, other signed zone |
+//! | `plain` | `host.unsigned.test` (insecure zone) | A: insecure, not bogus |
+//! | `plain-gone` | `missing.unsigned.test` | NXDOMAIN, insecure |
+//! | `chain` | `c1.provider.test` → `c2.unsigned.test` → `c3.provider.test` | three zones, one insecure |
+//! | `broken` | `host.expired.test` (expired signatures) | bogus |
+//! | `mta-sts` | `sts.provider.test` | A, no AAAA |
+//! | `_mta-sts` | `_mta-sts.provider.test` | TXT |
+//! | `_25._tcp.mx` | `_25._tcp.host.provider.test` | TLSA |
+//! | `_25._tcp.mx2` | `_25._tcp.nothing.provider.test` | NXDOMAIN below an existing name |
+//! | `weak` | `weak.provider.test` | A; its NSEC's RRSIG is corrupt: NODATA is bogus |
+//! | `forged` | `host.provider.test` | the CNAME's RRSIG is corrupt: bogus |
+//! | `deep.ent` | (none) | A; `ent.alias.test` is an empty non-terminal |
+//! | `to-ent` | `ent.alias.test` | an empty non-terminal: NODATA for every type |
+//! | `to-far-ent` | `_tcp.host.provider.test` | an empty non-terminal in another signed zone |
+//!
+//! And from `unsigned.test` (insecure) into the signed zones: `in.unsigned.test` →
+//! `host.provider.test` (insecure chain, secure target: insecure).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use mxsec_net::proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
+use mxsec_testbed::dns::{Bogus, DnsServer, RecordType, Zone};
+
+/// The apex of every zone of [`server`].
+pub(crate) const APEXES: &[&str] = &[
+    "alias.test",
+    "provider.test",
+    "unsigned.test",
+    "expired.test",
+];
+
+/// Names that exist only as empty non-terminals, so [`DnsServer::names`] does not list them.
+pub(crate) const EMPTY_NON_TERMINALS: &[&str] = &["ent.alias.test", "_tcp.host.provider.test"];
+
+/// Starts a server with the shapes.
+pub(crate) async fn server() -> DnsServer {
+    DnsServer::builder()
+        .zones(zones())
+        .start()
+        .await
+        .expect("shape zones")
+}
+
+fn zones() -> Vec<Zone> {
+    let v4 = Ipv4Addr::new(127, 0, 9, 25);
+    let v6 = Ipv6Addr::new(0xfd6d, 0x7873, 0x6563, 9, 0, 0, 0, 0x25);
+    let tlsa = TlsaRecord {
+        usage: CertUsage::DaneEe,
+        selector: Selector::Spki,
+        matching: MatchingType::Sha256,
+        data: vec![0x5a; 32],
+    };
+    vec![
+        Zone::new("alias.test")
+            .mx(10, "mx.alias.test")
+            .mx(20, "mx2.alias.test")
+            .cname("mx.alias.test", "host.alias.test")
+            .a("host.alias.test", v4)
+            .cname("mx2.alias.test", "host.provider.test")
+            .cname("gone.alias.test", "missing.alias.test")
+            .cname("gone2.alias.test", "missing.provider.test")
+            .cname("plain.alias.test", "host.unsigned.test")
+            .cname("plain-gone.alias.test", "missing.unsigned.test")
+            .cname("chain.alias.test", "c1.provider.test")
+            .cname("broken.alias.test", "host.expired.test")
+            .cname("mta-sts.alias.test", "sts.provider.test")
+            .cname("_mta-sts.alias.test", "_mta-sts.provider.test")
+            .cname("_25._tcp.mx.alias.test", "_25._tcp.host.provider.test")
+            .cname("_25._tcp.mx2.alias.test", "_25._tcp.nothing.provider.test")
+            .cname("weak.alias.test", "weak.provider.test")
+            .cname("forged.alias.test", "host.provider.test")
+            .corrupt_rrsig("forged.alias.test", RecordType::CNAME)
+            .a("deep.ent.alias.test", v4)
+            .cname("to-ent.alias.test", "ent.alias.test")
+            .cname("to-far-ent.alias.test", "_tcp.host.provider.test"),
+        Zone::new("provider.test")
+            .a("host.provider.test", v4)
+            .tlsa("_25._tcp.host.provider.test", &tlsa)
+            .a("nothing.provider.test", v4)
+            .a("sts.provider.test", v4)
+            .txt("_mta-sts.provider.test", &["v=STSv1; id=1"])
+            .cname("c1.provider.test", "c2.unsigned.test")
+            .a("weak.provider.test", v4)
+            .corrupt_rrsig("weak.provider.test", RecordType::NSEC)
+            .a("c3.provider.test", v4)
+            .aaaa("c3.provider.test", v6),
+        Zone::new("unsigned.test")
+            .insecure()
+            .a("host.unsigned.test", v4)
+            .cname("c2.unsigned.test", "c3.provider.test")
+            .cname("in.unsigned.test", "host.provider.test"),
+        Zone::new("expired.test")
+            .bogus(Bogus::ExpiredSignatures)
+            .a("host.expired.test", v4),
+    ]
+}
