@@ -1,13 +1,14 @@
 //! Every testbed scenario, checked end to end on loopback: the error and warning IDs it must
 //! produce, the whole verdict object (the `policy` against the scenario's expected Postfix
-//! answer), the JSON against the published schema, and the human report within 100 columns.
+//! answer), the JSON against the published schema, the whole (multi-line) greeting of every
+//! address that sent one, and the human report within 100 columns.
 
 use std::path::Path;
 use std::time::Duration;
 
 use mxsec_check::report::json::{self, SCHEMA};
 use mxsec_check::report::text::{self, TextOptions, WIDTH};
-use mxsec_check::report::{Delivery, TcpOutcome};
+use mxsec_check::report::{Delivery, StarttlsOutcome, TcpOutcome};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report, Severity};
 use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
 use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
@@ -127,6 +128,20 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
             problems.push(format!("{key}: JSON does not round-trip"));
         }
 
+        // RFC 5321 §4.2: the testbed greets in two lines; the report keeps both.
+        for a in report.mx.hosts.iter().flat_map(|h| &h.addresses) {
+            if a.tcp != TcpOutcome::Connected || a.starttls == StarttlsOutcome::NotReached {
+                continue;
+            }
+            let lines: Vec<&str> = a.banner.as_deref().unwrap_or_default().lines().collect();
+            if !matches!(&lines[..], [first, last] if first.starts_with("220-")
+                && first.ends_with(" ESMTP mxsec testbed")
+                && *last == "220 simulated internet, no real mail")
+            {
+                problems.push(format!("{key}: {} greeting {:?}", a.address, a.banner));
+            }
+        }
+
         for verbose in [false, true] {
             let out = text::render(
                 &report,
@@ -135,6 +150,16 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
                     verbose,
                 },
             );
+            let connected = report
+                .mx
+                .hosts
+                .iter()
+                .flat_map(|h| &h.addresses)
+                .any(|a| a.banner.is_some());
+            if verbose && connected && !out.contains("      220 simulated internet, no real mail")
+            {
+                problems.push(format!("{key}: the verbose text report lacks the greeting"));
+            }
             for l in out.lines().filter(|l| l.chars().count() > WIDTH) {
                 problems.push(format!("{key}: text line wider than {WIDTH}: {l}"));
             }
