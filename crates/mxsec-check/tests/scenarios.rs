@@ -156,8 +156,7 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
                 .iter()
                 .flat_map(|h| &h.addresses)
                 .any(|a| a.banner.is_some());
-            if verbose && connected && !out.contains("      220 simulated internet, no real mail")
-            {
+            if verbose && connected && !out.contains("      220 simulated internet, no real mail") {
                 problems.push(format!("{key}: the verbose text report lacks the greeting"));
             }
             for l in out.lines().filter(|l| l.chars().count() > WIDTH) {
@@ -220,4 +219,42 @@ async fn n_01_the_checker_probes_what_the_connect_policy_permits() {
     assert!(addresses.iter().all(|a| a.tcp == TcpOutcome::Skipped));
     assert!(kinds(&report, FindingKind::SpecialPurposeAddressProbed).is_empty());
     assert_eq!(report.verdict.delivery, Delivery::Deferred);
+}
+
+/// D-07 (DANE-DISC-03, RFC 7672 §2.2.3): TLSA records where senders never look are named, with
+/// the owner senders use instead: at the domain, at the MX host's HTTPS port, and at an MX
+/// alias whose expanded name has records of its own; and nowhere else in the catalogue.
+#[tokio::test(flavor = "multi_thread")]
+async fn d_07_tlsa_records_at_wrong_owners_are_named() {
+    let testbed = Testbed::start().await.unwrap();
+    let checker = checker(&testbed).await;
+    let wrong_owners = |report: &Report| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::DaneWrongOwner)
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    for scenario in Scenario::all() {
+        let domain = DomainName::parse(&scenario.domain()).unwrap();
+        let report = checker.check(&domain).await;
+        let messages = wrong_owners(&report);
+        let d = scenario.domain();
+        let expected: Vec<String> = match scenario.key {
+            "d07-tlsa-wrong-owner" => vec![
+                format!("TLSA records are published at _25._tcp.{d}, but senders look them up at _25._tcp.<MX host>"),
+                format!("TLSA records are published at _443._tcp.mx.{d} (the HTTPS port), but SMTP senders look them up at _25._tcp.mx.{d}"),
+            ],
+            "d07-tlsa-at-alias" => vec![format!(
+                "TLSA records at _25._tcp.mx.{d} are never used: the MX host is an alias, and senders use the records at _25._tcp.host.{d}, under the name it expands to"
+            )],
+            _ => Vec::new(),
+        };
+        let mut sorted = messages.clone();
+        sorted.sort();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        assert_eq!(sorted, expected_sorted, "{}", scenario.key);
+    }
 }

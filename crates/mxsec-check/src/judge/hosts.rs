@@ -848,7 +848,7 @@ fn summary(cert: &CertificateDer<'_>) -> Option<CertSummary> {
 }
 
 /// The DANE verdict of the domain and the domain-level DANE advice (DANE-DISC-06, D-09,
-/// DANE-DISC-01, D-07).
+/// DANE-DISC-01, D-07 at the apex and at each host's wrong owners).
 pub(super) fn dane_summary(
     observed: &Observed,
     mx: &MxJudged,
@@ -938,6 +938,16 @@ pub(super) fn dane_summary(
             );
         }
     }
+    for host in &observed.hosts {
+        for place in &host.wrong_owners {
+            push(
+                findings,
+                K::DaneWrongOwner,
+                Subject::host(&host.name),
+                crate::wrong_owner::message(place),
+            );
+        }
+    }
     verdict
 }
 
@@ -948,7 +958,9 @@ mod tests {
     use super::*;
 
     fn text(wire: &str) -> String {
-        greeting_text(&Greeting::from_reply(&Reply::parse(wire.as_bytes()).unwrap()))
+        greeting_text(&Greeting::from_reply(
+            &Reply::parse(wire.as_bytes()).unwrap(),
+        ))
     }
 
     #[test]
