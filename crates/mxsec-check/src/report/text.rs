@@ -300,7 +300,7 @@ fn transport_section(out: &mut Out, report: &Report) {
 }
 
 /// The greeting of an address, under its row: always with [`TextOptions::verbose`], else
-/// where the session did not reach STARTTLS, which the greeting often explains (a refusal, a
+/// where the SMTP dialogue did not reach STARTTLS, which the greeting often explains (a refusal, a
 /// middlebox's banner; T-01).
 fn greeting_lines(out: &mut Out, a: &AddressReport) {
     let Some(banner) = &a.banner else {
