@@ -419,7 +419,8 @@ catalogue! {
         id: "D-07", area: Dane, severity: Warning, rfc: "RFC 7672 §2.2.3",
         title: "TLSA records at the wrong owner name",
         fix: "Publish the records at _25._tcp.<mx host name> (port 25, the MX host, not the \
-              mail domain or a web port).",
+              mail domain or a web port); for an MX host that is an alias, at the name senders \
+              use, which the finding names, and remove the records that are never read.",
     }
     /// Secure TLSA records while the MX RRset is insecure (RFC 7672 §2.2.1, DANE-DISC-01).
     DaneInsecureMx {

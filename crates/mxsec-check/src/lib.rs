@@ -20,6 +20,7 @@ pub mod finding;
 mod judge;
 pub mod report;
 pub mod run;
+mod wrong_owner;
 
 pub use catalogue::{Area, FindingKind};
 pub use finding::{Finding, Severity, Subject};

@@ -30,6 +30,7 @@ use rustls_pki_types::{TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 
 use crate::report::{Family, Report};
+use crate::wrong_owner::{self, WrongOwner};
 
 /// How the audit runs.
 #[derive(Clone, Debug)]
@@ -186,13 +187,52 @@ impl Checker {
             let ((addresses, probes), tlsa) = tokio::join!(probed, dns.tlsa(&name, SMTP_PORT));
             (addresses, tlsa, probes)
         };
+        let wrong_owners = self.wrong_owners(&name, &tlsa).await;
         HostObserved {
             preference,
             name,
             addresses,
             tlsa,
             probes,
+            wrong_owners,
         }
+    }
+
+    /// The plausible wrong TLSA owners for `host` ([`wrong_owner::places`]) that hold
+    /// records, whatever their DNSSEC status (SCENARIOS.md D-07). None when the host's own
+    /// TLSA lookup failed: that failure is the finding.
+    async fn wrong_owners(
+        &self,
+        host: &DomainName,
+        tlsa: &Result<TlsaLookup, DnsError>,
+    ) -> Vec<WrongOwner> {
+        let Ok(lookup) = tlsa else {
+            return Vec::new();
+        };
+        let expanded = lookup.host_chain.last().map(|hop| &hop.target);
+        let has_records = lookup
+            .answer
+            .answer()
+            .value_ignoring_security()
+            .records()
+            .is_some_and(|r| !r.is_empty());
+        let places = wrong_owner::places(host, lookup.base, expanded, has_records);
+        let found = join_all(places.into_iter().map(|place| async move {
+            let resolved = self
+                .inner
+                .dns
+                .lookup(&place.owner, RecordType::TLSA)
+                .await
+                .ok()?;
+            let records = resolved
+                .answer()
+                .value_ignoring_security()
+                .records()
+                .is_some_and(|r| !r.is_empty());
+            records.then_some(place)
+        }))
+        .await;
+        found.into_iter().flatten().collect()
     }
 
     async fn probe_all(&self, sni: &DomainName, addresses: &Addresses) -> Vec<AddressObserved> {
@@ -360,6 +400,8 @@ pub(crate) struct HostObserved {
     pub(crate) addresses: Addresses,
     pub(crate) tlsa: Result<TlsaLookup, DnsError>,
     pub(crate) probes: Vec<AddressObserved>,
+    /// TLSA records at owners senders do not use for this host (D-07).
+    pub(crate) wrong_owners: Vec<WrongOwner>,
 }
 
 impl HostObserved {

@@ -1,13 +1,14 @@
 //! Every testbed scenario, checked end to end on loopback: the error and warning IDs it must
 //! produce, the whole verdict object (the `policy` against the scenario's expected Postfix
-//! answer), the JSON against the published schema, and the human report within 100 columns.
+//! answer), the JSON against the published schema, the whole (multi-line) greeting of every
+//! address that sent one, and the human report within 100 columns.
 
 use std::path::Path;
 use std::time::Duration;
 
 use mxsec_check::report::json::{self, SCHEMA};
 use mxsec_check::report::text::{self, TextOptions, WIDTH};
-use mxsec_check::report::{Delivery, TcpOutcome};
+use mxsec_check::report::{Delivery, StarttlsOutcome, TcpOutcome};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report, Severity};
 use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
 use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
@@ -127,6 +128,20 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
             problems.push(format!("{key}: JSON does not round-trip"));
         }
 
+        // RFC 5321 §4.2: the testbed greets in two lines; the report keeps both.
+        for a in report.mx.hosts.iter().flat_map(|h| &h.addresses) {
+            if a.tcp != TcpOutcome::Connected || a.starttls == StarttlsOutcome::NotReached {
+                continue;
+            }
+            let lines: Vec<&str> = a.banner.as_deref().unwrap_or_default().lines().collect();
+            if !matches!(&lines[..], [first, last] if first.starts_with("220-")
+                && first.ends_with(" ESMTP mxsec testbed")
+                && *last == "220 simulated internet, no real mail")
+            {
+                problems.push(format!("{key}: {} greeting {:?}", a.address, a.banner));
+            }
+        }
+
         for verbose in [false, true] {
             let out = text::render(
                 &report,
@@ -135,6 +150,15 @@ async fn every_scenario_gives_its_finding_ids_verdict_valid_json_and_narrow_text
                     verbose,
                 },
             );
+            let connected = report
+                .mx
+                .hosts
+                .iter()
+                .flat_map(|h| &h.addresses)
+                .any(|a| a.banner.is_some());
+            if verbose && connected && !out.contains("      220 simulated internet, no real mail") {
+                problems.push(format!("{key}: the verbose text report lacks the greeting"));
+            }
             for l in out.lines().filter(|l| l.chars().count() > WIDTH) {
                 problems.push(format!("{key}: text line wider than {WIDTH}: {l}"));
             }
@@ -195,4 +219,42 @@ async fn n_01_the_checker_probes_what_the_connect_policy_permits() {
     assert!(addresses.iter().all(|a| a.tcp == TcpOutcome::Skipped));
     assert!(kinds(&report, FindingKind::SpecialPurposeAddressProbed).is_empty());
     assert_eq!(report.verdict.delivery, Delivery::Deferred);
+}
+
+/// D-07 (DANE-DISC-03, RFC 7672 §2.2.3): TLSA records where senders never look are named, with
+/// the owner senders use instead: at the domain, at the MX host's HTTPS port, and at an MX
+/// alias whose expanded name has records of its own; and nowhere else in the catalogue.
+#[tokio::test(flavor = "multi_thread")]
+async fn d_07_tlsa_records_at_wrong_owners_are_named() {
+    let testbed = Testbed::start().await.unwrap();
+    let checker = checker(&testbed).await;
+    let wrong_owners = |report: &Report| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::DaneWrongOwner)
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    for scenario in Scenario::all() {
+        let domain = DomainName::parse(&scenario.domain()).unwrap();
+        let report = checker.check(&domain).await;
+        let messages = wrong_owners(&report);
+        let d = scenario.domain();
+        let expected: Vec<String> = match scenario.key {
+            "d07-tlsa-wrong-owner" => vec![
+                format!("TLSA records are published at _25._tcp.{d}, but senders look them up at _25._tcp.<MX host>"),
+                format!("TLSA records are published at _443._tcp.mx.{d} (the HTTPS port), but SMTP senders look them up at _25._tcp.mx.{d}"),
+            ],
+            "d07-tlsa-at-alias" => vec![format!(
+                "TLSA records at _25._tcp.mx.{d} are never used: the MX host is an alias, and senders use the records at _25._tcp.host.{d}, under the name it expands to"
+            )],
+            _ => Vec::new(),
+        };
+        let mut sorted = messages.clone();
+        sorted.sort();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        assert_eq!(sorted, expected_sorted, "{}", scenario.key);
+    }
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use mxsec_proto::name::DomainName;
 use mxsec_proto::smtp::client::{Client, ClientError, Next, Outcome, Stage};
+use mxsec_proto::smtp::greeting::Greeting;
 use mxsec_proto::smtp::reply::{Reply, ReplyError, ReplyParser};
 use mxsec_proto::tlsrpt::result_type::ResultType;
 use rustls_pki_types::{CertificateDer, DnsName, ServerName};
@@ -250,6 +251,9 @@ impl ProbeFailure {
 pub struct ProbeReport {
     /// The address probed (port 25), as published, before any testbed routing.
     pub address: SocketAddr,
+    /// The server's greeting, every line of it within the bounds of [`Greeting`], if one
+    /// arrived (accepting or refusing).
+    pub greeting: Option<Greeting>,
     /// The SMTP dialogue's outcome, if it got far enough to have one.
     pub dialogue: Option<Outcome>,
     /// The TLS session, if the handshake completed.
@@ -292,6 +296,7 @@ pub async fn probe(dialer: &Dialer, address: IpAddr, options: &ProbeOptions) -> 
     });
     ProbeReport {
         address,
+        greeting: session.client.as_ref().and_then(Client::greeting).cloned(),
         dialogue: session.client.and_then(Client::into_outcome),
         tls: session.tls,
         observation: session.slot.as_ref().and_then(ObservationSlot::get),

@@ -367,7 +367,11 @@ impl Server {
             }
             Some(Hostile::EndlessEhlo) | None => {}
         }
-        let greeting = format!("220 {} ESMTP mxsec testbed\r\n", self.behaviour.hostname);
+        // Multi-line, as many real MX hosts greet (RFC 5321 §4.2): clients must read it whole.
+        let greeting = format!(
+            "220-{} ESMTP mxsec testbed\r\n220 simulated internet, no real mail\r\n",
+            self.behaviour.hostname
+        );
         if plain
             .get_mut()
             .write_all(greeting.as_bytes())
@@ -695,7 +699,7 @@ mod tests {
         )
         .await;
         assert!(
-            transcript.starts_with("220 mx.example.test"),
+            transcript.starts_with("220-mx.example.test ESMTP mxsec testbed\r\n220 "),
             "{transcript}"
         );
         assert!(!transcript.contains("STARTTLS"), "{transcript}");
@@ -777,7 +781,7 @@ mod tests {
         let server = start(behaviour).await;
         let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
         let banner = read_some(&mut stream, 1, Duration::from_secs(5)).await;
-        assert!(banner.starts_with(b"220 "));
+        assert!(banner.starts_with(b"220-"));
         stream.write_all(b"EHLO client.test\r\n").await.unwrap();
         let got = read_some(&mut stream, 1 << 20, Duration::from_secs(5)).await;
         assert!(got.len() >= 1 << 20, "{}", got.len());
@@ -796,7 +800,7 @@ mod tests {
             .unwrap();
         let long = format!("NOOP {}\r\n", "x".repeat(MAX_LINE_LEN));
         let transcript = converse(&server, &[&long]).await;
-        assert!(transcript.starts_with("220 "), "{transcript}");
+        assert!(transcript.starts_with("220-"), "{transcript}");
         assert!(!transcript.contains("250"), "{transcript}");
     }
 }

@@ -1,5 +1,6 @@
 //! `mxsec query` against every testbed scenario: the answer must be the one POSTFIX.md §4.5
-//! prescribes for it (the `query` field of each scenario).
+//! prescribes for it (the `query` field of each scenario), and `--json` must give the same
+//! answer in an object that the published JSON Schema (`schema/query.schema.json`) accepts.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -71,6 +72,39 @@ fn query(domain: &str, extra: &[&str]) -> String {
     stdout.strip_suffix('\n').unwrap_or(&stdout).to_owned()
 }
 
+/// The JSON Schema of `mxsec query --json`, as published.
+const SCHEMA: &str = include_str!("../schema/query.schema.json");
+
+/// The validator of [`SCHEMA`], checking formats too (IP addresses).
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the schema is a valid JSON Schema")
+    })
+}
+
+/// `mxsec query --json` for `domain`, validated against the schema.
+fn query_json(domain: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let output = query(domain, &args);
+    let json: serde_json::Value = serde_json::from_str(&output)
+        .unwrap_or_else(|e| panic!("{domain}: --json output is not JSON ({e}): {output}"));
+    let errors: Vec<String> = validator()
+        .iter_errors(&json)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{domain}: JSON schema: {errors:#?}\n{output}"
+    );
+    json
+}
+
 fn check(key: &str) {
     let scenario = Scenario::find(key).unwrap_or_else(|| panic!("no scenario {key}"));
     let answer = query(&scenario.domain(), &[]);
@@ -79,6 +113,12 @@ fn check(key: &str) {
         expected.matches(&answer),
         "{key} ({}): expected {expected}, got {answer:?}",
         scenario.ids.join(", ")
+    );
+    let json = query_json(&scenario.domain(), &[]);
+    assert!(
+        expected.matches(json["answer"].as_str().expect("answer")),
+        "{key}: --json answer {}, expected {expected}",
+        json["answer"]
     );
 }
 
@@ -154,6 +194,8 @@ scenario_tests! {
     d05_bogus_ds => "d05-bogus-ds";
     d05_expired_signatures => "d05-expired-signatures";
     d06_insecure_mx_host => "d06-insecure-mx-host";
+    d07_tlsa_wrong_owner => "d07-tlsa-wrong-owner";
+    d07_tlsa_at_alias => "d07-tlsa-at-alias";
     d08_tlsa_servfail => "d08-tlsa-servfail";
     d09_partial_dane => "d09-partial-dane";
     d10_ipv6_old_cert => "d10-ipv6-old-cert";
@@ -199,12 +241,26 @@ fn sts_app_02_strict_testing_enforces_testing_policies() {
 fn pfx_08_address_literal_and_explicit_host_need_no_lookup() {
     assert_eq!(query("[192.0.2.1]", &[]), "NOTFOUND ");
     assert_eq!(query("[mx.sts-enforce.test]:25", &[]), "NOTFOUND ");
+    for destination in ["[192.0.2.1]", "[mx.sts-enforce.test]:25"] {
+        let json = query_json(destination, &[]);
+        assert_eq!(json["resolution"]["mx"]["outcome"], "not-looked-up");
+    }
+}
+
+/// The JSON of `--tlsrpt` and `--strict-testing` answers, and of the `trust-ad` back end,
+/// follows the schema too.
+#[test]
+fn query_json_follows_the_schema_with_every_option() {
+    query_json("sts-enforce.test", &["--tlsrpt"]);
+    query_json("sts-testing.test", &["--strict-testing"]);
+    let json = query_json("healthy.test", &["--dnssec", "trust-ad"]);
+    assert_eq!(json["resolution"]["mx"]["dnssec"], "secure");
 }
 
 #[test]
 fn query_json_has_the_answer_reasons_and_lookups() {
-    let json: serde_json::Value =
-        serde_json::from_str(&query("dane-fails-sts-passes.test", &["--json"])).expect("JSON");
+    let json = query_json("dane-fails-sts-passes.test", &[]);
+    assert_eq!(json["schema_version"], 1);
     assert_eq!(json["answer"], "OK dane-only");
     assert_eq!(json["policy"], "dane-only");
     assert!(json["reasons"]
@@ -227,8 +283,7 @@ fn query_json_has_the_answer_reasons_and_lookups() {
 #[test]
 fn sts_pol_05_query_json_shows_a_failed_fetch_and_its_result_type() {
     let scenario = Scenario::find("m09-mode-enforced").expect("scenario");
-    let json: serde_json::Value =
-        serde_json::from_str(&query(&scenario.domain(), &["--json"])).expect("JSON");
+    let json = query_json(&scenario.domain(), &[]);
     let sts = &json["resolution"]["mta_sts"];
     assert_eq!(sts["action"], "fetch");
     assert_eq!(sts["fetch_result_type"], "sts-policy-invalid");
@@ -270,6 +325,33 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
             scenario.expected_query().matches(&answer),
             "{key} with trust-ad: expected {}, got {answer:?}",
             scenario.expected_query()
+        );
+    }
+}
+
+/// A named change to a valid answer that the schema must reject.
+type Drift = (&'static str, fn(&mut serde_json::Value));
+
+/// The schema is exact: it rejects another version, an unknown field and an unknown enumerated
+/// value, so that the tests above catch any drift between the code and the schema.
+#[test]
+fn query_schema_rejects_drift() {
+    let json = query_json("healthy.test", &[]);
+    let drifts: [Drift; 3] = [
+        ("another version", |j| j["schema_version"] = 2.into()),
+        ("an unknown field", |j| {
+            j["resolution"]["extra"] = true.into()
+        }),
+        ("an unknown TLSA state", |j| {
+            j["resolution"]["hosts"][0]["tlsa"] = "maybe".into();
+        }),
+    ];
+    for (drift, change) in drifts {
+        let mut changed = json.clone();
+        change(&mut changed);
+        assert!(
+            !validator().is_valid(&changed),
+            "the schema accepts {drift}"
         );
     }
 }

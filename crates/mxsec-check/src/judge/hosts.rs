@@ -17,6 +17,7 @@ use mxsec_proto::decision::{AddressState, HostState, TlsaState};
 use mxsec_proto::mta_sts::policy::{Mode, Policy};
 use mxsec_proto::name::DomainName;
 use mxsec_proto::smtp::client::Outcome;
+use mxsec_proto::smtp::greeting::Greeting;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 use sha2::{Digest, Sha256};
 
@@ -420,6 +421,34 @@ fn connected(p: &ProbeReport) -> bool {
     )
 }
 
+/// The greeting as the report shows it: every line kept, as on the wire (`220-first`, ...,
+/// `220 last`), one per line, control characters replaced; a last line says what the bounds of
+/// [`Greeting`] dropped (RFC 5321 §4.2).
+fn greeting_text(greeting: &Greeting) -> String {
+    let code = greeting.code().get();
+    let last = greeting.lines().len().saturating_sub(1);
+    let mut lines: Vec<String> = greeting
+        .lines()
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let separator = if i == last && greeting.omitted_lines() == 0 {
+                ' '
+            } else {
+                '-'
+            };
+            format!("{code}{separator}{}", one_line(line))
+        })
+        .collect();
+    if greeting.is_truncated() {
+        lines.push(match greeting.omitted_lines() {
+            0 => "[greeting truncated: long lines cut]".to_owned(),
+            n => format!("[greeting truncated: {n} more lines]"),
+        });
+    }
+    lines.join("\n")
+}
+
 #[allow(clippy::too_many_arguments)]
 fn judge_address(
     host: &HostObserved,
@@ -499,9 +528,7 @@ fn judge_address(
         }
         _ => StarttlsOutcome::NotReached,
     };
-    if let Some(Outcome::BannerRefused { reply }) = &p.dialogue {
-        report.banner = Some(one_line(&reply.text()));
-    }
+    report.banner = p.greeting.as_ref().map(greeting_text);
     let error = report.error.clone().unwrap_or_default();
     match (&p.result, report.starttls) {
         (Ok(()), _) => push(
@@ -821,7 +848,7 @@ fn summary(cert: &CertificateDer<'_>) -> Option<CertSummary> {
 }
 
 /// The DANE verdict of the domain and the domain-level DANE advice (DANE-DISC-06, D-09,
-/// DANE-DISC-01, D-07).
+/// DANE-DISC-01, D-07 at the apex and at each host's wrong owners).
 pub(super) fn dane_summary(
     observed: &Observed,
     mx: &MxJudged,
@@ -911,5 +938,46 @@ pub(super) fn dane_summary(
             );
         }
     }
+    for host in &observed.hosts {
+        for place in &host.wrong_owners {
+            push(
+                findings,
+                K::DaneWrongOwner,
+                Subject::host(&host.name),
+                crate::wrong_owner::message(place),
+            );
+        }
+    }
     verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use mxsec_proto::smtp::reply::Reply;
+
+    use super::*;
+
+    fn text(wire: &str) -> String {
+        greeting_text(&Greeting::from_reply(
+            &Reply::parse(wire.as_bytes()).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn rfc5321_4_2_greeting_is_shown_whole_one_line_each() {
+        assert_eq!(
+            text("220-mx.example.net ESMTP\r\n220-\x1b[31mred\r\n220 ready\r\n"),
+            "220-mx.example.net ESMTP\n220- [31mred\n220 ready"
+        );
+        assert_eq!(text("554 5.7.1 no service\r\n"), "554 5.7.1 no service");
+    }
+
+    #[test]
+    fn rfc5321_4_2_bounded_greeting_says_what_was_dropped() {
+        let wire: String = (0..20).map(|i| format!("220-line {i}\r\n")).collect();
+        let shown = text(&format!("{wire}220 end\r\n"));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.first(), Some(&"220-line 0"));
+        assert_eq!(lines.last(), Some(&"[greeting truncated: 5 more lines]"));
+    }
 }

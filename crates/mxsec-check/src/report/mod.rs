@@ -393,7 +393,9 @@ pub struct AddressReport {
     pub tcp: TcpOutcome,
     /// Time to connect, in milliseconds.
     pub connect_ms: Option<u64>,
-    /// The SMTP greeting (first line, control characters removed).
+    /// The SMTP greeting, every line as sent (`220-first`, ..., `220 last`), one per line,
+    /// control characters replaced and bounded as [`mxsec_proto::smtp::greeting::Greeting`]
+    /// says; `None` when none arrived.
     pub banner: Option<String>,
     /// What became of STARTTLS.
     pub starttls: StarttlsOutcome,

@@ -270,6 +270,7 @@ fn transport_section(out: &mut Out, report: &Report) {
         ]);
         for a in &host.addresses {
             out.indented(4, &address_row(a), address_paint(a));
+            greeting_lines(out, a);
         }
         let mut leaves: Vec<&CertSummary> = Vec::new();
         for a in &host.addresses {
@@ -295,6 +296,21 @@ fn transport_section(out: &mut Out, report: &Report) {
             let key = format!("key  3 1 1 {}", leaf.spki_sha256);
             out.indented(4, &fit(&key, WIDTH - 4), Paint::Dim);
         }
+    }
+}
+
+/// The greeting of an address, under its row: always with [`TextOptions::verbose`], else
+/// where the SMTP dialogue did not reach STARTTLS, which the greeting often explains (a refusal, a
+/// middlebox's banner; T-01).
+fn greeting_lines(out: &mut Out, a: &AddressReport) {
+    let Some(banner) = &a.banner else {
+        return;
+    };
+    if !out.options.verbose && a.starttls == StarttlsOutcome::Offered {
+        return;
+    }
+    for line in banner.lines() {
+        out.indented(6, &fit(&one_line(line), WIDTH - 6), Paint::Dim);
     }
 }
 

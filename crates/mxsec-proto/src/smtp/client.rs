@@ -47,6 +47,7 @@
 use std::fmt;
 
 use super::ehlo::EhloResponse;
+use super::greeting::Greeting;
 use super::reply::{Reply, ReplyClass};
 use crate::name::DomainName;
 use crate::tlsrpt::result_type::ResultType;
@@ -57,6 +58,7 @@ pub struct Client {
     ehlo_name: DomainName,
     state: State,
     outcome: Option<Outcome>,
+    greeting: Option<Greeting>,
 }
 
 /// What the caller should do next, as [`Client::poll`] says.
@@ -269,6 +271,7 @@ impl Client {
             ehlo_name,
             state: State::AwaitBanner,
             outcome: None,
+            greeting: None,
         }
     }
 
@@ -302,6 +305,7 @@ impl Client {
     pub fn handle_reply(&mut self, reply: Reply) -> Result<(), ClientError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::AwaitBanner => {
+                self.greeting = Some(Greeting::from_reply(&reply));
                 if reply.code().get() == 220 {
                     self.state = State::SendEhlo;
                 } else {
@@ -404,6 +408,12 @@ impl Client {
     /// The outcome, once the dialogue has reached one (possibly before QUIT is sent).
     pub fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
+    }
+
+    /// The server's greeting, whole and bounded ([`Greeting`]), once it has arrived: the
+    /// `220` of a server ready to talk, or the refusal (RFC 5321 §3.1, §4.2).
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
     }
 
     /// The outcome, consuming the client.

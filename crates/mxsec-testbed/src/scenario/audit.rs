@@ -314,6 +314,16 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["absent", "insecure", "absent", "opportunistic"],
     ),
     audit(
+        "d07-tlsa-wrong-owner",
+        &["D-07"],
+        ["absent", "absent", "absent", "opportunistic"],
+    ),
+    audit(
+        "d07-tlsa-at-alias",
+        &["D-07", "N-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
         "d08-tlsa-servfail",
         &["D-08"],
         ["absent", "bogus", "absent", "deferred"],

@@ -505,6 +505,32 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             b.tlsa(&mx, &dane_ee_spki(&leaf));
             Ok(())
         };
+    "d07-tlsa-wrong-owner", ["D-07", "DANE-DISC-03"], "TLSA records at the domain and at the HTTPS port",
+        "the records sit at _25._tcp.<domain> and _443._tcp.<MX host>, where SMTP senders never look", "NOTFOUND ",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.valid_leaf(&mx)?;
+            b.mx(10, &mx, Listener::tls(&leaf));
+            let record = dane_ee_spki(&leaf);
+            let apex = format!("_25._tcp.{}", b.domain());
+            b.zone(|z| z.tlsa(&apex, &record));
+            let https = format!("_443._tcp.{mx}");
+            b.zone(|z| z.tlsa(&https, &record));
+            Ok(())
+        };
+    "d07-tlsa-at-alias", ["D-07", "DANE-DISC-03"], "Stale TLSA record at an MX alias whose target has its own",
+        "the MX host is a secure alias: senders use the target's TLSA records, never the alias's", "OK dane-only",
+        |b| {
+            let (mx, host) = (b.name("mx"), b.name("host"));
+            let leaf = b.valid_leaf(&mx)?;
+            let old = b.pki().reissue_with_new_key(&leaf, Validity::Valid)?;
+            b.mx_record(10, &mx);
+            b.zone(|z| z.cname(&mx, &host));
+            b.host(&host, Some(Listener::tls(&leaf)), None);
+            b.tlsa(&host, &dane_ee_spki(&leaf));
+            b.tlsa(&mx, &dane_ee_spki(&old));
+            Ok(())
+        };
     "d08-tlsa-servfail", ["D-08", "DANE-DNS-04"], "TLSA queries answered SERVFAIL",
         "DANE senders cannot tell whether TLSA exists and must defer", "TEMP",
         |b| {

@@ -1,18 +1,44 @@
 //! `mxsec query`: the TLS policy for one destination, exactly as the Postfix daemon answers.
+//!
+//! `--json` writes one [`QueryJson`] object: the answer, the policy level, the reasons and the
+//! [`Resolution`] behind them, with a [`SCHEMA_VERSION`]. Its exact format is the JSON Schema
+//! (draft 2020-12) in `crates/mxsec/schema/query.schema.json`, documented in
+//! `docs/query-json.md`; a test validates the output for every testbed scenario against it.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use mxsec_net::dial::ConnectPolicy;
+use mxsec_net::resolver::Resolution;
 use mxsec_proto::decision::{
-    AddressState, DecisionConfig, LookupFailure, MxState, Observations, TlsaState,
+    AddressState, DecisionConfig, LookupFailure, MxState, Observations, Reason, TlsaState,
 };
 use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::Destination;
 
 use crate::cli::QueryArgs;
 use crate::config::{bogus_hint, trust_anchor_name, Resolving};
+
+/// The version of the `mxsec query --json` format. It changes when a field is removed or
+/// renamed, changes meaning or type, or an enumerated field gains a value; new fields may
+/// appear within a version.
+const SCHEMA_VERSION: u32 = 1;
+
+/// The object `mxsec query --json` writes.
+#[derive(Debug, serde::Serialize)]
+struct QueryJson<'a> {
+    /// [`SCHEMA_VERSION`].
+    schema_version: u32,
+    /// The socketmap reply payload, exactly as `mxsec query` prints it (POSTFIX.md §4.4).
+    answer: &'a str,
+    /// The policy level: `none`, `dane`, `dane-only`, `encrypt`, `secure` or `temp`.
+    policy: &'static str,
+    /// Why the decision came out as it did (POSTFIX.md §4.5).
+    reasons: &'a [Reason],
+    /// Every lookup behind the decision.
+    resolution: &'a Resolution,
+}
 
 pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     if let Some(address) = &args.daemon {
@@ -33,12 +59,13 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     let payload = decision.socketmap_payload(&config);
     let mut out = std::io::stdout().lock();
     if args.json {
-        let json = serde_json::json!({
-            "answer": payload,
-            "policy": decision.policy.level(),
-            "reasons": decision.reasons,
-            "resolution": resolution,
-        });
+        let json = QueryJson {
+            schema_version: SCHEMA_VERSION,
+            answer: &payload,
+            policy: decision.policy.level(),
+            reasons: &decision.reasons,
+            resolution: &resolution,
+        };
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {

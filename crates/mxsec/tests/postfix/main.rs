@@ -64,6 +64,9 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         // the TLSA base domain is the expanded name, itself an alias in the provider's case
         // (N-01, DANE-DISC-03, DANE-DNS-06).
         "cname-mx-no-aaaa" | "cname-mx-provider" => Verified,
+        // A stale record at the alias is never used: the expanded name's TLSA records match
+        // (D-07, DANE-DISC-03).
+        "d07-tlsa-at-alias" => Verified,
         // A secure alias into an unsigned zone: the host's addresses are insecure, so its
         // TLSA record is ignored and TLS is opportunistic (DANE-DNS-06, D-06).
         "cname-mx-insecure" => Delivered,
@@ -118,6 +121,8 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         | "insecure-zone"
         | "implicit-mx"
         | "d06-insecure-mx-host" => Delivered,
+        // TLSA records only where senders never look: no DANE, no policy (D-07).
+        "d07-tlsa-wrong-owner" => Delivered,
         // A broken MTA-STS setup means no policy, and delivery as without one (M-01, M-02,
         // M-03, M-07, M-09; STS-FETCH-06).
         "m01-redirect"

@@ -459,3 +459,37 @@ fn t_01_outcome_serialises_with_its_evidence() {
     assert_eq!(json["reply"]["code"], 500);
     assert_eq!(json["ehlo"]["extensions"][1]["keyword"], "XXXXXXXA");
 }
+
+/// RFC 5321 §4.2: a multi-line `220` greeting is kept whole, and the dialogue goes on.
+#[test]
+fn rfc5321_4_2_multi_line_greeting_is_kept() {
+    let mut client = Client::new(DomainName::parse("probe.example").unwrap());
+    assert!(client.greeting().is_none());
+    assert_eq!(client.poll(), Next::ReadReply);
+    let banner = "220-mx.example.net ESMTP\r\n220-Unsolicited mail refused\r\n220 ready\r\n";
+    client
+        .handle_reply(Reply::parse(banner.as_bytes()).unwrap())
+        .unwrap();
+    let greeting = client.greeting().expect("the greeting is kept");
+    assert_eq!(greeting.code().get(), 220);
+    assert_eq!(
+        greeting.lines(),
+        ["mx.example.net ESMTP", "Unsolicited mail refused", "ready"]
+    );
+    assert!(matches!(client.poll(), Next::Send(Command::Ehlo(_))));
+}
+
+/// RFC 5321 §3.1: a refusing greeting is kept too, beside the outcome.
+#[test]
+fn rfc5321_3_1_refusing_greeting_is_kept() {
+    let mut client = Client::new(DomainName::parse("probe.example").unwrap());
+    assert_eq!(client.poll(), Next::ReadReply);
+    client
+        .handle_reply(Reply::parse(b"554 5.7.1 no service\r\n").unwrap())
+        .unwrap();
+    assert_eq!(client.greeting().map(|g| g.code().get()), Some(554));
+    assert!(matches!(
+        client.outcome(),
+        Some(Outcome::BannerRefused { .. })
+    ));
+}

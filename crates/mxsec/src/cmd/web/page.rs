@@ -632,10 +632,15 @@ fn address_details(out: &mut String, a: &AddressReport) {
         w!(out, "<div><dt>Connected in</dt><dd>{ms} ms</dd></div>\n");
     }
     if let Some(banner) = &a.banner {
+        // Every line of the greeting, one per line (RFC 5321 §4.2).
+        let lines: Vec<String> = banner
+            .lines()
+            .map(|line| format!("<code>{}</code>", Text(line)))
+            .collect();
         w!(
             out,
-            "<div><dt>Greeting</dt><dd><code>{}</code></dd></div>\n",
-            Text(banner)
+            "<div><dt>Greeting</dt><dd>{}</dd></div>\n",
+            lines.join("<br>")
         );
     }
     if let Some(error) = &a.error {
