@@ -8,6 +8,7 @@
 mod hosts;
 mod mx;
 mod rpt;
+mod stores;
 mod sts;
 mod verdict;
 
@@ -30,6 +31,9 @@ pub(crate) struct Context<'a> {
     pub(crate) duration_ms: u64,
     /// The WebPKI roots (plus any extra CA files).
     pub(crate) roots: &'a [TrustAnchor<'static>],
+    /// The operating system's root store (plus any extra CA files), when loaded: every
+    /// recorded chain is also validated against it (PKIX-01).
+    pub(crate) os_roots: Option<&'a [TrustAnchor<'static>]>,
     /// The options of the run.
     pub(crate) options: &'a CheckOptions,
 }
