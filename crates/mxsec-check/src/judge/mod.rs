@@ -46,6 +46,7 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
     let mx = mx::judge(observed, &mut findings);
     let sts = sts::judge(observed, &mut findings);
     let mut hosts = hosts::judge(observed, &mx, sts.policy.as_ref(), cx, &mut findings);
+    stores::policy_host(observed, cx, &mut findings);
     let dane = hosts::dane_summary(observed, &mx, &hosts, &mut findings);
     let tls_rpt = rpt::judge(observed, &mut findings);
 

@@ -22,6 +22,11 @@ use std::fmt;
 use mxsec_proto::certificate::{self, ChainError};
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
+use super::{push, Context};
+use crate::catalogue::FindingKind;
+use crate::finding::{Finding, Subject};
+use crate::run::Observed;
+
 /// One of the two root stores compared.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub(crate) enum Store {
@@ -68,6 +73,29 @@ impl StoreAgreement {
         Some(format!(
             "the chain is accepted by {accepts} and rejected by {rejects}: {other}"
         ))
+    }
+}
+
+/// PKIX-01 for the chain each policy fetch recorded (the MX chains are compared where each
+/// address is judged). Nothing without an OS store.
+pub(super) fn policy_host(observed: &Observed, cx: &Context<'_>, findings: &mut Vec<Finding>) {
+    let Some(os) = cx.os_roots else {
+        return;
+    };
+    for outcome in observed
+        .sts
+        .fetches
+        .iter()
+        .filter_map(|f| f.outcome.as_ref())
+    {
+        if let Some(message) = compare(&outcome.chain, cx.roots, os, cx.now).message() {
+            push(
+                findings,
+                FindingKind::PkixStoresDisagree,
+                Subject::address(&outcome.host, outcome.address),
+                format!("policy host: {message}"),
+            );
+        }
     }
 }
 

@@ -171,6 +171,11 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["enforce", "absent", "present", "deferred"],
     ),
     audit(
+        "pkix-os-store-only-policy-host",
+        &["M-02", "PKIX-01"],
+        ["invalid", "absent", "absent", "opportunistic"],
+    ),
+    audit(
         "m06-mx-self-signed",
         &["M-06"],
         ["enforce", "absent", "present", "deferred"],
