@@ -171,7 +171,7 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["enforce", "absent", "present", "deferred"],
     ),
     audit(
-        "pkix-os-store-only-policy-host",
+        "pkix-os-only-policy-host",
         &["M-02", "PKIX-01"],
         ["invalid", "absent", "absent", "opportunistic"],
     ),

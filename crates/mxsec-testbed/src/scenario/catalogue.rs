@@ -349,7 +349,7 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             let leaf = b.leaf(LeafSpec::new([mx.as_str()]).issued_by(IssuedBy::OsStoreRoot))?;
             sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
         };
-    "pkix-os-store-only-policy-host", ["PKIX-01", "M-02", "STS-FETCH-01"],
+    "pkix-os-only-policy-host", ["PKIX-01", "M-02", "STS-FETCH-01"],
         "Policy host certificate from a root only the operating system's store has",
         "the policy host's chain ends at a root that the OS store holds and Mozilla's program \
          does not: senders using Mozilla's roots get no policy",

@@ -132,7 +132,7 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
         | "m02-expired"
         | "m02-self-signed"
         | "m02-missing-intermediate"
-        | "pkix-os-store-only-policy-host"
+        | "pkix-os-only-policy-host"
         | "m03-content-type"
         | "m03-html-soft-404"
         | "m07-two-records"
