@@ -692,6 +692,16 @@ catalogue! {
         title: "MX passes MTA-STS validation",
         fix: NOTHING_TO_DO,
     }
+    /// A recorded chain validates against Mozilla's roots or the operating system's store but
+    /// not both (RFC 8461 §4.2, RFC 5280 §6, PKIX-01): senders using the other store fail it.
+    PkixStoresDisagree {
+        id: "PKIX-01", area: MtaSts, severity: Warning, rfc: "RFC 8461 §4.2; RFC 5280 §6",
+        title: "certificate chain trusted by only one of two widely used root stores",
+        fix: "Serve a chain, intermediates included, that ends at a root present both in \
+              Mozilla's program and in the operating systems' bundles (for a new root, the \
+              cross-signed intermediate too); until then MTA-STS senders using the other store \
+              defer or skip this host.",
+    }
     /// A broad `*.` pattern (RFC 8461 §10.4, STS-SEC-01).
     StsBroadPattern {
         id: "STS-SEC-01", area: MtaSts, severity: Warning, rfc: "RFC 8461 §10.4",
@@ -791,8 +801,8 @@ mod tests {
     use super::*;
 
     /// The prefixes of the conformance and scenario IDs.
-    const ID_PREFIXES: [&str; 9] = [
-        "STS-", "DANE-", "RPT-", "STT-", "T-", "M-", "D-", "R-", "N-",
+    const ID_PREFIXES: [&str; 10] = [
+        "STS-", "DANE-", "RPT-", "STT-", "T-", "M-", "D-", "R-", "N-", "PKIX-",
     ];
 
     #[test]

@@ -80,12 +80,14 @@ struct Inner {
     fetcher: PolicyFetcher,
     dialer: Dialer,
     roots: Arc<[TrustAnchor<'static>]>,
+    os_roots: Option<Arc<[TrustAnchor<'static>]>>,
     options: CheckOptions,
 }
 
 impl Checker {
     /// A checker that looks up with `dns`, trusts `trust` for MTA-STS (policy host and MX
-    /// certificates), and connects through `dialer`.
+    /// certificates), and connects through `dialer`. When `trust` has an operating system
+    /// store, every recorded chain is also validated against it (PKIX-01).
     ///
     /// # Errors
     ///
@@ -103,6 +105,7 @@ impl Checker {
                 fetcher,
                 dialer,
                 roots: trust.trust_anchors().into(),
+                os_roots: trust.os_store_anchors().map(Into::into),
                 options,
             }),
         })
@@ -122,6 +125,7 @@ impl Checker {
                 started,
                 duration_ms,
                 roots: &self.inner.roots,
+                os_roots: self.inner.os_roots.as_deref(),
                 options: &self.inner.options,
             },
         )

@@ -12,7 +12,7 @@ use mxsec_check::report::{Delivery, StarttlsOutcome, TcpOutcome};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report, Severity};
 use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
 use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
-use mxsec_net::trust::TrustConfig;
+use mxsec_net::trust::{OsStore, TrustConfig};
 use mxsec_proto::name::DomainName;
 use mxsec_testbed::scenario::{Scenario, EXPECTED_AUDITS};
 use mxsec_testbed::Testbed;
@@ -32,8 +32,12 @@ async fn checker_with(testbed: &Testbed, policy: ConnectPolicy) -> Checker {
         .timeout(Duration::from_secs(5))
         .build();
     let dns = Dns::new(&config).await.unwrap();
+    // The testbed CA stands for Mozilla's roots, and is in both stores like a --ca-file; the
+    // OS store adds the PKI's second root (PKIX-01).
     let trust = TrustConfig::empty()
         .add_ca_pem(Path::new("testbed-ca.pem"), testbed.ca_pem().as_bytes())
+        .unwrap()
+        .with_os_store(&OsStore::Path(testbed.files().os_store.clone()))
         .unwrap();
     let mut map = AddressMap::new();
     for route in testbed.routes() {

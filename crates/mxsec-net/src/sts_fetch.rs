@@ -43,7 +43,9 @@ use mxsec_proto::mta_sts::policy::{
 };
 use mxsec_proto::name::{DomainName, NameError};
 use mxsec_proto::tlsrpt::result_type::ResultType;
-use rustls::pki_types::ServerName;
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig};
 use tokio::task::JoinHandle;
 use tokio::time::timeout_at;
@@ -51,6 +53,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::dial::{DialError, Dialer};
 use crate::trust::TrustConfig;
+use recording::{ChainSlot, RecordingVerifier};
 
 /// The port of the policy host (RFC 8461 §3.3: HTTPS).
 pub const HTTPS_PORT: u16 = 443;
@@ -72,6 +75,9 @@ pub enum FetcherError {
     /// The TLS client configuration could not be built.
     #[error("TLS client configuration failed: {0}")]
     Tls(#[from] rustls::Error),
+    /// The WebPKI verifier of the roots could not be built.
+    #[error("WebPKI verifier configuration failed: {0}")]
+    Verifier(#[from] rustls::client::VerifierBuilderError),
     /// The User-Agent is not a valid HTTP header value.
     #[error("User-Agent {0:?} is not a valid HTTP header value (printable ASCII only)")]
     UserAgent(String),
@@ -82,7 +88,11 @@ pub enum FetcherError {
 /// Cheap to clone; one fetcher serves any number of concurrent fetches.
 #[derive(Clone)]
 pub struct PolicyFetcher {
-    tls: TlsConnector,
+    /// The client configuration; each fetch gives a copy its own [`RecordingVerifier`].
+    config: Arc<ClientConfig>,
+    /// The WebPKI verifier of the roots; `None` when there is no root at all.
+    verifier: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
     dialer: Dialer,
     timeout: Duration,
     user_agent: HeaderValue,
@@ -94,15 +104,33 @@ impl PolicyFetcher {
     ///
     /// # Errors
     ///
-    /// [`FetcherError::Tls`] if rustls rejects the configuration.
+    /// [`FetcherError::Tls`] or [`FetcherError::Verifier`] if rustls rejects the
+    /// configuration.
     pub fn new(trust: &TrustConfig, dialer: Dialer) -> Result<Self, FetcherError> {
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()?
-                .with_root_certificates(trust.root_cert_store())
-                .with_no_client_auth();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = trust.root_cert_store();
+        // rustls builds no WebPKI verifier without a root: then nothing is trusted.
+        let verifier = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots.clone()),
+                    provider.clone(),
+                )
+                .build()?,
+            )
+        };
+        let mut config = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // Every fetch verifies the certificate afresh (and records its chain): no resumption.
+        config.resumption = Resumption::disabled();
         Ok(Self {
-            tls: TlsConnector::from(Arc::new(config)),
+            config: Arc::new(config),
+            verifier,
+            provider,
             dialer,
             timeout: DEFAULT_TIMEOUT,
             user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT),
@@ -140,11 +168,13 @@ impl PolicyFetcher {
         let host = policy_host(domain)?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started + self.timeout);
-        let result = self.fetch_from(&host, address, deadline).await;
+        let (tls, slot) = self.connector();
+        let result = self.fetch_from(&host, address, deadline, &tls).await;
         Ok(FetchOutcome {
             host,
             address,
             elapsed: started.elapsed(),
+            chain: slot.take(),
             result,
         })
     }
@@ -167,12 +197,14 @@ impl PolicyFetcher {
         let deadline = tokio::time::Instant::from_std(started + self.timeout);
         let mut last = None;
         for &address in addresses {
-            let result = self.fetch_from(&host, address, deadline).await;
+            let (tls, slot) = self.connector();
+            let result = self.fetch_from(&host, address, deadline, &tls).await;
             let retry = matches!(result, Err(FetchFailure::Connect(_)));
             last = Some(FetchOutcome {
                 host: host.clone(),
                 address,
                 elapsed: started.elapsed(),
+                chain: slot.take(),
                 result,
             });
             if !retry {
@@ -183,11 +215,26 @@ impl PolicyFetcher {
         Ok(last)
     }
 
+    /// A connector for one fetch, whose verifier records the chain into the slot returned.
+    fn connector(&self) -> (TlsConnector, ChainSlot) {
+        let slot = ChainSlot::default();
+        let mut config = ClientConfig::clone(&self.config);
+        config
+            .dangerous()
+            .set_certificate_verifier(Arc::new(RecordingVerifier::new(
+                self.verifier.clone(),
+                self.provider.clone(),
+                slot.clone(),
+            )));
+        (TlsConnector::from(Arc::new(config)), slot)
+    }
+
     async fn fetch_from(
         &self,
         host: &DomainName,
         address: IpAddr,
         deadline: tokio::time::Instant,
+        tls: &TlsConnector,
     ) -> Result<FetchedPolicy, FetchFailure> {
         let timeout = |stage| FetchFailure::Timeout {
             stage,
@@ -204,7 +251,7 @@ impl PolicyFetcher {
         .map_err(|_| timeout(Stage::Connect))?
         .map_err(FetchFailure::Connect)?;
 
-        let tls = timeout_at(deadline, self.tls.connect(server_name, tcp))
+        let tls = timeout_at(deadline, tls.connect(server_name, tcp))
             .await
             .map_err(|_| timeout(Stage::TlsHandshake))?
             .map_err(classify_tls_error)?;
@@ -280,6 +327,9 @@ pub struct FetchOutcome {
     pub address: IpAddr,
     /// How long the fetch took, connection included.
     pub elapsed: Duration,
+    /// The certificates the policy host presented, leaf first, whether or not they were
+    /// trusted; empty when the handshake did not get that far.
+    pub chain: Vec<CertificateDer<'static>>,
     /// The policy, or why there is none.
     pub result: Result<FetchedPolicy, FetchFailure>,
 }
@@ -486,3 +536,5 @@ impl Drop for AbortOnDrop {
 
 #[cfg(test)]
 mod tests;
+
+mod recording;

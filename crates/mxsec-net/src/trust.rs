@@ -7,6 +7,12 @@
 //! (`--ca-file`); a configuration may also leave the public roots out, for a fully private mail
 //! system. Trust can be extended or replaced, never switched off: there is no "accept any
 //! certificate" here.
+//!
+//! A second root store, the operating system's, can be loaded beside it ([`OsStore`]), so
+//! that the checker can verify every chain against both and say when only one accepts it
+//! (PKIX-01; RFC 8461 §4.2, RFC 5280 §6): senders on a distribution whose bundle lags or
+//! leads Mozilla's see a different answer. The `--ca-file` CAs belong to both stores. The
+//! OS store only ever informs that comparison; the verdicts use the configured roots above.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,6 +59,17 @@ pub enum TrustError {
     },
 }
 
+/// Where the operating system's root store is read from.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum OsStore {
+    /// The platform's store as `rustls-native-certs` finds it (on Linux the bundle that
+    /// `openssl-probe` locates, or `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+    System,
+    /// A PEM bundle, or a directory whose files are PEM certificates (such as
+    /// `/etc/ssl/certs`): a store of one's choosing, and the tests' stand-in for the system's.
+    Path(PathBuf),
+}
+
 /// The set of root CAs that WebPKI validation trusts.
 ///
 /// Cheap to clone: the anchors are shared.
@@ -61,6 +78,10 @@ pub struct TrustConfig {
     anchors: Arc<Vec<TrustAnchor<'static>>>,
     includes_webpki_roots: bool,
     ca_files: Vec<PathBuf>,
+    /// The anchors of the CA files alone, which also belong to the OS store.
+    extra: Arc<Vec<TrustAnchor<'static>>>,
+    /// The operating system's roots, without the CA files, if loaded.
+    os_roots: Option<Arc<Vec<TrustAnchor<'static>>>>,
 }
 
 impl Default for TrustConfig {
@@ -76,6 +97,8 @@ impl TrustConfig {
             anchors: Arc::new(webpki_roots::TLS_SERVER_ROOTS.to_vec()),
             includes_webpki_roots: true,
             ca_files: Vec::new(),
+            extra: Arc::new(Vec::new()),
+            os_roots: None,
         }
     }
 
@@ -86,6 +109,8 @@ impl TrustConfig {
             anchors: Arc::new(Vec::new()),
             includes_webpki_roots: false,
             ca_files: Vec::new(),
+            extra: Arc::new(Vec::new()),
+            os_roots: None,
         }
     }
 
@@ -130,9 +155,44 @@ impl TrustConfig {
                 })?;
             anchors.push(anchor.to_owned());
         }
-        Arc::make_mut(&mut self.anchors).extend(anchors);
+        Arc::make_mut(&mut self.anchors).extend(anchors.iter().cloned());
+        Arc::make_mut(&mut self.extra).extend(anchors);
         self.ca_files.push(source.to_owned());
         Ok(self)
+    }
+
+    /// Loads the operating system's root store, to compare chains against (PKIX-01).
+    ///
+    /// Certificates of the store that cannot serve as trust anchors are skipped: a system
+    /// store holds what its distribution ships, and one odd certificate must not hide the
+    /// rest. [`OsStore::System`] on a machine without a store leaves none loaded (there is
+    /// nothing to compare with); a [`OsStore::Path`] that holds no usable root is an error.
+    ///
+    /// # Errors
+    ///
+    /// For [`OsStore::Path`], [`TrustError::Read`] when the file or directory cannot be read,
+    /// [`TrustError::NoCertificates`] when it holds no usable root.
+    pub fn with_os_store(mut self, store: &OsStore) -> Result<Self, TrustError> {
+        let anchors = match store {
+            OsStore::System => usable_anchors(rustls_native_certs::load_native_certs().certs),
+            OsStore::Path(path) => {
+                let anchors = usable_anchors(read_store(path)?);
+                if anchors.is_empty() {
+                    return Err(TrustError::NoCertificates { path: path.clone() });
+                }
+                anchors
+            }
+        };
+        self.os_roots = (!anchors.is_empty()).then(|| Arc::new(anchors));
+        Ok(self)
+    }
+
+    /// The operating system's store as a sender using it trusts it: its roots plus the CA
+    /// files. `None` when no OS store is loaded.
+    pub fn os_store_anchors(&self) -> Option<Vec<TrustAnchor<'static>>> {
+        self.os_roots
+            .as_ref()
+            .map(|roots| roots.iter().chain(self.extra.iter()).cloned().collect())
     }
 
     /// The trust anchors, for webpki path validation.
@@ -156,6 +216,51 @@ impl TrustConfig {
     pub fn ca_files(&self) -> &[PathBuf] {
         &self.ca_files
     }
+}
+
+/// The certificates of a PEM bundle, or of every PEM file of a directory (other files, such
+/// as the hash links' targets in another format, are skipped).
+fn read_store(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
+    let read_error = |source| TrustError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    if !path.is_dir() {
+        let pem = std::fs::read(path).map_err(read_error)?;
+        return Ok(pem_certificates(&pem));
+    }
+    let mut files = std::fs::read_dir(path)
+        .map_err(read_error)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect::<Vec<_>>();
+    files.sort();
+    Ok(files
+        .iter()
+        .filter_map(|file| std::fs::read(file).ok())
+        .flat_map(|pem| pem_certificates(&pem))
+        .collect())
+}
+
+/// The certificates of PEM text; nothing when it is not PEM.
+fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_default()
+}
+
+/// The certificates that parse as trust anchors, each once.
+fn usable_anchors(certs: Vec<CertificateDer<'static>>) -> Vec<TrustAnchor<'static>> {
+    let mut anchors: Vec<TrustAnchor<'static>> = Vec::with_capacity(certs.len());
+    for cert in &certs {
+        if let Ok(anchor) = webpki::anchor_from_trusted_cert(cert) {
+            let anchor = anchor.to_owned();
+            if !anchors.contains(&anchor) {
+                anchors.push(anchor);
+            }
+        }
+    }
+    anchors
 }
 
 #[cfg(test)]
@@ -226,5 +331,58 @@ mod tests {
         let broken = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
         let err = TrustConfig::empty().add_ca_pem(name, broken).unwrap_err();
         assert!(matches!(err, TrustError::Pem { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn pkix_01_os_store_from_a_bundle_or_a_directory_adds_the_ca_files() {
+        let ca = TestPki::generate(SystemTime::now()).unwrap();
+        let os = TestPki::generate(SystemTime::now()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, format!("{}{}", os.root_pem(), os.root_pem())).unwrap();
+        let certs = dir.path().join("certs");
+        std::fs::create_dir(&certs).unwrap();
+        std::fs::write(certs.join("os.pem"), os.root_pem()).unwrap();
+        std::fs::write(certs.join("README"), "not a certificate\n").unwrap();
+
+        let base = TrustConfig::empty()
+            .add_ca_pem(Path::new("ca.pem"), ca.root_pem().as_bytes())
+            .unwrap();
+        assert!(base.os_store_anchors().is_none());
+        let os_anchor = webpki::anchor_from_trusted_cert(os.root().der())
+            .unwrap()
+            .to_owned();
+        let ca_anchor = webpki::anchor_from_trusted_cert(ca.root().der())
+            .unwrap()
+            .to_owned();
+        for path in [&bundle, &certs] {
+            let trust = base
+                .clone()
+                .with_os_store(&OsStore::Path(path.clone()))
+                .unwrap();
+            // The duplicate in the bundle counts once; the CA file belongs to both stores.
+            assert_eq!(
+                trust.os_store_anchors().unwrap(),
+                [os_anchor.clone(), ca_anchor.clone()]
+            );
+            // The configured roots are untouched.
+            assert_eq!(trust.trust_anchors(), std::slice::from_ref(&ca_anchor));
+        }
+    }
+
+    #[test]
+    fn pkix_01_os_store_path_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = TrustConfig::empty()
+            .with_os_store(&OsStore::Path(missing))
+            .unwrap_err();
+        assert!(matches!(err, TrustError::Read { .. }), "{err:?}");
+        assert!(err.to_string().contains("missing.pem"));
+
+        let err = TrustConfig::empty()
+            .with_os_store(&OsStore::Path(dir.path().to_owned()))
+            .unwrap_err();
+        assert!(matches!(err, TrustError::NoCertificates { .. }), "{err:?}");
     }
 }

@@ -16,6 +16,9 @@
 //!   ([`TestPki::reissue_with_new_key`]): after the first, a `3 1 1` record still matches and a
 //!   `3 0 1` record does not; after the second, neither does (D-01).
 //!
+//! - a second, unrelated root, [`TestPki::os_store_root`], and leaves it issues
+//!   ([`IssuedBy::OsStoreRoot`]): the stand-in for a root that the operating system's store
+//!   has and Mozilla's program lacks, so that the two stores disagree (PKIX-01);
 //! - decoy intermediates ([`TestPki::decoy_intermediates`]): CA certificates with the name of
 //!   intermediate A but keys of their own, to pad a served chain to a hundred certificates
 //!   that a verifier must not spend unbounded time on (hostile servers).
@@ -240,6 +243,9 @@ pub enum IssuedBy {
     Root,
     /// The leaf's own key: no chain to any trusted root (M-02, M-06).
     SelfSigned,
+    /// The second root, [`TestPki::os_store_root`], directly; the chain is leaf, that root.
+    /// Only a store holding that root trusts it (PKIX-01).
+    OsStoreRoot,
 }
 
 /// Which certificates a server sends for a leaf.
@@ -394,17 +400,20 @@ impl Leaf {
     }
 }
 
-/// A private PKI for the testbed: one root, two issuing intermediates, leaves on demand.
+/// A private PKI for the testbed: one root, two issuing intermediates, leaves on demand, and
+/// a second root for the stand-in operating system store.
 #[derive(Debug)]
 pub struct TestPki {
     now: SystemTime,
     root: CaCert,
     intermediate_a: CaCert,
     intermediate_b: CaCert,
+    os_store_root: CaCert,
 }
 
 impl TestPki {
-    /// Generates a root and two intermediates, all valid ten years either side of `now`.
+    /// Generates a root, two intermediates and the OS-store root, all valid ten years either
+    /// side of `now`.
     ///
     /// # Errors
     ///
@@ -413,11 +422,13 @@ impl TestPki {
         let root = ca_cert("mxsec testbed root CA", None, now)?;
         let intermediate_a = ca_cert("mxsec testbed issuing CA A", Some(&root), now)?;
         let intermediate_b = ca_cert("mxsec testbed issuing CA B", Some(&root), now)?;
+        let os_store_root = ca_cert("mxsec testbed OS-store root CA", None, now)?;
         Ok(Self {
             now,
             root,
             intermediate_a,
             intermediate_b,
+            os_store_root,
         })
     }
 
@@ -434,6 +445,12 @@ impl TestPki {
     /// The root CA certificate, PEM: the file to pass as `--ca-file`.
     pub fn root_pem(&self) -> String {
         self.root.pem()
+    }
+
+    /// The second root: what the stand-in operating system store holds and the testbed's
+    /// `--ca-file` does not (PKIX-01).
+    pub fn os_store_root(&self) -> &CaCert {
+        &self.os_store_root
     }
 
     /// One of the issuing intermediates.
@@ -465,6 +482,11 @@ impl TestPki {
                 params.signed_by(&*key.pair, &self.root.issuer)?,
                 None,
                 Some(self.root.der.clone()),
+            ),
+            IssuedBy::OsStoreRoot => (
+                params.signed_by(&*key.pair, &self.os_store_root.issuer)?,
+                None,
+                Some(self.os_store_root.der.clone()),
             ),
             IssuedBy::IntermediateA | IssuedBy::IntermediateB => {
                 let ca = if spec.issued_by == IssuedBy::IntermediateA {

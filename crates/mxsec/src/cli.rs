@@ -285,6 +285,13 @@ pub(crate) struct ResolveArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_file: Vec<PathBuf>,
 
+    /// The operating system's root store, a PEM bundle or a directory of PEM files (default:
+    /// the system's). `check` and `web` validate every chain against it as well as against
+    /// Mozilla's roots and report when only one accepts it (PKIX-01); the --ca-file CAs
+    /// count for both. Verdicts always use Mozilla's roots.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub(crate) os_store: Option<PathBuf>,
+
     /// Timeout for each network operation, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     pub(crate) timeout: Duration,

@@ -10,7 +10,7 @@ use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
 use mxsec_net::dns::{Backend, Dns, DnsConfig, DnsError, TrustAnchorSource};
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::sts_fetch::PolicyFetcher;
-use mxsec_net::trust::TrustConfig;
+use mxsec_net::trust::{OsStore, TrustConfig};
 
 use crate::cli::{DnssecMode, ResolveArgs};
 
@@ -21,7 +21,8 @@ const MAX_CONNECT_MAP: u64 = 1 << 20;
 pub(crate) struct Resolving {
     pub(crate) dns: Arc<Dns>,
     pub(crate) fetcher: Arc<PolicyFetcher>,
-    /// The WebPKI roots plus any `--ca-file`.
+    /// The WebPKI roots plus any `--ca-file`, and the operating system's store (`--os-store`)
+    /// the checker compares them with.
     pub(crate) trust: TrustConfig,
     /// Connections to MX hosts and policy hosts, under the command's connect policy and
     /// through the testbed address map if any.
@@ -56,6 +57,12 @@ impl Resolving {
                 .add_ca_file(path)
                 .with_context(|| format!("--ca-file {}", path.display()))?;
         }
+        let trust = match &args.os_store {
+            Some(path) => trust
+                .with_os_store(&OsStore::Path(path.clone()))
+                .with_context(|| format!("--os-store {}", path.display()))?,
+            None => trust.with_os_store(&OsStore::System)?,
+        };
         let mut dialer = Dialer::new(args.timeout).with_policy(policy);
         if let Some(path) = &args.connect_map {
             dialer = dialer.with_address_map(read_connect_map(path)?);

@@ -166,6 +166,8 @@ scenario_tests! {
     m06_mx_wrong_name => "m06-mx-wrong-name";
     m06_mx_self_signed => "m06-mx-self-signed";
     m06_mx_expired => "m06-mx-expired";
+    pkix_01_os_store_only => "pkix-os-store-only";
+    pkix_01_os_only_policy_host => "pkix-os-only-policy-host";
     m07_two_records => "m07-two-records";
     m07_bad_id => "m07-bad-id";
     m07_missing_id => "m07-missing-id";

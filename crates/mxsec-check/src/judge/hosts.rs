@@ -1,6 +1,7 @@
 //! Every MX host and address: SMTP and STARTTLS (RFC 3207; T-01…T-03), the certificate and
 //! its WebPKI verdict for the MX name (RFC 8461 §4.2; M-06), the TLSA records and the DANE
-//! verdict of each record (RFC 7672 §3; D-01…D-14), and MTA-STS coverage (RFC 8461 §4.1; M-05).
+//! verdict of each record (RFC 7672 §3; D-01…D-14), MTA-STS coverage (RFC 8461 §4.1; M-05),
+//! and whether Mozilla's roots and the operating system's store agree on the chain (PKIX-01).
 
 use std::sync::Arc;
 
@@ -580,6 +581,13 @@ fn judge_address(
             Err(mxsec_net::tls::PkixFailure::Chain(_)) => PkixResult::Untrusted,
             Err(_) => PkixResult::NameMismatch,
         };
+        if let Some(message) = cx
+            .os_roots
+            .map(|os| super::stores::compare(&chain, cx.roots, os, cx.now))
+            .and_then(|agreement| agreement.message())
+        {
+            push(findings, K::PkixStoresDisagree, subject.clone(), message);
+        }
         let chain_ok = chain.is_empty();
         facts.pkix = pkix_result == PkixResult::Valid && facts.tls;
         let days = pkix_report.days_left();

@@ -8,6 +8,7 @@
 mod hosts;
 mod mx;
 mod rpt;
+mod stores;
 mod sts;
 mod verdict;
 
@@ -30,6 +31,9 @@ pub(crate) struct Context<'a> {
     pub(crate) duration_ms: u64,
     /// The WebPKI roots (plus any extra CA files).
     pub(crate) roots: &'a [TrustAnchor<'static>],
+    /// The operating system's root store (plus any extra CA files), when loaded: every
+    /// recorded chain is also validated against it (PKIX-01).
+    pub(crate) os_roots: Option<&'a [TrustAnchor<'static>]>,
     /// The options of the run.
     pub(crate) options: &'a CheckOptions,
 }
@@ -42,6 +46,7 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
     let mx = mx::judge(observed, &mut findings);
     let sts = sts::judge(observed, &mut findings);
     let mut hosts = hosts::judge(observed, &mx, sts.policy.as_ref(), cx, &mut findings);
+    stores::policy_host(observed, cx, &mut findings);
     let dane = hosts::dane_summary(observed, &mx, &hosts, &mut findings);
     let tls_rpt = rpt::judge(observed, &mut findings);
 

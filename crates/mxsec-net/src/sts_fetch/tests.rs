@@ -306,6 +306,84 @@ async fn sts_fetch_01_untrusted_root() {
 }
 
 #[tokio::test]
+async fn pkix_01_fetch_records_the_chain_trusted_or_untrusted() {
+    let pki = pki();
+    let trusted = policy_leaf(&pki);
+    let bed = Bed::single(
+        &pki,
+        &trusted,
+        ServedChain::default(),
+        Reply::policy(POLICY),
+    )
+    .await;
+    let outcome = bed.fetch("example.test").await;
+    assert!(outcome.result.is_ok());
+    assert_eq!(outcome.chain, trusted.served_chain(ServedChain::default()));
+
+    // Rejected by the configured roots, yet recorded, for the OS store to judge.
+    let os_only = leaf(
+        &pki,
+        LeafSpec::new(["mta-sts.example.test"]).issued_by(IssuedBy::OsStoreRoot),
+    );
+    let bed = Bed::single(
+        &pki,
+        &os_only,
+        ServedChain::default(),
+        Reply::policy(POLICY),
+    )
+    .await;
+    let outcome = bed.fetch("example.test").await;
+    assert!(
+        matches!(
+            outcome.result,
+            Err(FetchFailure::Certificate(CertificateError::UnknownIssuer))
+        ),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(outcome.chain, os_only.served_chain(ServedChain::default()));
+}
+
+#[tokio::test]
+async fn pkix_01_fetcher_without_roots_trusts_nothing_and_records_the_chain() {
+    let pki = pki();
+    let leaf = policy_leaf(&pki);
+    let server = HttpsServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![PolicyHost::new(
+            "mta-sts.example.test",
+            &leaf,
+            ServedChain::default(),
+            Reply::policy(POLICY),
+        )],
+        None,
+    )
+    .await
+    .unwrap();
+    let mut map = AddressMap::new();
+    map.insert(
+        SocketAddr::new(published(), HTTPS_PORT),
+        server.local_addr(),
+    )
+    .unwrap();
+    let dialer = Dialer::new(Duration::from_secs(5)).with_address_map(map);
+    let fetcher = PolicyFetcher::new(&TrustConfig::empty(), dialer).unwrap();
+    let outcome = fetcher
+        .fetch(&domain("example.test"), published())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome.result,
+            Err(FetchFailure::Certificate(CertificateError::UnknownIssuer))
+        ),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(outcome.chain, leaf.served_chain(ServedChain::default()));
+}
+
+#[tokio::test]
 async fn sts_fetch_02_m_01_redirect_is_not_followed() {
     let pki = pki();
     let target = "https://www.example.test/.well-known/mta-sts.txt";

@@ -163,6 +163,18 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         &["M-06"],
         ["enforce", "absent", "present", "deferred"],
     ),
+    // Mozilla's roots (the testbed CA file) reject the chain, the stand-in OS store accepts
+    // it: the verdict is the configured store's, and PKIX-01 names the other.
+    audit(
+        "pkix-os-store-only",
+        &["M-06", "PKIX-01"],
+        ["enforce", "absent", "present", "deferred"],
+    ),
+    audit(
+        "pkix-os-only-policy-host",
+        &["M-02", "PKIX-01"],
+        ["invalid", "absent", "absent", "opportunistic"],
+    ),
     audit(
         "m06-mx-self-signed",
         &["M-06"],

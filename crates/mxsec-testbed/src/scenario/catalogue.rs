@@ -339,6 +339,25 @@ pub(super) static ALL: &[Scenario] = scenarios! {
             let leaf = b.leaf(LeafSpec::new([mx.as_str()]).validity(Validity::Expired))?;
             sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
         };
+    "pkix-os-store-only", ["PKIX-01", "M-06", "STS-VAL-02"],
+        "MX certificate from a root only the operating system's store has, under enforce",
+        "the MX chain ends at a root that the OS store holds and Mozilla's program does not: \
+         MTA-STS senders using Mozilla's roots defer, those using the OS store deliver",
+        "OK secure match=mx.{d} servername=hostname",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).issued_by(IssuedBy::OsStoreRoot))?;
+            sts_enforce_with(b, Listener::tls(&leaf), Some(Listener::tls(&leaf)))
+        };
+    "pkix-os-only-policy-host", ["PKIX-01", "M-02", "STS-FETCH-01"],
+        "Policy host certificate from a root only the operating system's store has",
+        "the policy host's chain ends at a root that the OS store holds and Mozilla's program \
+         does not: senders using Mozilla's roots get no policy",
+        "NOTFOUND ",
+        |b| {
+            let n = b.name("mta-sts");
+            m02(b, LeafSpec::new([n]).issued_by(IssuedBy::OsStoreRoot), ServedChain::default())
+        };
     "m07-two-records", ["M-07", "STS-TXT-05"], "Two v=STSv1 TXT records",
         "two records mean no policy at all", "NOTFOUND ",
         |b| m07(b, &[&["v=STSv1; id=20261128;"], &["v=STSv1; id=20261129;"]]);

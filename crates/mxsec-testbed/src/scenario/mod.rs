@@ -158,6 +158,9 @@ pub struct TestbedFiles {
     pub trust_anchor_dnskey: PathBuf,
     /// The testbed CA certificate in PEM (`--ca-file`).
     pub ca_file: PathBuf,
+    /// The stand-in operating system root store, a PEM bundle (`--os-store`): the second
+    /// root of the PKI only, so that a chain to it is trusted by this store alone (PKIX-01).
+    pub os_store: PathBuf,
     /// The address map, one `PUBLISHED LOCAL` pair per line (`--connect-map`).
     pub connect_map: PathBuf,
 }
@@ -367,6 +370,11 @@ impl Testbed {
         self.pki.root_pem()
     }
 
+    /// The stand-in operating system root store in PEM (see [`TestbedFiles::os_store`]).
+    pub fn os_store_pem(&self) -> String {
+        self.pki.os_store_root().pem()
+    }
+
     /// Every published address and the loopback listener behind it.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -415,6 +423,8 @@ fn write_files(
     let anchors = dns.trust_anchor().write_files(dir).map_err(io(dir))?;
     let ca_file = dir.join("testbed-ca.pem");
     std::fs::write(&ca_file, pki.root_pem()).map_err(io(&ca_file))?;
+    let os_store = dir.join("os-store.pem");
+    std::fs::write(&os_store, pki.os_store_root().pem()).map_err(io(&os_store))?;
     let connect_map = dir.join("connect-map.txt");
     let map: String = routes
         .iter()
@@ -425,6 +435,7 @@ fn write_files(
         trust_anchor: anchors.ds,
         trust_anchor_dnskey: anchors.dnskey,
         ca_file,
+        os_store,
         connect_map,
     })
 }

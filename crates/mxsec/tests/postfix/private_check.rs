@@ -1,8 +1,8 @@
 //! `mxsec check --allow-private` from another process against `mxsec demo --serve`: the
 //! simulated internet on its published addresses (loopback and unique-local, all of them
 //! special-purpose, SCENARIOS.md N-01) in a network namespace of its own, checked from a second
-//! process in that namespace with the demo's DNS server, trust anchor and CA file, and no
-//! address map. Every scenario must get the verdict the in-process checker gives it
+//! process in that namespace with the demo's DNS server, trust anchor, CA file and stand-in
+//! OS root store, and no address map. Every scenario must get the verdict the in-process checker gives it
 //! (`mxsec_testbed::scenario::EXPECTED_AUDITS`).
 
 use std::path::PathBuf;
@@ -35,6 +35,7 @@ fn n_01_check_allow_private_against_demo_serve_gives_every_scenario_its_verdict(
     demo.wait_for("Serving until");
     let anchor = printed_file(&demo, "DNSSEC trust anchor (DS)");
     let ca = printed_file(&demo, "CA certificate (PEM)");
+    let os_store = printed_file(&demo, "OS root store (PEM)");
 
     let domains: Vec<String> = Scenario::all().iter().map(Scenario::domain).collect();
     let out = netns
@@ -44,6 +45,8 @@ fn n_01_check_allow_private_against_demo_serve_gives_every_scenario_its_verdict(
         .arg(&anchor)
         .arg("--ca-file")
         .arg(&ca)
+        .arg("--os-store")
+        .arg(&os_store)
         .args(["--timeout", "5"])
         .args(&domains)
         .output()

@@ -216,6 +216,9 @@ async fn build_engine(
         trust_anchor: config.dns.trust_anchor.clone(),
         trust_remote_resolver: config.dns.trust_remote_resolver,
         ca_file: config.ca_files.clone(),
+        // The system's store: the daemon's answers use Mozilla's roots alone, the OS store
+        // only serves the checker's comparison (PKIX-01).
+        os_store: None,
         timeout: config.dns.timeout,
         connect_map: args.connect_map.clone(),
     };

@@ -129,6 +129,11 @@ fn print_summary(testbed: &Testbed, resolver: Option<&Unbound>) -> Result<()> {
     writeln!(out, "  CA certificate (PEM)                {ca}")?;
     writeln!(
         out,
+        "  OS root store (PEM)                 {}",
+        files.os_store.display()
+    )?;
+    writeln!(
+        out,
         "  MTA-STS policy hosts                {} addresses, port 443",
         count(443)
     )?;
@@ -148,9 +153,10 @@ fn print_summary(testbed: &Testbed, resolver: Option<&Unbound>) -> Result<()> {
     writeln!(
         out,
         "  mxsec check --allow-private --resolver {} --trust-anchor {} --ca-file {ca} \
-         healthy.test",
+         --os-store {} healthy.test",
         dns.ip(),
-        files.trust_anchor.display()
+        files.trust_anchor.display(),
+        files.os_store.display()
     )?;
     match resolver {
         Some(resolver) => {

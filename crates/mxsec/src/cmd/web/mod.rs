@@ -139,6 +139,7 @@ fn testbed_args(testbed: &Testbed) -> ResolveArgs {
         trust_anchor: Some(files.trust_anchor.clone()),
         trust_remote_resolver: false,
         ca_file: vec![files.ca_file.clone()],
+        os_store: Some(files.os_store.clone()),
         timeout: Duration::from_secs(5),
         connect_map: Some(files.connect_map.clone()),
     }
