@@ -316,6 +316,40 @@ async fn dane_tlsa_06_truncation_fault_and_huge_txt_need_tcp() {
     assert_eq!(server.tcp_queries(), 2);
 }
 
+/// A signed TLSA answer over 1232 octets is truncated over UDP, and over TCP it is exactly as
+/// long as `mxsec_proto::dnssec::strength::signed_answer_len` computes (DANE-TLSA-08).
+#[tokio::test]
+async fn dane_tlsa_08_large_signed_tlsa_answer_has_the_computed_size() {
+    use mxsec_proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
+    use mxsec_proto::dnssec::strength;
+
+    let owner = "_25._tcp.mx.x.test";
+    let records: Vec<TlsaRecord> = (0..5u8)
+        .map(|i| TlsaRecord {
+            usage: CertUsage::DaneEe,
+            selector: Selector::Spki,
+            matching: MatchingType::Full,
+            data: vec![i; 294],
+        })
+        .collect();
+    let zone = records.iter().fold(example_zone(), |z, r| z.tlsa(owner, r));
+    let server = start(vec![zone]).await;
+
+    let name = format!("{owner}.");
+    let r = ask(&server, &name, RecordType::TLSA).await;
+    assert!(r.metadata.truncation);
+    let r = tcp(server.addr(), &query_message(&name, RecordType::TLSA, true)).await;
+    assert_eq!(r.answers.len(), 6, "five TLSA and one RRSIG");
+    let computed = strength::signed_answer_len(
+        strength::wire_len(owner),
+        records.iter().map(|r| 3 + r.data.len()),
+        strength::wire_len("x.test"),
+        [64],
+    );
+    assert_eq!(r.to_vec().unwrap().len(), computed);
+    assert!(strength::exceeds_udp_limit(computed));
+}
+
 #[tokio::test]
 async fn dane_dns_02_servers_on_one_loopback_address_coexist() {
     let a = DnsServer::builder()
