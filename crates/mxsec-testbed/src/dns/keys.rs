@@ -83,9 +83,11 @@ impl ZoneKey {
                 let public = key.to_public_key().map_err(|e| fail(&e))?;
                 (Signer::Ecdsa(key), public)
             }
-            KeyAlgorithm::RsaSha1 { bits } => rsa_key(bits, RsaHash::Sha1).map_err(|e| fail(&e))?,
+            KeyAlgorithm::RsaSha1 { bits } => {
+                rsa_key(bits, RsaHash::Sha1, dnssec_algorithm(algorithm)).map_err(|e| fail(&e))?
+            }
             KeyAlgorithm::RsaSha256 { bits } => {
-                rsa_key(bits, RsaHash::Sha256).map_err(|e| fail(&e))?
+                rsa_key(bits, RsaHash::Sha256, dnssec_algorithm(algorithm)).map_err(|e| fail(&e))?
             }
         };
         let dnskey = DNSKEY::new(true, true, false, public);
@@ -185,8 +187,13 @@ fn dnssec_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     }
 }
 
-/// A new RSA key of `bits` bits (exponent 65537) and its DNSKEY public key (RFC 3110 §2).
-fn rsa_key(bits: usize, hash: RsaHash) -> Result<(Signer, PublicKeyBuf), String> {
+/// A new RSA key of `bits` bits (exponent 65537) signing with `hash`, and its DNSKEY public
+/// key for `algorithm` (RFC 3110 §2).
+fn rsa_key(
+    bits: usize,
+    hash: RsaHash,
+    algorithm: Algorithm,
+) -> Result<(Signer, PublicKeyBuf), String> {
     let key = rsa::PrivateKey::new(&mut RingRng::default(), bits).map_err(|e| e.to_string())?;
     let exponent = key.e().to_be_bytes_trimmed_vartime();
     let modulus = key.n().as_ref().to_be_bytes_trimmed_vartime();
@@ -195,10 +202,6 @@ fn rsa_key(bits: usize, hash: RsaHash) -> Result<(Signer, PublicKeyBuf), String>
     public.push(exponent_len);
     public.extend_from_slice(&exponent);
     public.extend_from_slice(&modulus);
-    let algorithm = dnssec_algorithm(match hash {
-        RsaHash::Sha1 => KeyAlgorithm::RsaSha1 { bits },
-        RsaHash::Sha256 => KeyAlgorithm::RsaSha256 { bits },
-    });
     Ok((
         Signer::Rsa { key, hash },
         PublicKeyBuf::new(public, algorithm),
