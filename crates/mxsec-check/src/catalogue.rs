@@ -158,6 +158,38 @@ catalogue! {
         fix: "Make the authoritative name servers answer this query; SERVFAIL and timeouts \
               make senders defer the mail, they never skip the step.",
     }
+    /// A zone on the chain is signed with an algorithm RFC 8624 §3.1 forbids for signing
+    /// (RSAMD5, DSA, DSA-NSEC3-SHA1, ECC-GOST) (DNSSEC-ALG-01).
+    DnssecAlgorithmForbidden {
+        id: "DNSSEC-ALG-01", area: Mx, severity: Error, rfc: "RFC 8624 §3.1",
+        title: "zone signed with an algorithm that must not be used",
+        fix: "Roll the zone over to ECDSAP256SHA256 (13) or ED25519 (15) and replace the DS \
+              record at the parent; validators may treat the zone as unsigned, which turns \
+              DANE off.",
+    }
+    /// A zone on the chain is signed with RSA/SHA-1 (RSASHA1, RSASHA1-NSEC3-SHA1), NOT
+    /// RECOMMENDED by RFC 8624 §3.1 (DNSSEC-ALG-01).
+    DnssecAlgorithmSha1 {
+        id: "DNSSEC-ALG-01", area: Mx, severity: Warning, rfc: "RFC 8624 §3.1",
+        title: "zone signed with RSA/SHA-1",
+        fix: "Roll the zone over to ECDSAP256SHA256 (13) or ED25519 (15) and replace the DS \
+              record at the parent: validators that refuse SHA-1 treat this zone as \
+              unsigned, which silently turns DANE off for their senders.",
+    }
+    /// An RSA zone key on the chain is shorter than 2048 bits (RFC 8624 §3.1, DNSSEC-ALG-02).
+    DnssecRsaKeyShort {
+        id: "DNSSEC-ALG-02", area: Mx, severity: Warning, rfc: "RFC 8624 §3.1",
+        title: "RSA zone key shorter than 2048 bits",
+        fix: "Replace the key with an RSA key of at least 2048 bits, or better roll the zone \
+              over to ECDSAP256SHA256 (13) or ED25519 (15).",
+    }
+    /// A delegation on the chain has only SHA-1 DS records (RFC 8624 §3.3, DNSSEC-DS-01).
+    DnssecDsSha1Only {
+        id: "DNSSEC-DS-01", area: Mx, severity: Error, rfc: "RFC 8624 §3.3",
+        title: "delegation secured by a SHA-1 DS record alone",
+        fix: "Publish a DS record with a SHA-256 digest (digest type 2) at the parent, \
+              through the registrar, then withdraw the SHA-1 one.",
+    }
     /// The domain does not exist (NXDOMAIN) (RFC 5321 §5.1, N-01).
     DomainNotFound {
         id: "N-01", area: Mx, severity: Error, rfc: "RFC 5321 §5.1",
@@ -311,6 +343,15 @@ catalogue! {
         title: "TLSA records are not DNSSEC-secure: every sender ignores them",
         fix: "Sign the zone that holds the MX host's address and TLSA records (and every \
               CNAME on the way), and publish its DS record at the parent.",
+    }
+    /// The signed TLSA answer is larger than 1232 octets and needs TCP (RFC 6891 §6.2.5,
+    /// DANE-TLSA-08).
+    DaneTlsaLarge {
+        id: "DANE-TLSA-08", area: Dane, severity: Warning, rfc: "RFC 6891 §6.2.5",
+        title: "signed TLSA answer larger than 1232 octets: it needs TCP",
+        fix: "Keep the TLSA RRset small: one or two `3 1 1` or `2 1 1` records per host. \
+              Resolvers or firewalls that break TCP or fragmented UDP fail the lookup, and \
+              senders then defer the mail.",
     }
     /// The TLSA lookup fails validation (RFC 7672 §2.1.1, D-05).
     TlsaBogus {
@@ -801,8 +842,8 @@ mod tests {
     use super::*;
 
     /// The prefixes of the conformance and scenario IDs.
-    const ID_PREFIXES: [&str; 10] = [
-        "STS-", "DANE-", "RPT-", "STT-", "T-", "M-", "D-", "R-", "N-", "PKIX-",
+    const ID_PREFIXES: [&str; 11] = [
+        "STS-", "DANE-", "RPT-", "STT-", "T-", "M-", "D-", "R-", "N-", "PKIX-", "DNSSEC-",
     ];
 
     #[test]

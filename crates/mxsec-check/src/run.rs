@@ -10,7 +10,12 @@
 //! are computed from the recorded chain afterwards by the same pure functions senders use.
 //! The critical path is MX → addresses → probe.
 //!
+//! Once the MX hosts and TLSA owners are known, the zones above every name the delivery
+//! depends on are looked up for their keys and DS digests ([`zones`]).
+//!
 //! What was gathered is then judged by [`crate::judge`], without further I/O.
+
+pub(crate) mod zones;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -139,10 +144,17 @@ impl Checker {
             self.apex_tlsa(domain),
         );
         let (mx, hosts) = mx;
-        let broken_at = match &mx {
-            Err(e) if e.is_bogus() => Some(self.find_break(domain).await),
-            _ => None,
+        let broken_at = async {
+            match &mx {
+                Err(e) if e.is_bogus() => Some(self.find_break(domain).await),
+                _ => None,
+            }
         };
+        let names = zone_names(domain, &hosts, &sts);
+        let (broken_at, zones) = tokio::join!(
+            broken_at,
+            zones::lookup(&self.inner.dns, zones::ancestors(&names))
+        );
         Observed {
             domain: domain.clone(),
             mx,
@@ -151,6 +163,7 @@ impl Checker {
             sts,
             rpt,
             apex_tlsa,
+            zones,
         }
     }
 
@@ -378,6 +391,21 @@ impl Checker {
     }
 }
 
+/// The names whose zones are checked for their keys and DS digests: the domain, its MX
+/// hosts, `_mta-sts.<domain>` and the TLSA owners (with the names their CNAMEs lead to).
+fn zone_names(domain: &DomainName, hosts: &[HostObserved], sts: &StsObserved) -> Vec<DomainName> {
+    let mut names = vec![domain.clone()];
+    names.extend(sts.txt_name.iter().cloned());
+    for host in hosts {
+        names.push(host.name.clone());
+        if let Ok(tlsa) = &host.tlsa {
+            names.push(tlsa.owner.clone());
+            names.push(tlsa.answer.canonical().clone());
+        }
+    }
+    names
+}
+
 /// A TXT RRset: each record as its character-strings.
 pub(crate) type TxtRecords = Vec<Vec<Vec<u8>>>;
 
@@ -394,6 +422,8 @@ pub(crate) struct Observed {
     pub(crate) sts: StsObserved,
     pub(crate) rpt: RptObserved,
     pub(crate) apex_tlsa: Option<Resolved<Vec<mxsec_net::dns::RData>>>,
+    /// The zones on the chain of the names above, in name order.
+    pub(crate) zones: Vec<zones::ZoneObserved>,
 }
 
 /// One MX host (or the implicit MX).

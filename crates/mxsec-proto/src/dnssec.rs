@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub mod strength;
+
 /// The DNSSEC validation status of one RRset (or of a denial of existence).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -11,7 +11,7 @@ use mxsec_net::smtp_probe::{ProbeFailure, ProbeReport, ProbeStep};
 use mxsec_net::tls::PkixCheck;
 use mxsec_proto::certificate::{self, ChainError};
 use mxsec_proto::dane::matching::{evaluate, RecordFailure, ReferenceNames};
-use mxsec_proto::dane::publish::{answer_size_warning, lint, TlsaWarning};
+use mxsec_proto::dane::publish::{lint, TlsaWarning};
 use mxsec_proto::dane::tlsa::{CertUsage, TlsaRecord};
 use mxsec_proto::dane::usable::{classify, RrsetUsability, UnusableReason, UsableSet};
 use mxsec_proto::decision::{AddressState, HostState, TlsaState};
@@ -349,22 +349,13 @@ fn tlsa_findings(
         .flat_map(|c| c.into_iter().skip(1))
         .collect();
     let issuers: Vec<&CertificateDer<'_>> = chain_issuers.iter().collect();
-    let mut warnings = lint(records, &issuers);
-    if let Ok(owner) = host.name.prepend("_25._tcp") {
-        warnings.extend(answer_size_warning(&owner, records));
-    }
-    let mut too_many = false;
-    for w in warnings {
+    // The size of the signed answer is DANE-TLSA-08, judged from the signing zone's keys
+    // (`dnssec::judge_tlsa_size`); D-13 is the number of records.
+    for w in lint(records, &issuers) {
         let kind = match &w {
             TlsaWarning::CertificatePinnedByEe { .. } => K::DaneCertPinned,
             TlsaWarning::SingleIntermediate { .. } => K::DaneSingleIntermediate,
-            TlsaWarning::TooManyRecords { .. } | TlsaWarning::AnswerTooLarge { .. } => {
-                if too_many {
-                    continue;
-                }
-                too_many = true;
-                K::DaneTooManyRecords
-            }
+            TlsaWarning::TooManyRecords { .. } => K::DaneTooManyRecords,
             _ => continue,
         };
         push(findings, kind, subject.clone(), w.to_string());

@@ -5,6 +5,7 @@
 //! parsers, TLSA classification and matching, the policy decision), so the checker cannot
 //! disagree with the daemon.
 
+mod dnssec;
 mod hosts;
 mod mx;
 mod rpt;
@@ -44,6 +45,8 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
     let domain = &observed.domain;
 
     let mx = mx::judge(observed, &mut findings);
+    dnssec::judge_zones(&observed.zones, &mut findings);
+    dnssec::judge_tlsa_size(observed, &mut findings);
     let sts = sts::judge(observed, &mut findings);
     let mut hosts = hosts::judge(observed, &mx, sts.policy.as_ref(), cx, &mut findings);
     stores::policy_host(observed, cx, &mut findings);

@@ -14,7 +14,7 @@ use hickory_proto::rr::rdata::{CNAME, MX, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::keys::{self, Validity, ZoneKey};
-use super::zone::{fqdn, Bogus, Data, Fault, SigBreak, Signing, Zone};
+use super::zone::{fqdn, Bogus, Data, Fault, KeyAlgorithm, SigBreak, Signing, Zone};
 use super::ZoneError;
 
 /// The keys of every zone the server has signed, by zone origin.
@@ -24,12 +24,25 @@ pub(crate) struct KeyStore {
 }
 
 impl KeyStore {
-    /// The key of `zone`, generated on first use.
-    pub(crate) fn key(&mut self, zone: &Name) -> Result<&ZoneKey, ZoneError> {
-        if !self.keys.contains_key(zone) {
-            let key = ZoneKey::generate(zone)?;
+    /// The key of `zone`, generated on first use or when the zone asks for another algorithm.
+    pub(crate) fn key(
+        &mut self,
+        zone: &Name,
+        algorithm: KeyAlgorithm,
+    ) -> Result<&ZoneKey, ZoneError> {
+        if self
+            .keys
+            .get(zone)
+            .is_none_or(|k| k.algorithm() != algorithm)
+        {
+            let key = ZoneKey::generate(zone, algorithm)?;
             self.keys.insert(zone.clone(), key);
         }
+        self.get(zone)
+    }
+
+    /// The key `zone` was signed with.
+    pub(crate) fn get(&self, zone: &Name) -> Result<&ZoneKey, ZoneError> {
         self.keys.get(zone).ok_or_else(|| ZoneError::Signing {
             zone: zone.to_string(),
             detail: "key store lost a key".to_owned(),
@@ -175,10 +188,13 @@ pub(crate) fn compile(
         let ds = match zone.signing {
             Signing::Insecure => None,
             Signing::Secure
-            | Signing::Bogus(Bogus::ExpiredSignatures | Bogus::MissingSignatures) => {
-                Some(keys.key(origin)?.ds(origin)?)
+            | Signing::Bogus(Bogus::ExpiredSignatures | Bogus::MissingSignatures) => Some(
+                keys.key(origin, zone.algorithm)?
+                    .ds(origin, zone.ds_digest)?,
+            ),
+            Signing::Bogus(Bogus::DsMismatch) => {
+                Some(ZoneKey::generate(origin, zone.algorithm)?.ds(origin, zone.ds_digest)?)
             }
-            Signing::Bogus(Bogus::DsMismatch) => Some(ZoneKey::generate(origin)?.ds(origin)?),
         };
         let parent_zone = compiled
             .get_mut(&parent)
@@ -236,7 +252,7 @@ pub(crate) fn compile(
             }
         }
         if compiled_zone.signed {
-            let key = keys.key(origin)?;
+            let key = keys.key(origin, zone.algorithm)?;
             let validity = match zone.signing {
                 Signing::Bogus(Bogus::ExpiredSignatures) => Validity::Expired,
                 _ => Validity::Current,

@@ -16,8 +16,9 @@
 //!
 //! # What the answers look like
 //!
-//! Zones use NSEC (RFC 4034 §4), never NSEC3, with one ECDSA P-256 key per zone (a CSK,
-//! flags 257). Responses are minimal and follow RFC 4035 §3.1; the details, including where
+//! Zones use NSEC (RFC 4034 §4), never NSEC3, with one key per zone (a CSK, flags 257):
+//! ECDSA P-256 unless the zone asks for an RSA key ([`KeyAlgorithm`]), and a SHA-256 DS in the
+//! parent unless it asks for SHA-1 alone ([`DsDigest`]). Responses are minimal and follow RFC 4035 §3.1; the details, including where
 //! a CNAME chain stops, are in the `answer` module's documentation:
 //!
 //! - positive: the RRset and its RRSIG, nothing in the authority section;
@@ -67,7 +68,7 @@ pub use hickory_proto::rr::RecordType;
 pub use keys::{TrustAnchor, TrustAnchorFiles};
 pub use server::{DnsServer, DnsServerBuilder};
 pub use unbound::{Unbound, UnboundError};
-pub use zone::{Bogus, Fault, Signing, Zone, DEFAULT_TTL};
+pub use zone::{Bogus, DsDigest, Fault, KeyAlgorithm, Signing, Zone, DEFAULT_TTL};
 
 use std::net::SocketAddr;
 

@@ -77,7 +77,7 @@ impl DnsServerBuilder {
         let mut keys = KeyStore::default();
         let catalog = compile(&self.zones, self.ip, &mut keys, SystemTime::now())?;
         let root = hickory_proto::rr::Name::root();
-        let trust_anchor = TrustAnchor::new(keys.key(&root)?)?;
+        let trust_anchor = TrustAnchor::new(keys.get(&root)?)?;
         let (udp, tcp) = bind(self.ip, self.port).await?;
         let addr = udp.local_addr().map_err(|source| DnsServerError::Bind {
             addr: SocketAddr::new(self.ip, self.port),

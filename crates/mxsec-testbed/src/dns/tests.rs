@@ -316,6 +316,40 @@ async fn dane_tlsa_06_truncation_fault_and_huge_txt_need_tcp() {
     assert_eq!(server.tcp_queries(), 2);
 }
 
+/// A signed TLSA answer over 1232 octets is truncated over UDP, and over TCP it is exactly as
+/// long as `mxsec_proto::dnssec::strength::signed_answer_len` computes (DANE-TLSA-08).
+#[tokio::test]
+async fn dane_tlsa_08_large_signed_tlsa_answer_has_the_computed_size() {
+    use mxsec_proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
+    use mxsec_proto::dnssec::strength;
+
+    let owner = "_25._tcp.mx.x.test";
+    let records: Vec<TlsaRecord> = (0..5u8)
+        .map(|i| TlsaRecord {
+            usage: CertUsage::DaneEe,
+            selector: Selector::Spki,
+            matching: MatchingType::Full,
+            data: vec![i; 294],
+        })
+        .collect();
+    let zone = records.iter().fold(example_zone(), |z, r| z.tlsa(owner, r));
+    let server = start(vec![zone]).await;
+
+    let name = format!("{owner}.");
+    let r = ask(&server, &name, RecordType::TLSA).await;
+    assert!(r.metadata.truncation);
+    let r = tcp(server.addr(), &query_message(&name, RecordType::TLSA, true)).await;
+    assert_eq!(r.answers.len(), 6, "five TLSA and one RRSIG");
+    let computed = strength::signed_answer_len(
+        strength::wire_len(owner),
+        records.iter().map(|r| 3 + r.data.len()),
+        strength::wire_len("x.test"),
+        [64],
+    );
+    assert_eq!(r.to_vec().unwrap().len(), computed);
+    assert!(strength::exceeds_udp_limit(computed));
+}
+
 #[tokio::test]
 async fn dane_dns_02_servers_on_one_loopback_address_coexist() {
     let a = DnsServer::builder()
@@ -414,7 +448,7 @@ async fn dane_dns_05_zone_errors_name_the_problem() {
 mod hickory_validation {
     use std::sync::Arc;
 
-    use hickory_proto::dnssec::{Proof, TrustAnchors};
+    use hickory_proto::dnssec::{Proof, PublicKey, TrustAnchors};
     use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
     use hickory_resolver::net::runtime::TokioRuntimeProvider;
     use hickory_resolver::net::{DnsError, NetError};
@@ -529,6 +563,46 @@ mod hickory_validation {
                 "{name}: {e:?}"
             );
         }
+    }
+
+    /// The weak zones the checker reports (DNSSEC-ALG-01/02, DNSSEC-DS-01) are still valid
+    /// DNSSEC: hickory validates RSA/SHA-1, 1024-bit RSA and a SHA-1 DS as secure.
+    #[tokio::test]
+    async fn dnssec_alg_01_02_ds_01_weak_zones_still_validate() {
+        let server = start(vec![
+            Zone::new("sha1.test")
+                .key_algorithm(KeyAlgorithm::RsaSha1 { bits: 2048 })
+                .a("mx.sha1.test", Ipv4Addr::LOCALHOST),
+            Zone::new("short.test")
+                .key_algorithm(KeyAlgorithm::RsaSha256 { bits: 1024 })
+                .a("mx.short.test", Ipv4Addr::LOCALHOST),
+            Zone::new("sha1ds.test")
+                .ds_digest(DsDigest::Sha1Only)
+                .a("mx.sha1ds.test", Ipv4Addr::LOCALHOST),
+        ])
+        .await;
+        let r = resolver(&server);
+        for name in ["mx.sha1.test.", "mx.short.test.", "mx.sha1ds.test."] {
+            let l = r.lookup(name, RecordType::A).await.unwrap();
+            assert_eq!(proofs(&l, RecordType::A), vec![Proof::Secure], "{name}");
+        }
+        let keys = ask(&server, "short.test.", RecordType::DNSKEY).await;
+        let Some(RData::DNSSEC(DNSSECRData::DNSKEY(key))) = keys.answers.first().map(|r| &r.data)
+        else {
+            panic!("no DNSKEY: {keys:?}");
+        };
+        // RFC 3110 §2: one octet of exponent length, a 3-octet exponent, a 128-octet modulus.
+        assert_eq!(key.public_key().public_bytes().len(), 1 + 3 + 128);
+        let ds = ask(&server, "sha1ds.test.", RecordType::DS).await;
+        let digests: Vec<_> = ds
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DS(ds)) => Some(u8::from(ds.digest_type())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(digests, vec![1]);
     }
 }
 

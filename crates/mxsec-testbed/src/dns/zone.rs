@@ -31,6 +31,37 @@ pub enum Signing {
     Bogus(Bogus),
 }
 
+/// The algorithm and size of a signed zone's key (CONFORMANCE.md DNSSEC-ALG-01/02).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// ECDSA P-256 with SHA-256 (algorithm 13, RFC 6605): the default.
+    #[default]
+    EcdsaP256Sha256,
+    /// RSA/SHA-1 (algorithm 5, RFC 3110), not recommended for signing (RFC 8624 §3.1).
+    RsaSha1 {
+        /// The modulus size in bits.
+        bits: usize,
+    },
+    /// RSA/SHA-256 (algorithm 8, RFC 5702).
+    RsaSha256 {
+        /// The modulus size in bits; 1024 makes the weak key of DNSSEC-ALG-02.
+        bits: usize,
+    },
+}
+
+/// The digest type of the DS the parent publishes for a signed zone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DsDigest {
+    /// One DS with a SHA-256 digest (digest type 2, RFC 4509): the default.
+    #[default]
+    Sha256,
+    /// One DS with a SHA-1 digest (digest type 1) and none other, which RFC 8624 §3.3 forbids
+    /// (CONFORMANCE.md DNSSEC-DS-01).
+    Sha1Only,
+}
+
 /// The ways a zone can be broken so that its data validates as Bogus (SCENARIOS.md D-05).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,6 +126,8 @@ pub(crate) enum SigBreak {
 pub struct Zone {
     pub(crate) origin: String,
     pub(crate) signing: Signing,
+    pub(crate) algorithm: KeyAlgorithm,
+    pub(crate) ds_digest: DsDigest,
     pub(crate) ttl: u32,
     pub(crate) records: Vec<(String, Data)>,
     pub(crate) sig_breaks: Vec<(String, RecordType, SigBreak)>,
@@ -108,6 +141,8 @@ impl Zone {
         Self {
             origin: origin.to_owned(),
             signing: Signing::Secure,
+            algorithm: KeyAlgorithm::default(),
+            ds_digest: DsDigest::default(),
             ttl: DEFAULT_TTL,
             records: Vec::new(),
             sig_breaks: Vec::new(),
@@ -130,6 +165,18 @@ impl Zone {
     /// Breaks the zone so that its data validates as Bogus.
     pub fn bogus(mut self, how: Bogus) -> Self {
         self.signing = Signing::Bogus(how);
+        self
+    }
+
+    /// Signs the zone with a key of this algorithm and size (default ECDSA P-256).
+    pub fn key_algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Sets the digest type of the DS in the parent (default SHA-256).
+    pub fn ds_digest(mut self, digest: DsDigest) -> Self {
+        self.ds_digest = digest;
         self
     }
 

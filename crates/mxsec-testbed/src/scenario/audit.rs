@@ -321,6 +321,26 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["invalid", "bogus", "invalid", "deferred"],
     ),
     audit(
+        "alg-rsasha1",
+        &["DNSSEC-ALG-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "alg-rsa-1024",
+        &["DNSSEC-ALG-02", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "ds-sha1-only",
+        &["DNSSEC-DS-01", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "tlsa-large",
+        &["DANE-TLSA-08", "R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
         "d06-insecure-mx-host",
         &["D-06"],
         ["absent", "insecure", "absent", "opportunistic"],

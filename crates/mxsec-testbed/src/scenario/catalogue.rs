@@ -2,7 +2,7 @@
 
 use mxsec_proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
 
-use crate::dns::{Bogus, Fault, RecordType, Zone};
+use crate::dns::{Bogus, DsDigest, Fault, KeyAlgorithm, RecordType, Zone};
 use crate::https::{PolicyHost, Reply};
 use crate::pki::{IssuedBy, LeafSpec, ServedChain, Validity};
 use crate::smtp::StartTls;
@@ -121,6 +121,22 @@ fn insecure_mx_to_dane_host(b: &mut Builder<'_>, listing: Listing) -> Result {
         Listing::Unlisted => b.name("mx"),
     };
     b.sts("20261205", &policy("enforce", &[&pattern], 604_800))
+}
+
+/// The SubjectPublicKeyInfo (RFC 5280 §4.1.2.7, 294 octets) of an RSA-2048 public key whose
+/// modulus is `0x80` followed by `seed` repeated: well-formed, and no one's key.
+fn rsa2048_spki(seed: u8) -> Vec<u8> {
+    let mut der = vec![
+        0x30, 0x82, 0x01, 0x22, // SubjectPublicKeyInfo
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+        0x00, // rsaEncryption, NULL
+        0x03, 0x82, 0x01, 0x0f, 0x00, // BIT STRING
+        0x30, 0x82, 0x01, 0x0a, // RSAPublicKey
+        0x02, 0x82, 0x01, 0x01, 0x00, 0x80, // modulus
+    ];
+    der.extend(std::iter::repeat_n(seed, 255));
+    der.extend([0x02, 0x03, 0x01, 0x00, 0x01]); // publicExponent 65537
+    der
 }
 
 macro_rules! scenarios {
@@ -513,6 +529,37 @@ pub(super) static ALL: &[Scenario] = scenarios! {
     "d05-expired-signatures", ["D-05", "DANE-DNS-03"], "DNSSEC broken: signatures expired",
         "every validating resolver fails the MX lookup", "TEMP",
         |b| { dane_ee_domain(b)?; b.zone(|z| z.bogus(Bogus::ExpiredSignatures)); Ok(()) };
+    "alg-rsasha1", ["DNSSEC-ALG-01"], "Zone signed with RSA/SHA-1 (algorithm 5)",
+        "validators that refuse SHA-1 treat the zone as unsigned, which turns DANE off",
+        "OK dane-only",
+        |b| {
+            dane_ee_domain(b)?;
+            b.zone(|z| z.key_algorithm(KeyAlgorithm::RsaSha1 { bits: 2048 }));
+            Ok(())
+        };
+    "alg-rsa-1024", ["DNSSEC-ALG-02"], "Zone signed with a 1024-bit RSA key",
+        "a 1024-bit RSA zone key is weak", "OK dane-only",
+        |b| {
+            dane_ee_domain(b)?;
+            b.zone(|z| z.key_algorithm(KeyAlgorithm::RsaSha256 { bits: 1024 }));
+            Ok(())
+        };
+    "ds-sha1-only", ["DNSSEC-DS-01"], "Delegation with a SHA-1 DS record only",
+        "the chain of trust into the zone rests on SHA-1", "OK dane-only",
+        |b| { dane_ee_domain(b)?; b.zone(|z| z.ds_digest(DsDigest::Sha1Only)); Ok(()) };
+    "tlsa-large", ["DANE-TLSA-08"], "Signed TLSA answer over 1232 octets",
+        "full RSA public keys (`3 1 0`) of four retired keys next to the current `3 1 1`: \
+         the answer needs TCP",
+        "OK dane-only",
+        |b| {
+            dane_ee_domain(b)?;
+            let mx = b.name("mx");
+            for retired in 0..4u8 {
+                b.tlsa(&mx, &tlsa_for(CertUsage::DaneEe, Selector::Spki, MatchingType::Full,
+                    &rsa2048_spki(retired)));
+            }
+            Ok(())
+        };
     "d06-insecure-mx-host", ["D-06", "DANE-DNS-06"], "MX host in an unsigned zone",
         "the TLSA record is ignored: the MX host's zone is not signed", "NOTFOUND ",
         |b| {
