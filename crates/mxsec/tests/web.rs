@@ -625,6 +625,25 @@ fn web_browser_checks_healthy_and_broken_domains_with_and_without_javascript() {
             ],
         );
     }
+    // N-01: a private network, checked as a real server is (the testbed's DNS, trust anchor
+    // and CA as configuration, no demo mode), with --allow-private: the loopback and
+    // unique-local MX addresses are probed and the healthy domain is authenticated.
+    let (dns, files) = testbed(Duration::ZERO);
+    let mut args = testbed_args(dns, &files);
+    args.extend(["--allow-private", "--rate-limit", "100000"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let private = Server::start(&args);
+    check_in_browser(
+        &driver,
+        &private,
+        true,
+        "healthy.test",
+        &[
+            "A sender that enforces DANE and MTA-STS will deliver with an authenticated \
+             connection.",
+            "No problems found",
+        ],
+    );
     // A phone-sized window, for the eye.
     let profile = tempfile::tempdir().expect("profile dir");
     let phone = driver.session(profile.path(), true, 390, 1400);
