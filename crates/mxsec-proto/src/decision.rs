@@ -711,8 +711,16 @@ fn dane_support(hosts: &[HostState], r: &mut Vec<Reason>) -> DaneSupport {
         .iter()
         .filter(|h| matches!(h.addresses, AddressState::Found { .. }))
         .collect();
+    // DANE-DNS-06: TLSA counts only for a host whose addresses are secure; a sender does not
+    // even look it up otherwise, whatever was found.
+    let tlsa = |host: &HostState| match host.addresses {
+        AddressState::Found {
+            security: Security::Secure,
+        } => host.tlsa.clone(),
+        _ => TlsaState::NotApplicable,
+    };
     for host in &reachable {
-        let (rule, text) = match host.tlsa {
+        let (rule, text) = match tlsa(host) {
             TlsaState::Usable => (
                 "DANE-DISC-04",
                 "secure TLSA with usable records: DANE authentication required",
@@ -731,7 +739,7 @@ fn dane_support(hosts: &[HostState], r: &mut Vec<Reason>) -> DaneSupport {
         };
         reason(r, rule, format!("{}: {text}", host.name));
     }
-    let count = |state: &TlsaState| reachable.iter().filter(|h| h.tlsa == *state).count();
+    let count = |state: &TlsaState| reachable.iter().filter(|h| tlsa(h) == *state).count();
     let (usable, unusable, total) = (
         count(&TlsaState::Usable),
         count(&TlsaState::AllUnusable),

@@ -53,6 +53,16 @@ fn host_cases() -> Vec<(AddressState, TlsaState)> {
     .into_iter()
     .map(|tlsa| (secure.clone(), tlsa))
     .collect();
+    // TLSA states a caller should not pass for insecure addresses (DANE-DNS-06), which the
+    // decision must still answer safely.
+    for tlsa in [TlsaState::Usable, TlsaState::AllUnusable] {
+        cases.push((
+            AddressState::Found {
+                security: Security::Insecure,
+            },
+            tlsa,
+        ));
+    }
     for addresses in [
         AddressState::Found {
             security: Security::Insecure,

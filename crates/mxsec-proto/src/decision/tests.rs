@@ -730,3 +730,23 @@ fn pfx_06_match_names_as_postfix_reads_them() {
     assert!(host.matches(&name("mx.example.com")));
     assert!(!host.matches(&name("a.mx.example.com")));
 }
+
+/// Found by the `decision` fuzz target: a host whose addresses are not secure cannot have
+/// DANE, whatever TLSA state it comes with (DANE-DNS-06); `dane-only` for it made an enforce
+/// policy that covers it undeliverable.
+#[test]
+fn dane_dns_06_tlsa_of_a_host_with_insecure_addresses_never_counts() {
+    for addr in [Security::Insecure, Security::Indeterminate] {
+        let o = obs(
+            hosts(
+                Security::Secure,
+                vec![host("a.b.example.com", addr, TlsaState::Usable)],
+            ),
+            sts(Mode::Enforce, &["*.b.example.com"]),
+        );
+        assert_eq!(
+            answer(&o),
+            "OK secure match=a.b.example.com servername=hostname"
+        );
+    }
+}

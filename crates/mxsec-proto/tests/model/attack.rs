@@ -28,6 +28,7 @@ use mxsec_proto::decision::{
     StsState, TlsaState,
 };
 use mxsec_proto::dnssec::Security;
+use mxsec_proto::mta_sts::matcher::MxPattern;
 use mxsec_proto::mta_sts::policy::Mode;
 use mxsec_proto::name::{Destination, DomainName};
 
@@ -72,9 +73,16 @@ pub(crate) fn broken(obs: &Observations, config: &DecisionConfig, payload: &str)
         _ => &[],
     };
     let enforce = enforce(&obs.sts, config);
+    // A policy that itself lets the attacker's host in, as MTA-STS or as Postfix reads its
+    // `*.x` patterns (`.x`, any depth: POSTFIX.md §4.5 accepts that widening where no MX host
+    // can be named), is no attack on the policy.
     let attacker = DomainName::parse(ATTACKER_HOST).ok()?;
     if let Some(Some(policy)) = enforce {
-        if policy.mx_patterns.iter().any(|p| p.matches(&attacker)) {
+        let admits = |p: &MxPattern| {
+            p.matches(&attacker)
+                || (p.is_broad() && attacker.as_str().ends_with(&format!(".{}", p.domain())))
+        };
+        if policy.mx_patterns.iter().any(admits) {
             return None;
         }
     }
