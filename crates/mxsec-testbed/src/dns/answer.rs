@@ -78,7 +78,7 @@ pub(crate) fn answer(catalog: &Catalog, qname: &Name, qtype: RecordType, dnssec:
                         _ => return out,
                     }
                 }
-                nodata(zone, node, &mut out, dnssec);
+                nodata(zone, &name, node, &mut out, dnssec);
                 return out;
             }
             None => {
@@ -133,13 +133,18 @@ fn push_soa(zone: &CompiledZone, out: &mut Answer, dnssec: bool) {
     }
 }
 
-/// NODATA at an existing name: SOA and the NSEC at that name.
-fn nodata(zone: &CompiledZone, node: &Node, out: &mut Answer, dnssec: bool) {
+/// NODATA at an existing name: SOA and the NSEC at that name, or the NSEC3 proof.
+fn nodata(zone: &CompiledZone, name: &Name, node: &Node, out: &mut Answer, dnssec: bool) {
     push_soa(zone, out, dnssec);
-    if dnssec && zone.signed {
-        if let Some(nsec) = &node.nsec {
-            push(&mut out.authorities, nsec, true);
+    if !(dnssec && zone.signed) {
+        return;
+    }
+    if let Some(chain) = &zone.nsec3 {
+        for set in chain.proof(&zone.origin, name, false) {
+            push(&mut out.authorities, set, true);
         }
+    } else if let Some(nsec) = &node.nsec {
+        push(&mut out.authorities, nsec, true);
     }
 }
 
@@ -155,6 +160,12 @@ fn denial(zone: &CompiledZone, name: &Name, out: &mut Answer, dnssec: bool) {
     }
     push_soa(zone, out, dnssec);
     if !(dnssec && zone.signed) {
+        return;
+    }
+    if let Some(chain) = &zone.nsec3 {
+        for set in chain.proof(&zone.origin, name, !is_empty_non_terminal) {
+            push(&mut out.authorities, set, true);
+        }
         return;
     }
     let mut owners: Vec<&Name> = Vec::with_capacity(2);

@@ -60,6 +60,7 @@
 mod answer;
 mod catalog;
 mod keys;
+mod nsec3;
 mod server;
 mod unbound;
 mod zone;
@@ -68,7 +69,7 @@ pub use hickory_proto::rr::RecordType;
 pub use keys::{TrustAnchor, TrustAnchorFiles};
 pub use server::{DnsServer, DnsServerBuilder};
 pub use unbound::{Unbound, UnboundError};
-pub use zone::{Bogus, DsDigest, Fault, KeyAlgorithm, Signing, Zone, DEFAULT_TTL};
+pub use zone::{Bogus, Denial, DsDigest, Fault, KeyAlgorithm, Nsec3, Signing, Zone, DEFAULT_TTL};
 
 use std::net::SocketAddr;
 
