@@ -20,6 +20,10 @@
 //!   exists; it is the proof whose omission makes hickory-server's deep NXDOMAIN Bogus.
 //! - **DS** at a zone apex comes from the parent zone (RFC 4035 §3.1.4.1), with the parent's
 //!   NSEC at the delegation as proof when there is none (an insecure delegation).
+//! - **NSEC3 zones** give the proofs of RFC 5155 §7.2 instead of NSEC (the `nsec3` module):
+//!   the matching NSEC3 for NODATA, a closest encloser proof and the wildcard's covering
+//!   NSEC3 for NXDOMAIN, and for DS at an insecure delegation left out by opt-out the
+//!   closest provable encloser proof with an Opt-Out NSEC3 (§7.2.4).
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;

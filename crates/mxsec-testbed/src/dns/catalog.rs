@@ -2,8 +2,9 @@
 //!
 //! Done once when the server starts (and again on [`crate::dns::DnsServer::set_zones`]):
 //! parse every name, add SOA and apex NS, put each zone's delegation (NS, and DS when the zone
-//! is signed) into its parent, build the NSEC chain (RFC 4034 §4) and sign every authoritative
-//! RRset. Keys live in a [`KeyStore`] so that a recompiled zone keeps its key and its DS.
+//! is signed) into its parent, build the NSEC chain (RFC 4034 §4) or the NSEC3 chain (RFC 5155)
+//! and sign every authoritative RRset. Keys live in a [`KeyStore`] so that a recompiled zone
+//! keeps its key and its DS.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -157,7 +157,7 @@ pub struct Zone {
 
 impl Zone {
     /// A new, empty, secure zone. The server adds its SOA, its apex NS (`ns.test`) and, when
-    /// signed, its DNSKEY, NSEC chain and RRSIGs.
+    /// signed, its DNSKEY, NSEC (or NSEC3) chain and RRSIGs.
     pub fn new(origin: &str) -> Self {
         Self {
             origin: origin.to_owned(),
