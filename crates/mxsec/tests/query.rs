@@ -217,6 +217,7 @@ scenario_tests! {
     cname_mx_provider => "cname-mx-provider";
     cname_mx_insecure => "cname-mx-insecure";
     sts_cname_provider => "sts-cname-provider";
+    dane_auth_01_nsec3_zone => "dane-ee-nsec3";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
@@ -329,6 +330,7 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "cname-mx-provider",
         "cname-mx-insecure",
         "sts-cname-provider",
+        "dane-ee-nsec3",
         "null-mx",
     ] {
         let scenario = Scenario::find(key).expect("scenario");

@@ -38,6 +38,7 @@ mod backend;
 mod cache;
 mod config;
 mod exchange;
+mod opt_out;
 pub mod trust_anchor;
 mod types;
 mod validating;

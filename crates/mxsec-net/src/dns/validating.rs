@@ -21,8 +21,10 @@
 //!   expansion are reported `Indeterminate`, not `Secure`, because of the open issue #2882
 //!   on the completeness of that check: DANE then does not apply to them (RFC 7672 §2.1.1).
 //! - **NSEC3.** Validated by hickory (closest-encloser proofs, opt-out, RFC 9276 iteration
-//!   limits 100/500). The testbed signs with NSEC only, so NSEC3 is not covered by mxsec's
-//!   tests; use the `trust-ad` back end where NSEC3 zones matter most.
+//!   limits 100/500). hickory calls a denial Secure when the NSEC3 covering the next closer
+//!   name has the Opt-Out flag; RFC 5155 §9.2 forbids AD there and Unbound answers it
+//!   insecure, so mxsec lowers it to Insecure ([`super::opt_out`]). The differential test
+//!   checks NSEC3 and NSEC3 opt-out zones against Unbound.
 //! - **Bogus.** hickory turns any Bogus record into an error without detail; mxsec reports
 //!   [`DnsError::Bogus`] with the reason hickory gives, if any.
 
@@ -46,6 +48,7 @@ use super::ad_bit::{lowest_ttl, negative_ttl};
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
 use super::exchange::{exchange, Flags};
+use super::opt_out::next_closer_in_opt_out_span;
 use super::trust_anchor::{self, AnchorEntry};
 use super::types::{Answer, CnameHop, DnsError};
 
@@ -348,9 +351,10 @@ fn classify_error(
             // A denial hickory built itself (no SOA, no proof), e.g. after giving up on a
             // looping chain, is not taken as direct: the chain is then walked link by link.
             let direct = no.query.name() == fqdn && (no.soa.is_some() || no.authorities.is_some());
+            let authorities: &[Record] = no.authorities.as_deref().unwrap_or(&[]);
             Ok(Denial {
                 answer: Dnssec::new(
-                    denial_security(&no),
+                    opt_out_lowered(denial_security(&no), fqdn, authorities),
                     denial_answer(no.response_code, name, rtype)?,
                 ),
                 direct,
@@ -377,7 +381,7 @@ fn classify_error(
             }),
             Proof::Secure => Ok(Denial {
                 answer: Dnssec::new(
-                    Security::Secure,
+                    opt_out_lowered(Security::Secure, fqdn, &response.authorities),
                     denial_answer(response.response_code, name, rtype)?,
                 ),
                 direct: query.name() == fqdn,
@@ -416,6 +420,16 @@ fn classify_error(
             rtype,
             detail: other.to_string(),
         }),
+    }
+}
+
+/// A Secure denial of `fqdn` resting on an NSEC3 Opt-Out span is Insecure (RFC 5155 §9.2;
+/// see [`super::opt_out`]); any other status is kept.
+fn opt_out_lowered(security: Security, fqdn: &Name, authorities: &[Record]) -> Security {
+    if security == Security::Secure && next_closer_in_opt_out_span(fqdn, authorities) {
+        Security::Insecure
+    } else {
+        security
     }
 }
 

@@ -13,9 +13,13 @@
 //! denial in one response (RFC 1034 §4.3.2), as every recursive resolver on the internet
 //! does.
 //!
+//! The shapes are asked three times: signed with NSEC, with NSEC3 (RFC 5155) and with NSEC3
+//! opt-out, from the root down; the catalogue twice: as its scenarios sign it, and with every
+//! zone signed with NSEC3 opt-out.
+//!
 //! Two failures that are not bogus data (a SERVFAIL fault, a dropped query) agree with each
-//! other whatever their detail. The testbed signs with NSEC only and synthesises no
-//! wildcards, so NSEC3 and wildcard answers are not covered here.
+//! other whatever their detail. The testbed synthesises no wildcards, so wildcard answers are
+//! not covered here.
 
 mod shapes;
 mod verdict;
@@ -27,7 +31,7 @@ use futures::stream::{self, StreamExt};
 use mxsec_net::dns::{Answer, Backend, Dns, DnsConfig, RecordType, TrustAnchorSource};
 use mxsec_net::proto::dnssec::Security;
 use mxsec_net::proto::name::DomainName;
-use mxsec_testbed::dns::{DnsServer, Unbound};
+use mxsec_testbed::dns::{Denial, DnsServer, Nsec3, Unbound};
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
@@ -141,11 +145,9 @@ fn report(disagreements: &[String], asked: usize) {
     );
 }
 
-/// DANE-DNS-05, issue 12: every CNAME shape agrees with Unbound, asked at the authoritative
-/// server and through Unbound as a recursive resolver.
-#[tokio::test]
-async fn dane_dns_05_cname_shapes_agree_with_unbound() {
-    let server = shapes::server().await;
+/// Asks every shape, signed with `denial`, at the authoritative server and through Unbound.
+async fn shapes_agree_with_unbound(denial: Denial) {
+    let server = shapes::server(denial).await;
     let harness = Harness::new(&server).await;
     let apexes: Vec<String> = shapes::APEXES.iter().map(|a| (*a).to_owned()).collect();
     let names = questions(&server, &apexes, shapes::EMPTY_NON_TERMINALS);
@@ -155,11 +157,49 @@ async fn dane_dns_05_cname_shapes_agree_with_unbound() {
     }
 }
 
+/// DANE-DNS-05, issue 12: every CNAME shape, signed with NSEC, agrees with Unbound.
+#[tokio::test]
+async fn dane_dns_05_cname_shapes_agree_with_unbound() {
+    shapes_agree_with_unbound(Denial::Nsec).await;
+}
+
+/// DANE-DNS-05, issue 12, RFC 5155 §7.2: every CNAME shape, signed with NSEC3, agrees with
+/// Unbound (closest encloser proofs, NODATA at names and empty non-terminals).
+#[tokio::test]
+async fn dane_dns_05_cname_shapes_signed_with_nsec3_agree_with_unbound() {
+    shapes_agree_with_unbound(Denial::Nsec3(Nsec3 { opt_out: false })).await;
+}
+
+/// DANE-DNS-05, issue 12, RFC 5155 §6 and §7.2.4: every CNAME shape, signed with NSEC3
+/// opt-out (the insecure delegation of `unsigned.test` left out of the chain of `test.`),
+/// agrees with Unbound.
+#[tokio::test]
+async fn dane_dns_05_cname_shapes_signed_with_nsec3_opt_out_agree_with_unbound() {
+    shapes_agree_with_unbound(Denial::Nsec3(Nsec3 { opt_out: true })).await;
+}
+
 /// DANE-DNS-05, issue 12: every name of every scenario of the catalogue agrees with
 /// Unbound, asked at the authoritative server and through Unbound as a recursive resolver.
 #[tokio::test]
 async fn dane_dns_05_every_scenario_agrees_with_unbound() {
     let testbed = Testbed::start().await.expect("testbed");
+    scenarios_agree_with_unbound(&testbed).await;
+}
+
+/// DANE-DNS-05, issue 12, RFC 5155: every name of every scenario, with every zone signed with
+/// NSEC3 opt-out, agrees with Unbound.
+#[tokio::test]
+async fn dane_dns_05_every_scenario_signed_with_nsec3_opt_out_agrees_with_unbound() {
+    let testbed = Testbed::builder()
+        .denial(Denial::Nsec3(Nsec3 { opt_out: true }))
+        .start()
+        .await
+        .expect("testbed");
+    scenarios_agree_with_unbound(&testbed).await;
+}
+
+/// Asks every name of every scenario at the authoritative server and through Unbound.
+async fn scenarios_agree_with_unbound(testbed: &Testbed) {
     let harness = Harness::new(testbed.dns()).await;
     let apexes: Vec<String> = Scenario::all().iter().map(Scenario::domain).collect();
     let names = questions(testbed.dns(), &apexes, &[]);
@@ -175,7 +215,7 @@ async fn dane_dns_05_every_scenario_agrees_with_unbound() {
 /// validate stays bogus (DANE-DNS-05).
 #[tokio::test]
 async fn dane_dns_06_cnamed_mx_host_without_aaaa_through_a_recursive_resolver() {
-    let server = shapes::server().await;
+    let server = shapes::server(Denial::Nsec).await;
     let harness = Harness::new(&server).await;
     let dns = harness.validator(Upstream::Recursive).await;
     for (host, target) in [

@@ -1,5 +1,5 @@
-//! The CNAME shapes of issue 12, as zones of one testbed DNS server (NSEC; the testbed does
-//! not sign with NSEC3 and has no wildcards).
+//! The CNAME shapes of issue 12, as zones of one testbed DNS server, signed with NSEC or
+//! NSEC3 (RFC 5155, opt-out or not) from the root down. The testbed has no wildcards.
 //!
 //! | name in `alias.test` | CNAME to | what is there |
 //! |---|---|---|
@@ -27,7 +27,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mxsec_net::proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
-use mxsec_testbed::dns::{Bogus, DnsServer, RecordType, Zone};
+use mxsec_testbed::dns::{Bogus, Denial, DnsServer, RecordType, Zone};
 
 /// The apex of every zone of [`server`].
 pub(crate) const APEXES: &[&str] = &[
@@ -40,10 +40,15 @@ pub(crate) const APEXES: &[&str] = &[
 /// Names that exist only as empty non-terminals, so [`DnsServer::names`] does not list them.
 pub(crate) const EMPTY_NON_TERMINALS: &[&str] = &["ent.alias.test", "_tcp.host.provider.test"];
 
-/// Starts a server with the shapes.
-pub(crate) async fn server() -> DnsServer {
+/// Starts a server with the shapes, every signed zone (the root and `test.` included)
+/// proving denials with `denial`.
+pub(crate) async fn server(denial: Denial) -> DnsServer {
+    let zones = zones()
+        .into_iter()
+        .chain([Zone::new("."), Zone::new("test")])
+        .map(|zone| zone.denial(denial));
     DnsServer::builder()
-        .zones(zones())
+        .zones(zones)
         .start()
         .await
         .expect("shape zones")

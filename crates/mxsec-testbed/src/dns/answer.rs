@@ -20,6 +20,10 @@
 //!   exists; it is the proof whose omission makes hickory-server's deep NXDOMAIN Bogus.
 //! - **DS** at a zone apex comes from the parent zone (RFC 4035 §3.1.4.1), with the parent's
 //!   NSEC at the delegation as proof when there is none (an insecure delegation).
+//! - **NSEC3 zones** give the proofs of RFC 5155 §7.2 instead of NSEC (the `nsec3` module):
+//!   the matching NSEC3 for NODATA, a closest encloser proof and the wildcard's covering
+//!   NSEC3 for NXDOMAIN, and for DS at an insecure delegation left out by opt-out the
+//!   closest provable encloser proof with an Opt-Out NSEC3 (§7.2.4).
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;
@@ -78,7 +82,7 @@ pub(crate) fn answer(catalog: &Catalog, qname: &Name, qtype: RecordType, dnssec:
                         _ => return out,
                     }
                 }
-                nodata(zone, node, &mut out, dnssec);
+                nodata(zone, &name, node, &mut out, dnssec);
                 return out;
             }
             None => {
@@ -133,13 +137,18 @@ fn push_soa(zone: &CompiledZone, out: &mut Answer, dnssec: bool) {
     }
 }
 
-/// NODATA at an existing name: SOA and the NSEC at that name.
-fn nodata(zone: &CompiledZone, node: &Node, out: &mut Answer, dnssec: bool) {
+/// NODATA at an existing name: SOA and the NSEC at that name, or the NSEC3 proof.
+fn nodata(zone: &CompiledZone, name: &Name, node: &Node, out: &mut Answer, dnssec: bool) {
     push_soa(zone, out, dnssec);
-    if dnssec && zone.signed {
-        if let Some(nsec) = &node.nsec {
-            push(&mut out.authorities, nsec, true);
+    if !(dnssec && zone.signed) {
+        return;
+    }
+    if let Some(chain) = &zone.nsec3 {
+        for set in chain.proof(&zone.origin, name, false) {
+            push(&mut out.authorities, set, true);
         }
+    } else if let Some(nsec) = &node.nsec {
+        push(&mut out.authorities, nsec, true);
     }
 }
 
@@ -155,6 +164,12 @@ fn denial(zone: &CompiledZone, name: &Name, out: &mut Answer, dnssec: bool) {
     }
     push_soa(zone, out, dnssec);
     if !(dnssec && zone.signed) {
+        return;
+    }
+    if let Some(chain) = &zone.nsec3 {
+        for set in chain.proof(&zone.origin, name, !is_empty_non_terminal) {
+            push(&mut out.authorities, set, true);
+        }
         return;
     }
     let mut owners: Vec<&Name> = Vec::with_capacity(2);

@@ -2,8 +2,9 @@
 //!
 //! Done once when the server starts (and again on [`crate::dns::DnsServer::set_zones`]):
 //! parse every name, add SOA and apex NS, put each zone's delegation (NS, and DS when the zone
-//! is signed) into its parent, build the NSEC chain (RFC 4034 §4) and sign every authoritative
-//! RRset. Keys live in a [`KeyStore`] so that a recompiled zone keeps its key and its DS.
+//! is signed) into its parent, build the NSEC chain (RFC 4034 §4) or the NSEC3 chain (RFC 5155)
+//! and sign every authoritative RRset. Keys live in a [`KeyStore`] so that a recompiled zone
+//! keeps its key and its DS.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -14,7 +15,8 @@ use hickory_proto::rr::rdata::{CNAME, MX, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::keys::{self, Validity, ZoneKey};
-use super::zone::{fqdn, Bogus, Data, Fault, KeyAlgorithm, SigBreak, Signing, Zone};
+use super::nsec3::{self, Chain};
+use super::zone::{fqdn, Bogus, Data, Denial, Fault, KeyAlgorithm, SigBreak, Signing, Zone};
 use super::ZoneError;
 
 /// The keys of every zone the server has signed, by zone origin.
@@ -72,6 +74,8 @@ pub(crate) struct CompiledZone {
     pub(crate) origin: Name,
     pub(crate) signed: bool,
     pub(crate) nodes: BTreeMap<Name, Node>,
+    /// The NSEC3 chain of a zone signed with NSEC3 (its nodes then have no NSEC).
+    pub(crate) nsec3: Option<Chain>,
 }
 
 /// All zones of a server, and the faults to apply to queries.
@@ -175,6 +179,7 @@ pub(crate) fn compile(
                     Signing::Secure | Signing::Bogus(Bogus::DsMismatch | Bogus::ExpiredSignatures)
                 ),
                 nodes,
+                nsec3: None,
             },
         );
     }
@@ -262,7 +267,14 @@ pub(crate) fn compile(
                 .iter()
                 .map(|(owner, rtype, how)| Ok((parse_name(&zone.origin, owner)?, *rtype, *how)))
                 .collect::<Result<Vec<_>, ZoneError>>()?;
-            sign_zone(compiled_zone, key, zone.ttl, validity, &breaks, now)?;
+            let how = Signer {
+                key,
+                ttl: zone.ttl,
+                validity,
+                denial: zone.denial,
+                now,
+            };
+            sign_zone(compiled_zone, &how, &breaks)?;
         } else if let Some((owner, rtype, _)) = zone.sig_breaks.first() {
             return Err(ZoneError::BrokenSignatureInUnsignedZone {
                 zone: zone.origin.clone(),
@@ -393,17 +405,27 @@ fn add_ns_address(ip: IpAddr, ttl: u32, nodes: &mut BTreeMap<Name, Node>) {
     });
 }
 
-/// Adds DNSKEY and the NSEC chain, then signs every authoritative RRset (RFC 4035 §2).
-fn sign_zone(
-    zone: &mut CompiledZone,
-    key: &ZoneKey,
+/// What [`sign_zone`] signs with, and how it proves denials.
+struct Signer<'k> {
+    key: &'k ZoneKey,
     ttl: u32,
     validity: Validity,
-    breaks: &[(Name, RecordType, SigBreak)],
+    denial: Denial,
     now: SystemTime,
+}
+
+/// Adds DNSKEY and the NSEC chain (RFC 4034 §4) or the NSEC3PARAM and NSEC3 chain
+/// (RFC 5155 §7.1), then signs every authoritative RRset (RFC 4035 §2). In an NSEC3 zone a
+/// broken NSEC (or NSEC3) at a name breaks the NSEC3 that stands for that name.
+fn sign_zone(
+    zone: &mut CompiledZone,
+    how: &Signer<'_>,
+    breaks: &[(Name, RecordType, SigBreak)],
 ) -> Result<(), ZoneError> {
+    let (key, ttl) = (how.key, how.ttl);
     let origin = zone.origin.clone();
-    zone.nodes.entry(origin.clone()).or_default().rrsets.insert(
+    let apex = zone.nodes.entry(origin.clone()).or_default();
+    apex.rrsets.insert(
         RecordType::DNSKEY,
         Rrset {
             records: vec![Record::from_rdata(
@@ -415,7 +437,74 @@ fn sign_zone(
         },
     );
 
-    // NSEC chain in canonical order (RFC 4034 §6.1), the last one pointing back at the apex.
+    match how.denial {
+        Denial::Nsec => nsec_chain(zone, ttl),
+        Denial::Nsec3(parameters) => {
+            apex.rrsets.insert(
+                RecordType::NSEC3PARAM,
+                Rrset {
+                    records: vec![nsec3::param_record(&origin, ttl)],
+                    rrsigs: Vec::new(),
+                },
+            );
+            zone.nsec3 = Some(Chain::build(&origin, &zone.nodes, ttl, parameters)?);
+        }
+    }
+
+    let is_denial = |rtype: &RecordType| matches!(rtype, RecordType::NSEC | RecordType::NSEC3);
+    for (name, rtype, _) in breaks {
+        let exists = zone.nodes.get(name).is_some_and(|n| {
+            n.rrsets.contains_key(rtype) || (is_denial(rtype) && n.nsec.is_some())
+        }) || (is_denial(rtype)
+            && zone.nsec3.as_ref().is_some_and(|c| c.contains(name)));
+        if !exists {
+            return Err(ZoneError::NoSuchRrset {
+                zone: origin.to_string(),
+                name: name.to_string(),
+                rtype: *rtype,
+            });
+        }
+    }
+
+    let sign = |name: &Name, rtype: RecordType, set: &mut Rrset| -> Result<(), ZoneError> {
+        let broken = breaks
+            .iter()
+            .find(|(n, t, _)| n == name && (*t == rtype || (is_denial(t) && is_denial(&rtype))))
+            .map(|(_, _, how)| *how);
+        let set_validity = match broken {
+            Some(SigBreak::Expired) => Validity::Expired,
+            _ => how.validity,
+        };
+        let rrsig = key.sign(&origin, &set.records, set_validity, how.now)?;
+        set.rrsigs = vec![match broken {
+            Some(SigBreak::Corrupt) => keys::corrupt(rrsig),
+            _ => rrsig,
+        }];
+        Ok(())
+    };
+    for (name, node) in zone.nodes.iter_mut() {
+        let delegation = node.delegation;
+        let sets = node
+            .rrsets
+            .iter_mut()
+            .filter(|(rtype, _)| !(delegation && **rtype == RecordType::NS))
+            .map(|(rtype, set)| (*rtype, set))
+            .chain(node.nsec.iter_mut().map(|set| (RecordType::NSEC, set)));
+        for (rtype, set) in sets {
+            sign(name, rtype, set)?;
+        }
+    }
+    if let Some(chain) = zone.nsec3.as_mut() {
+        for (name, set) in chain.sets_mut() {
+            sign(name, RecordType::NSEC3, set)?;
+        }
+    }
+    Ok(())
+}
+
+/// The NSEC chain in canonical order (RFC 4034 §6.1), the last one pointing back at the apex.
+fn nsec_chain(zone: &mut CompiledZone, ttl: u32) {
+    let origin = zone.origin.clone();
     let names: Vec<Name> = zone.nodes.keys().cloned().collect();
     for (i, name) in names.iter().enumerate() {
         let next = names.get(i + 1).unwrap_or(&origin).clone();
@@ -433,44 +522,4 @@ fn sign_zone(
             rrsigs: Vec::new(),
         });
     }
-
-    for (name, rtype, _) in breaks {
-        let exists = zone
-            .nodes
-            .get(name)
-            .is_some_and(|n| n.rrsets.contains_key(rtype) || *rtype == RecordType::NSEC);
-        if !exists {
-            return Err(ZoneError::NoSuchRrset {
-                zone: origin.to_string(),
-                name: name.to_string(),
-                rtype: *rtype,
-            });
-        }
-    }
-
-    for (name, node) in zone.nodes.iter_mut() {
-        let delegation = node.delegation;
-        let sets = node
-            .rrsets
-            .iter_mut()
-            .filter(|(rtype, _)| !(delegation && **rtype == RecordType::NS))
-            .map(|(rtype, set)| (*rtype, set))
-            .chain(node.nsec.iter_mut().map(|set| (RecordType::NSEC, set)));
-        for (rtype, set) in sets {
-            let how = breaks
-                .iter()
-                .find(|(n, t, _)| n == name && *t == rtype)
-                .map(|(_, _, how)| *how);
-            let set_validity = match how {
-                Some(SigBreak::Expired) => Validity::Expired,
-                _ => validity,
-            };
-            let rrsig = key.sign(&origin, &set.records, set_validity, now)?;
-            set.rrsigs = vec![match how {
-                Some(SigBreak::Corrupt) => keys::corrupt(rrsig),
-                _ => rrsig,
-            }];
-        }
-    }
-    Ok(())
 }

@@ -16,17 +16,20 @@
 //!
 //! # What the answers look like
 //!
-//! Zones use NSEC (RFC 4034 §4), never NSEC3, with one key per zone (a CSK, flags 257):
+//! Zones use NSEC (RFC 4034 §4) unless they ask for NSEC3 ([`Zone::nsec3`], RFC 5155: SHA-1,
+//! no extra iterations, empty salt as RFC 9276 recommends, opt-out if asked), with one key
+//! per zone (a CSK, flags 257):
 //! ECDSA P-256 unless the zone asks for an RSA key ([`KeyAlgorithm`]), and a SHA-256 DS in the
 //! parent unless it asks for SHA-1 alone ([`DsDigest`]). Responses are minimal and follow RFC 4035 §3.1; the details, including where
 //! a CNAME chain stops, are in the `answer` module's documentation:
 //!
 //! - positive: the RRset and its RRSIG, nothing in the authority section;
 //! - NODATA: SOA and the NSEC at the name (or, for an empty non-terminal, the NSEC whose next
-//!   name is below it);
+//!   name is below it); with NSEC3, the NSEC3 matching the name;
 //! - NXDOMAIN: SOA, the NSEC covering the name and the NSEC covering the wildcard at the
 //!   closest encloser: the full RFC 4035 proof, including for deep names such as
-//!   `_25._tcp.mx.x.test`. No "minimally covering" or compact denial is needed;
+//!   `_25._tcp.mx.x.test`. No "minimally covering" or compact denial is needed. With NSEC3,
+//!   the closest encloser proof and the NSEC3 covering the wildcard (RFC 5155 §7.2.2);
 //! - DS at a zone apex: from the parent zone, as a real authoritative server does. A query for
 //!   any other type at a child apex is answered by the child, which the server also hosts: it
 //!   gives no referrals, so it can serve as the single upstream of a forwarding validator
@@ -60,6 +63,7 @@
 mod answer;
 mod catalog;
 mod keys;
+mod nsec3;
 mod server;
 mod unbound;
 mod zone;
@@ -68,7 +72,7 @@ pub use hickory_proto::rr::RecordType;
 pub use keys::{TrustAnchor, TrustAnchorFiles};
 pub use server::{DnsServer, DnsServerBuilder};
 pub use unbound::{Unbound, UnboundError};
-pub use zone::{Bogus, DsDigest, Fault, KeyAlgorithm, Signing, Zone, DEFAULT_TTL};
+pub use zone::{Bogus, Denial, DsDigest, Fault, KeyAlgorithm, Nsec3, Signing, Zone, DEFAULT_TTL};
 
 use std::net::SocketAddr;
 

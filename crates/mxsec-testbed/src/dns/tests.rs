@@ -636,3 +636,104 @@ async fn names_lists_every_owner_of_every_zone_once() {
     assert_eq!(names.iter().filter(|n| *n == "child.x.test.").count(), 1);
     assert!(!names.iter().any(|n| n == "ent.x.test."));
 }
+
+fn nsec3s(records: &[Record]) -> Vec<&hickory_proto::dnssec::rdata::NSEC3> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::NSEC3(nsec3)) => Some(nsec3),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The owner name of the NSEC3 standing for `name` in `zone` (RFC 5155 §5, RFC 9276 §3.1).
+fn nsec3_owner(name: &str, zone: &str) -> String {
+    let digest = hickory_proto::dnssec::Nsec3HashAlgorithm::SHA1
+        .hash(&[], &Name::from_str(name).unwrap(), 0)
+        .unwrap();
+    format!(
+        "{}.{zone}",
+        data_encoding::BASE32_DNSSEC.encode(digest.as_ref())
+    )
+}
+
+#[tokio::test]
+async fn rfc5155_nsec3_zone_has_nsec3param_and_proves_nodata_and_nxdomain() {
+    let zone = example_zone().nsec3(Nsec3 { opt_out: false });
+    let server = start(vec![zone]).await;
+
+    let response = ask(&server, "x.test.", RecordType::NSEC3PARAM).await;
+    let RData::DNSSEC(DNSSECRData::NSEC3PARAM(param)) = &response.answers[0].data else {
+        panic!("no NSEC3PARAM: {:?}", response.answers);
+    };
+    assert_eq!((param.iterations(), param.salt()), (0, &[][..]));
+
+    // NODATA (RFC 5155 §7.2.3): the NSEC3 matching the name, and no NSEC.
+    let response = ask(&server, "mx.x.test.", RecordType::AAAA).await;
+    assert!(nsec_owners(&response.authorities).is_empty());
+    let owners: Vec<String> = response
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NSEC3)
+        .map(|r| r.name.to_string())
+        .collect();
+    assert_eq!(owners, vec![nsec3_owner("mx.x.test.", "x.test.")]);
+    let proof = nsec3s(&response.authorities);
+    assert!(proof[0].type_set().contains(RecordType::A));
+    assert!(!proof[0].opt_out());
+
+    // An empty non-terminal has its own NSEC3 (RFC 5155 §7.1).
+    let response = ask(&server, "b.c.x.test.", RecordType::A).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(nsec3s(&response.authorities).len(), 1);
+
+    // NXDOMAIN (RFC 5155 §7.2.2): closest encloser, next closer, wildcard; all signed.
+    let response = ask(&server, "_25._tcp.nothing.x.test.", RecordType::TLSA).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+    let nsec3_count = nsec3s(&response.authorities).len();
+    assert!((2..=3).contains(&nsec3_count), "{nsec3_count} NSEC3");
+    assert!(response
+        .authorities
+        .iter()
+        .any(|r| r.name.to_string() == nsec3_owner("x.test.", "x.test.")));
+    let rrsigs = response
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::RRSIG)
+        .count();
+    assert_eq!(
+        rrsigs,
+        nsec3_count + 1,
+        "one RRSIG per NSEC3, one for the SOA"
+    );
+}
+
+#[tokio::test]
+async fn rfc5155_6_opt_out_leaves_insecure_delegations_out_of_the_chain() {
+    let parent = Zone::new("test").nsec3(Nsec3 { opt_out: true });
+    let server = start(vec![
+        parent,
+        example_zone(),
+        Zone::new("plain.test").insecure(),
+    ])
+    .await;
+
+    // DS at the insecure delegation (RFC 5155 §7.2.4): no matching NSEC3, the closest
+    // provable encloser (the apex) and an Opt-Out NSEC3 covering the delegation.
+    let response = ask(&server, "plain.test.", RecordType::DS).await;
+    assert!(response.answers.is_empty());
+    let owners: Vec<String> = response
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NSEC3)
+        .map(|r| r.name.to_string())
+        .collect();
+    assert!(!owners.contains(&nsec3_owner("plain.test.", "test.")));
+    assert!(owners.contains(&nsec3_owner("test.", "test.")));
+    assert!(nsec3s(&response.authorities).iter().all(|n| n.opt_out()));
+
+    // The secure delegation stays in the chain, with its DS.
+    let response = ask(&server, "x.test.", RecordType::DS).await;
+    assert_eq!(response.answers.len(), 2, "DS and its RRSIG");
+}

@@ -91,6 +91,26 @@ pub enum Fault {
     Truncate,
 }
 
+/// How a signed zone proves that a name or type does not exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// An NSEC chain over the owner names in canonical order (RFC 4034 §4): the default.
+    #[default]
+    Nsec,
+    /// An NSEC3 chain over hashed owner names (RFC 5155), with an NSEC3PARAM at the apex.
+    Nsec3(Nsec3),
+}
+
+/// The NSEC3 parameters of a zone. The hash is SHA-1 with no extra iterations and an empty
+/// salt, as RFC 9276 §3.1 recommends; only opt-out is a choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Nsec3 {
+    /// Leave insecure delegations (NS without DS) out of the chain and set the Opt-Out flag
+    /// on every NSEC3 (RFC 5155 §6, §7.1).
+    pub opt_out: bool,
+}
+
 /// Which RRSIG of an RRset to break on purpose, in an otherwise secure zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SigBreak {
@@ -128,6 +148,7 @@ pub struct Zone {
     pub(crate) signing: Signing,
     pub(crate) algorithm: KeyAlgorithm,
     pub(crate) ds_digest: DsDigest,
+    pub(crate) denial: Denial,
     pub(crate) ttl: u32,
     pub(crate) records: Vec<(String, Data)>,
     pub(crate) sig_breaks: Vec<(String, RecordType, SigBreak)>,
@@ -136,13 +157,14 @@ pub struct Zone {
 
 impl Zone {
     /// A new, empty, secure zone. The server adds its SOA, its apex NS (`ns.test`) and, when
-    /// signed, its DNSKEY, NSEC chain and RRSIGs.
+    /// signed, its DNSKEY, NSEC (or NSEC3) chain and RRSIGs.
     pub fn new(origin: &str) -> Self {
         Self {
             origin: origin.to_owned(),
             signing: Signing::Secure,
             algorithm: KeyAlgorithm::default(),
             ds_digest: DsDigest::default(),
+            denial: Denial::default(),
             ttl: DEFAULT_TTL,
             records: Vec::new(),
             sig_breaks: Vec::new(),
@@ -177,6 +199,17 @@ impl Zone {
     /// Sets the digest type of the DS in the parent (default SHA-256).
     pub fn ds_digest(mut self, digest: DsDigest) -> Self {
         self.ds_digest = digest;
+        self
+    }
+
+    /// Proves denials with NSEC3 instead of NSEC (RFC 5155), with these parameters.
+    pub fn nsec3(self, parameters: Nsec3) -> Self {
+        self.denial(Denial::Nsec3(parameters))
+    }
+
+    /// Proves denials with NSEC (the default) or NSEC3.
+    pub fn denial(mut self, denial: Denial) -> Self {
+        self.denial = denial;
         self
     }
 

@@ -426,6 +426,11 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["absent", "usable", "absent", "authenticated"],
     ),
     audit(
+        "dane-ee-nsec3",
+        &["R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
         "cname-mx-insecure",
         &["N-01"],
         ["absent", "absent", "absent", "opportunistic"],

@@ -2,7 +2,7 @@
 
 use mxsec_proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
 
-use crate::dns::{Bogus, DsDigest, Fault, KeyAlgorithm, RecordType, Zone};
+use crate::dns::{Bogus, DsDigest, Fault, KeyAlgorithm, Nsec3, RecordType, Zone};
 use crate::https::{PolicyHost, Reply};
 use crate::pki::{IssuedBy, LeafSpec, ServedChain, Validity};
 use crate::smtp::StartTls;
@@ -751,6 +751,18 @@ pub(super) static ALL: &[Scenario] = scenarios! {
                 &format!("sts.{provider}"),
                 Reply::policy(policy("enforce", &[&mx], 604_800).into_bytes()),
             )
+        };
+    "dane-ee-nsec3", ["DANE-AUTH-01", "DANE-DNS-01"], "DANE-EE in a zone signed with NSEC3, IPv4-only MX host",
+        "the zone proves denials with NSEC3 (RFC 5155): the MX host's missing AAAA is a secure NODATA",
+        "OK dane-only",
+        |b| {
+            let mx = b.name("mx");
+            let leaf = b.valid_leaf(&mx)?;
+            b.zone(|z| z.nsec3(Nsec3 { opt_out: false }));
+            b.mx_record(10, &mx);
+            b.host(&mx, Some(Listener::tls(&leaf)), None);
+            b.tlsa(&mx, &dane_ee_spki(&leaf));
+            Ok(())
         };
 
     // ---- DNS and MX basics (SCENARIOS.md §N) ----

@@ -24,7 +24,7 @@ use std::time::SystemTime;
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
 
-use crate::dns::{DnsServer, DnsServerError, ZoneError};
+use crate::dns::{Denial, DnsServer, DnsServerError, Zone, ZoneError};
 use crate::https::{HttpsError, HttpsServer};
 use crate::pki::{PkiError, TestPki};
 use crate::smtp::{SmtpServer, SmtpServerError};
@@ -213,9 +213,18 @@ enum Listen {
 #[must_use]
 pub struct TestbedBuilder {
     listen: Listen,
+    denial: Option<Denial>,
 }
 
 impl TestbedBuilder {
+    /// Proves denials in every signed zone, the root and `test.` included, with `denial`
+    /// instead of what each scenario chose (NSEC unless it asks for NSEC3), so that every
+    /// answer can be checked again under NSEC3 (RFC 5155).
+    pub fn denial(mut self, denial: Denial) -> Self {
+        self.denial = Some(denial);
+        self
+    }
+
     /// Binds every server at the very address the zones publish, on the standard port: each
     /// MX host on port 25 of its IPv4 (`127.0.1.0/24` and up) and IPv6
     /// (`fd6d:7873:6563::/48`) address, every policy host on port 443 of its addresses, and
@@ -249,6 +258,14 @@ impl TestbedBuilder {
             zones.extend(b.zones);
             policy_hosts.extend(b.policy_hosts);
             mx_servers.extend(b.mx_servers);
+        }
+        if let Some(denial) = self.denial {
+            for default in [".", "test"] {
+                if !zones.iter().any(|z| z.origin() == default) {
+                    zones.push(Zone::new(default));
+                }
+            }
+            zones = zones.into_iter().map(|z| z.denial(denial)).collect();
         }
 
         let dns_bind = match self.listen {
