@@ -28,6 +28,7 @@
 //! | NXDOMAIN or null MX, DNSSEC-secure | `NOTFOUND ` (DANE-DISC-02: the MTA bounces) |
 //! | NXDOMAIN or null MX, not secure; enforce | `secure match=` the policy's patterns (`*.x` as `.x`), `TEMP` if none can match (STS-FETCH-07, PFX-04: an unsigned denial is forgeable) |
 //! | NXDOMAIN or null MX, not secure; unknown | `TEMP` (STS-FETCH-07, PFX-04) |
+//! | a host whose addresses are not secure | its TLSA does not count, whatever was found (DANE-DNS-06) |
 //! | secure MX, every reachable host has usable TLSA | `dane-only` (PFX-05; DANE wins, STS-APP-06) |
 //! | secure MX, some hosts with usable TLSA; enforce or unknown | `dane-only` (STS-APP-01, DANE-DISC-07: `dane` would let the others downgrade the policy) |
 //! | secure MX, some hosts with usable TLSA; no enforce | `dane` (DANE-DISC-01, DANE-OPS-03) |
