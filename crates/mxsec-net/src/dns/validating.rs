@@ -53,6 +53,12 @@ use super::trust_anchor::{self, AnchorEntry};
 use super::types::{Answer, CnameHop, DnsError};
 
 /// hickory-resolver with validation on, an explicit trust anchor and no response cache.
+///
+/// hickory's validation cache is not sized here: `Resolver` wraps its name servers in a
+/// `DnssecDnsHandle` (hickory-net 0.26.3, `dnssec/mod.rs`) whose `validation_cache`, an LRU
+/// of one proof per validated RRset, holds up to `DEFAULT_VALIDATION_CACHE_SIZE` (1,048,576)
+/// entries; `DnssecDnsHandle::validation_cache_size` sets it, but neither `ResolverOpts` nor
+/// `ResolverBuilder` reaches it, and nothing reports its length.
 pub(crate) struct Validating {
     resolver: Resolver<TokioRuntimeProvider>,
     servers: Vec<std::net::SocketAddr>,
@@ -83,7 +89,8 @@ impl Validating {
             })
             .collect();
         let mut opts = ResolverOpts::default();
-        // mxsec caches above this layer (and must see every status change).
+        // mxsec caches above this layer (and must see every status change): hickory's
+        // response cache (`ResponseCache`, 8,192 entries by default) is off.
         opts.cache_size = 0;
         opts.timeout = config.timeout;
         opts.attempts = 1;

@@ -60,6 +60,14 @@ fn pfx_01_every_scenario_pipelined_on_one_connection() {
         "{hits} answer cache hits"
     );
     assert!(daemon.metric("mxsec_dns_cache_total{outcome=\"hit\"}") > 0);
+    // One answer per scenario and per next-hop key asked above, the upper-case key aside.
+    let answers = daemon.metric("mxsec_answer_cache_entries");
+    assert!(
+        answers > 0 && answers <= scenarios.len() as u64 + 4,
+        "{answers} cached answers for {} scenarios",
+        scenarios.len()
+    );
+    assert!(daemon.metric("mxsec_dns_cache_entries") > 0);
     assert!(daemon.metric("mxsec_queries_total{answer=\"notfound\"}") >= 4);
     assert!(daemon.stop(), "SIGTERM: clean exit");
 }

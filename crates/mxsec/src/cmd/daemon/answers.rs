@@ -26,6 +26,8 @@ use mxsec_net::flight::SingleFlight;
 use mxsec_net::ttl_cache::{TtlCache, TtlLimits};
 use mxsec_proto::name::Destination;
 
+use super::metrics::CacheEntries;
+
 /// Cached answers and lookups in flight, per destination; see the [module docs](self).
 pub(crate) struct Answers<V> {
     state: Arc<State<V>>,
@@ -36,6 +38,23 @@ struct State<V> {
     cache: TtlCache<Destination, V>,
     /// The number of forgets so far.
     generation: RwLock<u64>,
+}
+
+impl<V: Clone> std::fmt::Debug for State<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answers")
+            .field("entries", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V> CacheEntries for State<V>
+where
+    V: Clone + Send + Sync,
+{
+    fn entries(&self) -> usize {
+        self.cache.len()
+    }
 }
 
 impl<V> State<V>
@@ -128,6 +147,11 @@ where
     pub(crate) fn len(&self) -> usize {
         self.state.cache.len()
     }
+
+    /// The cache's size, for the `mxsec_answer_cache_entries` gauge.
+    pub(crate) fn entries(&self) -> Arc<dyn CacheEntries> {
+        self.state.clone()
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +216,30 @@ mod tests {
         assert_eq!(old, 1);
         assert_eq!(answers.get(&d, Instant::now()), None);
         assert_eq!(answers.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn pfx_03_never_holds_more_answers_than_its_capacity() {
+        let answers = Answers::<u32>::new(3);
+        let entries = answers.entries();
+        for i in 0..10u32 {
+            let d = Destination::parse(&format!("d{i}.example")).expect("destination");
+            let value = answers.lookup(&d, move || async move { (i, HOUR) }).await;
+            assert_eq!(value, i);
+            assert!(
+                answers.len() <= 3,
+                "{} answers after {} lookups",
+                answers.len(),
+                i + 1
+            );
+        }
+        assert_eq!(entries.entries(), 3);
+        let last = Destination::parse("d9.example").expect("destination");
+        assert_eq!(answers.get(&last, Instant::now()), Some(9));
+
+        let none = Answers::<u32>::new(0);
+        none.lookup(&destination(), || async { (1, HOUR) }).await;
+        assert_eq!(none.len(), 0);
     }
 
     #[tokio::test]

@@ -28,7 +28,8 @@
 //! redis_prefix = "mxsec:"
 //! max_answer_ttl = 300                # seconds an answer is reused, at most
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
-//! dns_entries = 100000
+//! answer_entries = 100000            # destinations whose answers are kept, at most
+//! dns_entries = 100000                # DNS RRsets and denials kept, at most
 //!
 //! [refresh]
 //! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
@@ -135,6 +136,9 @@ pub(crate) struct CacheSettings {
     pub(crate) store: StoreSetting,
     pub(crate) max_answer_ttl: Duration,
     pub(crate) failure_ttl: Duration,
+    /// The most destinations whose answers are kept at once.
+    pub(crate) answer_entries: usize,
+    /// The most DNS RRsets and denials kept at once.
     pub(crate) dns_entries: usize,
 }
 
@@ -386,6 +390,7 @@ struct CacheFile {
     redis_prefix: Option<String>,
     max_answer_ttl: Option<Spanned<u64>>,
     failure_ttl: Option<Spanned<u64>>,
+    answer_entries: Option<Spanned<usize>>,
     dns_entries: Option<Spanned<usize>>,
 }
 
@@ -581,6 +586,12 @@ impl File {
                 0..=MAX_FAILURE_TTL,
                 5,
             )?),
+            answer_entries: within(
+                self.cache.answer_entries.as_ref(),
+                "cache.answer_entries",
+                0..=10_000_000,
+                100_000,
+            )?,
             dns_entries: within(
                 self.cache.dns_entries.as_ref(),
                 "cache.dns_entries",
@@ -702,6 +713,8 @@ mod tests {
             StoreSetting::Sqlite("/var/lib/mxsec/policies.sqlite3".into())
         );
         assert_eq!(config.cache.failure_ttl, Duration::from_secs(5));
+        assert_eq!(config.cache.answer_entries, 100_000);
+        assert_eq!(config.cache.dns_entries, 100_000);
         assert_eq!(config.zones.get("postfix"), DecisionConfig::default());
     }
 
@@ -790,6 +803,25 @@ strict_testing = true
 
         let message = error("[cache]\nstore = \"mysql://x\"\n");
         assert!(message.contains("cache.store"), "{message}");
+    }
+
+    #[test]
+    fn cache_sizes_are_read_and_out_of_range_sizes_name_key_and_line() {
+        let config = parse("[cache]\nanswer_entries = 5000\ndns_entries = 20000\n").unwrap();
+        assert_eq!(config.cache.answer_entries, 5000);
+        assert_eq!(config.cache.dns_entries, 20000);
+
+        let message = error("[cache]\n\nanswer_entries = 20000000\n");
+        assert!(message.starts_with("mxsec.toml:3:"), "{message}");
+        assert!(message.contains("cache.answer_entries"), "{message}");
+
+        let message = error("[cache]\ndns_entries = 20000000\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(message.contains("cache.dns_entries"), "{message}");
+
+        let message = error("[cache]\nanswer_entries = -1\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(message.contains("answer_entries"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! | `mxsec_malformed_requests_total` | counter | |
 //! | `mxsec_answer_cache_total` | counter | `outcome`: `hit`, `miss` |
 //! | `mxsec_dns_cache_total` | counter | `outcome`: `hit`, `miss` |
+//! | `mxsec_answer_cache_entries` | gauge | |
+//! | `mxsec_dns_cache_entries` | gauge | |
 //! | `mxsec_sts_fetches_total` | counter | `result`: `success` or the RFC 8460 result type |
 //! | `mxsec_refreshes_total` | counter | `outcome`: `refreshed`, `unchanged`, `failed` |
 //! | `mxsec_policies_cached` | gauge | |
@@ -39,6 +41,18 @@ const BUCKETS: [f64; 16] = [
 /// The most `/metrics` connections served at once.
 const MAX_SCRAPERS: usize = 16;
 
+/// A cache whose number of entries is reported as a gauge.
+pub(crate) trait CacheEntries: Send + Sync + std::fmt::Debug {
+    /// The number of entries held now.
+    fn entries(&self) -> usize;
+}
+
+impl CacheEntries for CachingBackend {
+    fn entries(&self) -> usize {
+        self.len()
+    }
+}
+
 /// The counters, shared by every connection.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
@@ -57,6 +71,7 @@ pub(crate) struct Metrics {
     connections_open: AtomicU64,
     connections_total: AtomicU64,
     dns_cache: Mutex<Option<Arc<CachingBackend>>>,
+    answer_cache: Mutex<Option<Arc<dyn CacheEntries>>>,
 }
 
 /// The kind of a socketmap answer, the label of `mxsec_queries_total`.
@@ -169,6 +184,14 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner) = Some(source);
     }
 
+    /// Takes the answer cache's size from `source` from now on.
+    pub(crate) fn set_answer_cache(&self, source: Arc<dyn CacheEntries>) {
+        *self
+            .answer_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(source);
+    }
+
     /// The metrics in the Prometheus text format.
     pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -245,7 +268,15 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let (hits, misses) = dns.map_or((0, 0), |source| (source.hits(), source.misses()));
+        let (hits, misses, dns_entries) = dns.map_or((0, 0, 0), |source| {
+            (source.hits(), source.misses(), source.entries())
+        });
+        let answer_entries = self
+            .answer_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |source| source.entries());
         header(
             &mut out,
             "mxsec_dns_cache_total",
@@ -254,6 +285,21 @@ impl Metrics {
         );
         let _ = writeln!(out, "mxsec_dns_cache_total{{outcome=\"hit\"}} {hits}");
         let _ = writeln!(out, "mxsec_dns_cache_total{{outcome=\"miss\"}} {misses}");
+
+        header(
+            &mut out,
+            "mxsec_answer_cache_entries",
+            "gauge",
+            "Destinations whose answers are cached (at most cache.answer_entries).",
+        );
+        let _ = writeln!(out, "mxsec_answer_cache_entries {answer_entries}");
+        header(
+            &mut out,
+            "mxsec_dns_cache_entries",
+            "gauge",
+            "DNS RRsets and denials cached (at most cache.dns_entries).",
+        );
+        let _ = writeln!(out, "mxsec_dns_cache_entries {dns_entries}");
 
         header(
             &mut out,
@@ -371,6 +417,15 @@ pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
+    struct Fixed(usize);
+
+    impl CacheEntries for Fixed {
+        fn entries(&self) -> usize {
+            self.0
+        }
+    }
+
     #[test]
     fn renders_counters_and_histogram() {
         let metrics = Metrics::default();
@@ -384,6 +439,7 @@ mod tests {
         metrics.fetch("sts-webpki-invalid");
         metrics.answer_cache(true);
         metrics.refresh(RefreshOutcome::Failed);
+        metrics.set_answer_cache(Arc::new(Fixed(42)));
         let text = metrics.render();
         for line in [
             "mxsec_queries_total{answer=\"dane-only\"} 1",
@@ -399,6 +455,10 @@ mod tests {
             "mxsec_sts_fetches_total{result=\"sts-policy-invalid\"} 0",
             "mxsec_answer_cache_total{outcome=\"hit\"} 1",
             "mxsec_refreshes_total{outcome=\"failed\"} 1",
+            "mxsec_answer_cache_entries 42",
+            "mxsec_dns_cache_entries 0",
+            "# TYPE mxsec_answer_cache_entries gauge",
+            "# TYPE mxsec_dns_cache_entries gauge",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

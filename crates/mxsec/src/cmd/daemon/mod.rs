@@ -13,8 +13,8 @@
 //! says what to fix. `SIGTERM` (or `SIGINT`) stops accepting, answers the requests already
 //! received, waits up to `limits.shutdown_timeout` for connections to close, and exits.
 //! `SIGHUP` reads the configuration again: zones, limits, cache and refresh settings apply
-//! to new requests at once, a changed `[dns]`, `[tls]` or `cache.store` rebuilds the resolver,
-//! and a changed `[listen]` needs a restart. An invalid file is logged and ignored.
+//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`
+//! or `cache.dns_entries` rebuilds the resolver and its caches, and a changed `[listen]` needs a restart. An invalid file is logged and ignored.
 
 pub(crate) mod answers;
 pub(crate) mod client;
@@ -176,6 +176,8 @@ async fn reload(
     let engine = if config.dns != running.dns
         || config.ca_files != running.ca_files
         || config.cache.store != running.cache.store
+        || config.cache.answer_entries != running.cache.answer_entries
+        || config.cache.dns_entries != running.cache.dns_entries
     {
         match build_engine(&config, args, &shared.metrics).await {
             Ok(engine) => Arc::new(engine),
@@ -249,5 +251,7 @@ async fn build_engine(
         resolving.fetcher.clone(),
         Some(store.clone()),
     );
-    Ok(Engine::new(Arc::new(resolver), store))
+    let engine = Engine::new(Arc::new(resolver), store, config.cache.answer_entries);
+    metrics.set_answer_cache(engine.answer_cache());
+    Ok(engine)
 }

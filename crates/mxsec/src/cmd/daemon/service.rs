@@ -32,10 +32,7 @@ use tokio::sync::Semaphore;
 
 use super::answers::Answers;
 use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
-use super::metrics::{AnswerKind, Metrics};
-
-/// The most destinations whose answers are kept at once.
-const MAX_ANSWERS: usize = 200_000;
+use super::metrics::{AnswerKind, CacheEntries, Metrics};
 
 /// What every connection shares: the counters and the current service, which `SIGHUP`
 /// replaces.
@@ -85,13 +82,23 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine over `resolver`, whose policies live in `store`.
-    pub(crate) fn new(resolver: Arc<DestinationResolver>, store: Arc<dyn PolicyStore>) -> Self {
+    /// An engine over `resolver`, whose policies live in `store`, keeping the answers for
+    /// at most `answer_entries` destinations (`cache.answer_entries`).
+    pub(crate) fn new(
+        resolver: Arc<DestinationResolver>,
+        store: Arc<dyn PolicyStore>,
+        answer_entries: usize,
+    ) -> Self {
         Self {
             resolver,
             store,
-            answers: Answers::new(MAX_ANSWERS),
+            answers: Answers::new(answer_entries),
         }
+    }
+
+    /// The answer cache's size, for the `mxsec_answer_cache_entries` gauge.
+    pub(crate) fn answer_cache(&self) -> Arc<dyn CacheEntries> {
+        self.answers.entries()
     }
 
     /// Forgets the cached answer for `destination`, so the next request looks it up again;
