@@ -185,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_both_owners() {
+    fn d_07_messages_name_both_owners() {
         for kind in [
             WrongOwnerKind::HttpsPort,
             WrongOwnerKind::Alias,

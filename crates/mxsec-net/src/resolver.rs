@@ -804,8 +804,14 @@ impl StsReport {
     /// Whether a lookup or fetch of this branch failed, or the policy store could not be
     /// read: a retry may give another answer.
     pub fn has_failure(&self) -> bool {
+        // A retry wait follows a failed fetch (STS-FETCH-03): the "no policy" it gives must
+        // not be kept longer than the failure itself, or a blocked first fetch would keep a
+        // domain's enforce policy away well past the wait.
         self.txt == TxtReport::Failed
-            || matches!(self.fetch, FetchReport::Failed { .. })
+            || matches!(
+                self.fetch,
+                FetchReport::Failed { .. } | FetchReport::RetryWait { .. }
+            )
             || self.store_error.is_some()
     }
 }

@@ -963,7 +963,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5321_4_2_greeting_is_shown_whole_one_line_each() {
+    fn stt_01_rfc5321_4_2_greeting_is_shown_whole_one_line_each() {
         assert_eq!(
             text("220-mx.example.net ESMTP\r\n220-\x1b[31mred\r\n220 ready\r\n"),
             "220-mx.example.net ESMTP\n220- [31mred\n220 ready"
@@ -972,7 +972,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5321_4_2_bounded_greeting_says_what_was_dropped() {
+    fn stt_01_rfc5321_4_2_bounded_greeting_says_what_was_dropped() {
         let wire: String = (0..20).map(|i| format!("220-line {i}\r\n")).collect();
         let shown = text(&format!("{wire}220 end\r\n"));
         let lines: Vec<&str> = shown.lines().collect();

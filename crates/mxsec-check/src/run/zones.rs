@@ -68,7 +68,11 @@ pub(crate) async fn lookup(dns: &Dns, candidates: Vec<DomainName>) -> Vec<ZoneOb
                 dns.lookup(&name, RecordType::DNSKEY),
                 dns.lookup(&name, RecordType::DS)
             );
-            let keys = keys.ok().filter(|r| r.chain().is_empty())?;
+            // Only keys and DS records that validate sign anything a sender relies on: an
+            // unsigned or forged answer says nothing about the zone's cryptography.
+            let keys = keys
+                .ok()
+                .filter(|r| r.chain().is_empty() && r.answer().security().is_secure())?;
             let Answer::Records(keys) = keys.answer().value_ignoring_security() else {
                 return None;
             };
@@ -78,6 +82,7 @@ pub(crate) async fn lookup(dns: &Dns, candidates: Vec<DomainName>) -> Vec<ZoneOb
             }
             let ds_digests = ds
                 .ok()
+                .filter(|r| r.answer().security().is_secure())
                 .and_then(|r| r.answer().value_ignoring_security().records().cloned())
                 .map(|records| records.iter().filter_map(ds_digest).collect())
                 .unwrap_or_default();
@@ -127,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn ancestors_are_listed_once_without_root() {
+    fn dnssec_alg_01_ancestors_are_listed_once_without_root() {
         let names = [name("mx.a.example"), name("a.example"), name("b.example")];
         let got: Vec<String> = ancestors(&names).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["mx.a.example", "a.example", "example", "b.example"]);

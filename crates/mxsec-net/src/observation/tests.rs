@@ -161,7 +161,7 @@ fn dane_dns_03_no_address_and_a_failure_is_a_failure() {
 }
 
 #[test]
-fn rfc5321_5_1_no_address_records_is_no_address() {
+fn dane_disc_02_rfc5321_5_1_no_address_records_is_no_address() {
     let denied = addresses(no_a(Secure), no_aaaa(Insecure));
     assert_eq!(address_state(&denied), AddressState::None);
     // The status of the denials, the weaker of the two.
@@ -315,7 +315,7 @@ fn dane_disc_02_denials_keep_their_dnssec_status() {
 /// one can be forged into an MX RRset) and the domain's address records (insecure ones can be
 /// forged into other addresses).
 #[test]
-fn rfc5321_5_1_implicit_mx_takes_the_weaker_of_nodata_and_addresses() {
+fn dane_disc_02_rfc5321_5_1_implicit_mx_takes_the_weaker_of_nodata_and_addresses() {
     let domain = name("example.test");
     let cases = [
         (Secure, addresses(a(Secure), no_aaaa(Secure)), Secure),

@@ -96,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5321_4_2_multi_line_greeting_is_kept_whole() {
+    fn stt_01_rfc5321_4_2_multi_line_greeting_is_kept_whole() {
         let g = greeting("220-mx.example.net ESMTP\r\n220-No UBE\r\n220 ready\r\n");
         assert_eq!(g.code().get(), 220);
         assert_eq!(g.lines(), ["mx.example.net ESMTP", "No UBE", "ready"]);
@@ -105,14 +105,14 @@ mod tests {
     }
 
     #[test]
-    fn rfc5321_4_3_1_refusing_greeting_keeps_its_code() {
+    fn stt_01_rfc5321_4_3_1_refusing_greeting_keeps_its_code() {
         let g = greeting("554 5.7.1 no service\r\n");
         assert_eq!(g.code().get(), 554);
         assert_eq!(g.lines(), ["5.7.1 no service"]);
     }
 
     #[test]
-    fn greeting_with_too_many_lines_keeps_the_first_and_counts_the_rest() {
+    fn stt_01_greeting_with_too_many_lines_keeps_the_first_and_counts_the_rest() {
         let mut wire = String::new();
         for i in 0..40 {
             wire.push_str(&format!("220-line {i}\r\n"));
@@ -126,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc5321_4_5_3_1_5_long_line_is_cut_at_a_character_boundary() {
+    fn stt_01_rfc5321_4_5_3_1_5_long_line_is_cut_at_a_character_boundary() {
         let long = "é".repeat(MAX_GREETING_LINE_LEN);
         let g = greeting(&format!("220 {long}\r\n"));
         let kept = &g.lines()[0];

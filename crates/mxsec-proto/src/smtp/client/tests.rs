@@ -462,7 +462,7 @@ fn t_01_outcome_serialises_with_its_evidence() {
 
 /// RFC 5321 §4.2: a multi-line `220` greeting is kept whole, and the dialogue goes on.
 #[test]
-fn rfc5321_4_2_multi_line_greeting_is_kept() {
+fn stt_01_rfc5321_4_2_multi_line_greeting_is_kept() {
     let mut client = Client::new(DomainName::parse("probe.example").unwrap());
     assert!(client.greeting().is_none());
     assert_eq!(client.poll(), Next::ReadReply);
@@ -481,7 +481,7 @@ fn rfc5321_4_2_multi_line_greeting_is_kept() {
 
 /// RFC 5321 §3.1: a refusing greeting is kept too, beside the outcome.
 #[test]
-fn rfc5321_3_1_refusing_greeting_is_kept() {
+fn stt_01_rfc5321_3_1_refusing_greeting_is_kept() {
     let mut client = Client::new(DomainName::parse("probe.example").unwrap());
     assert_eq!(client.poll(), Next::ReadReply);
     client
