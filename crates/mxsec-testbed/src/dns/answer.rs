@@ -16,8 +16,11 @@
 //!   the NSEC whose next name lies below it (RFC 4035 §3.1.3.2, RFC 8020).
 //! - **NXDOMAIN**: SOA, the NSEC covering the name, and the NSEC covering the wildcard at the
 //!   closest encloser (RFC 4035 §3.1.3.2), also for deep names such as `_25._tcp.mx.x.test`
-//!   under an existing `mx.x.test`. The zones have no wildcards, so this full proof always
-//!   exists; it is the proof whose omission makes hickory-server's deep NXDOMAIN Bogus.
+//!   under an existing `mx.x.test`: the proof whose omission makes hickory-server's deep
+//!   NXDOMAIN Bogus.
+//! - **Wildcards**: a name that does not exist is answered from `*.<closest encloser>` when
+//!   the zone has it (RFC 4592 §3.3.1), data, CNAME (followed like any other) or NODATA, with
+//!   the proof that no closer match exists (the `wildcard` module).
 //! - **DS** at a zone apex comes from the parent zone (RFC 4035 §3.1.4.1), with the parent's
 //!   NSEC at the delegation as proof when there is none (an insecure delegation).
 //! - **NSEC3 zones** give the proofs of RFC 5155 §7.2 instead of NSEC (the `nsec3` module):
@@ -30,6 +33,7 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::catalog::{Catalog, CompiledZone, Node, Rrset};
+use super::wildcard;
 
 /// The most CNAMEs followed in one answer.
 const MAX_CHAIN: usize = 8;
@@ -57,46 +61,63 @@ pub(crate) fn answer(catalog: &Catalog, qname: &Name, qtype: RecordType, dnssec:
     let mut name = qname;
     let mut seen: Vec<Name> = Vec::new();
     loop {
-        match zone.nodes.get(&name) {
-            Some(node) => {
-                if let Some(set) = positive(node, qtype) {
-                    push(&mut out.answers, set, dnssec);
+        let (node, expansion) = match zone.nodes.get(&name) {
+            Some(node) => (node, None),
+            None => match wildcard::expansion(zone, &name) {
+                Some(expansion) => (expansion.node, Some(expansion)),
+                None => {
+                    denial(zone, &name, &mut out, dnssec);
                     return out;
                 }
-                if let Some((set, target)) = alias(node, qtype) {
-                    push(&mut out.answers, set, dnssec);
-                    seen.push(name.clone());
-                    if seen.len() >= MAX_CHAIN || seen.contains(&target) {
-                        return out;
-                    }
-                    match catalog.zone_for(&target, qtype == RecordType::DS) {
-                        Some(next) if has_data_or_alias(next, &target, qtype) => {
-                            zone = next;
-                            name = target;
-                            continue;
-                        }
-                        Some(next) if next.origin == zone.origin => {
-                            name = target;
-                            continue;
-                        }
-                        _ => return out,
-                    }
-                }
-                nodata(zone, &name, node, &mut out, dnssec);
+            },
+        };
+        let signed = dnssec && zone.signed;
+        if let Some(set) = positive(node, qtype, expansion.is_some()) {
+            push(&mut out.answers, set, &name, dnssec);
+            if let (Some(expansion), true) = (&expansion, signed) {
+                push_proof(&mut out, expansion.answer_proof(zone, &name));
+            }
+            return out;
+        }
+        if let Some((set, target)) = alias(node, qtype) {
+            push(&mut out.answers, set, &name, dnssec);
+            if let (Some(expansion), true) = (&expansion, signed) {
+                push_proof(&mut out, expansion.answer_proof(zone, &name));
+            }
+            seen.push(name.clone());
+            if seen.len() >= MAX_CHAIN || seen.contains(&target) {
                 return out;
             }
-            None => {
-                denial(zone, &name, &mut out, dnssec);
-                return out;
+            match catalog.zone_for(&target, qtype == RecordType::DS) {
+                Some(next) if has_data_or_alias(next, &target, qtype) => {
+                    zone = next;
+                    name = target;
+                    continue;
+                }
+                Some(next) if next.origin == zone.origin => {
+                    name = target;
+                    continue;
+                }
+                _ => return out,
             }
         }
+        push_soa(zone, &mut out, dnssec);
+        if signed {
+            let proof = match &expansion {
+                Some(expansion) => expansion.nodata_proof(zone, &name),
+                None => nodata_proof(zone, &name, node),
+            };
+            push_proof(&mut out, proof);
+        }
+        return out;
     }
 }
 
-/// The RRset answering `qtype` at a node, if there is one.
-fn positive(node: &Node, qtype: RecordType) -> Option<&Rrset> {
+/// The RRset answering `qtype` at a node, if there is one. A wildcard's NSEC is not
+/// synthesised: it describes the wildcard, not the name asked.
+fn positive(node: &Node, qtype: RecordType, synthesised: bool) -> Option<&Rrset> {
     match qtype {
-        RecordType::NSEC => node.nsec.as_ref(),
+        RecordType::NSEC if !synthesised => node.nsec.as_ref(),
         _ => node.rrsets.get(&qtype),
     }
 }
@@ -114,16 +135,40 @@ fn alias(node: &Node, qtype: RecordType) -> Option<(&Rrset, Name)> {
     Some((set, target))
 }
 
+/// Whether the chain can go on at `name` in `zone`: data of the type asked or a CNAME, at the
+/// name itself or synthesised from a wildcard.
 fn has_data_or_alias(zone: &CompiledZone, name: &Name, qtype: RecordType) -> bool {
-    zone.nodes
-        .get(name)
-        .is_some_and(|n| positive(n, qtype).is_some() || alias(n, qtype).is_some())
+    let (node, synthesised) = match zone.nodes.get(name) {
+        Some(node) => (node, false),
+        None => match wildcard::expansion(zone, name) {
+            Some(expansion) => (expansion.node, true),
+            None => return false,
+        },
+    };
+    positive(node, qtype, synthesised).is_some() || alias(node, qtype).is_some()
 }
 
-fn push(section: &mut Vec<Record>, set: &Rrset, dnssec: bool) {
-    section.extend(set.records.iter().cloned());
-    if dnssec {
-        section.extend(set.rrsigs.iter().cloned());
+/// Adds an RRset (and its RRSIGs with DO) with `owner` as owner name: the RRset's own name,
+/// or the name a wildcard answers for (the RRSIG keeps the wildcard's Labels field).
+fn push(section: &mut Vec<Record>, set: &Rrset, owner: &Name, dnssec: bool) {
+    let sigs = if dnssec { set.rrsigs.as_slice() } else { &[] };
+    for record in set.records.iter().chain(sigs) {
+        let mut record = record.clone();
+        record.name = owner.clone();
+        section.push(record);
+    }
+}
+
+/// Adds proof RRsets (NSEC or NSEC3, always with their RRSIGs) to the authority section,
+/// each once: a chain through a wildcard and a denial can need the same NSEC twice.
+fn push_proof(out: &mut Answer, sets: Vec<&Rrset>) {
+    for record in sets
+        .into_iter()
+        .flat_map(|s| s.records.iter().chain(&s.rrsigs))
+    {
+        if !out.authorities.contains(record) {
+            out.authorities.push(record.clone());
+        }
     }
 }
 
@@ -133,32 +178,22 @@ fn push_soa(zone: &CompiledZone, out: &mut Answer, dnssec: bool) {
         .get(&zone.origin)
         .and_then(|apex| apex.rrsets.get(&RecordType::SOA))
     {
-        push(&mut out.authorities, soa, dnssec);
+        push(&mut out.authorities, soa, &zone.origin, dnssec);
     }
 }
 
-/// NODATA at an existing name: SOA and the NSEC at that name, or the NSEC3 proof.
-fn nodata(zone: &CompiledZone, name: &Name, node: &Node, out: &mut Answer, dnssec: bool) {
-    push_soa(zone, out, dnssec);
-    if !(dnssec && zone.signed) {
-        return;
-    }
-    if let Some(chain) = &zone.nsec3 {
-        for set in chain.proof(&zone.origin, name, false) {
-            push(&mut out.authorities, set, true);
-        }
-    } else if let Some(nsec) = &node.nsec {
-        push(&mut out.authorities, nsec, true);
+/// The proof of NODATA at an existing name: the NSEC at that name, or the NSEC3 proof.
+fn nodata_proof<'z>(zone: &'z CompiledZone, name: &Name, node: &'z Node) -> Vec<&'z Rrset> {
+    match &zone.nsec3 {
+        Some(chain) => chain.proof(&zone.origin, name, false),
+        None => node.nsec.iter().collect(),
     }
 }
 
-/// A name with no node: NODATA for an empty non-terminal, else NXDOMAIN.
+/// A name with no node and no wildcard to answer for it: NODATA for an empty non-terminal,
+/// else NXDOMAIN.
 fn denial(zone: &CompiledZone, name: &Name, out: &mut Answer, dnssec: bool) {
-    let is_empty_non_terminal = zone
-        .nodes
-        .range(name.clone()..)
-        .next()
-        .is_some_and(|(next, _)| name.zone_of(next));
+    let is_empty_non_terminal = zone.exists(name);
     if !is_empty_non_terminal {
         out.rcode = ResponseCode::NXDomain;
     }
@@ -167,56 +202,28 @@ fn denial(zone: &CompiledZone, name: &Name, out: &mut Answer, dnssec: bool) {
         return;
     }
     if let Some(chain) = &zone.nsec3 {
-        for set in chain.proof(&zone.origin, name, !is_empty_non_terminal) {
-            push(&mut out.authorities, set, true);
-        }
+        push_proof(out, chain.proof(&zone.origin, name, !is_empty_non_terminal));
         return;
     }
     let mut owners: Vec<&Name> = Vec::with_capacity(2);
-    if let Some(owner) = covering(zone, name) {
+    if let Some(owner) = zone.covering(name) {
         owners.push(owner);
     }
     if !is_empty_non_terminal {
-        let encloser = closest_encloser(zone, name);
+        let encloser = zone.closest_encloser(name);
         if let Some(owner) = encloser
             .prepend_label("*")
             .ok()
-            .and_then(|wildcard| covering(zone, &wildcard))
+            .and_then(|wildcard| zone.covering(&wildcard))
         {
             if !owners.contains(&owner) {
                 owners.push(owner);
             }
         }
     }
-    for owner in owners {
-        if let Some(nsec) = zone.nodes.get(owner).and_then(|n| n.nsec.as_ref()) {
-            push(&mut out.authorities, nsec, true);
-        }
-    }
-}
-
-/// The owner of the NSEC that covers a name absent from the zone: its canonical predecessor.
-fn covering<'z>(zone: &'z CompiledZone, name: &Name) -> Option<&'z Name> {
-    zone.nodes
-        .range(..name.clone())
-        .next_back()
-        .map(|(owner, _)| owner)
-}
-
-/// The longest ancestor of `name` that exists in the zone (as a node or an empty
-/// non-terminal). The apex always exists, so this ends there at the latest.
-fn closest_encloser(zone: &CompiledZone, name: &Name) -> Name {
-    let mut candidate = name.base_name();
-    while candidate.num_labels() > zone.origin.num_labels() {
-        let exists = zone
-            .nodes
-            .range(candidate.clone()..)
-            .next()
-            .is_some_and(|(next, _)| candidate.zone_of(next));
-        if exists {
-            return candidate;
-        }
-        candidate = candidate.base_name();
-    }
-    zone.origin.clone()
+    let nsecs = owners
+        .into_iter()
+        .filter_map(|owner| zone.nodes.get(owner).and_then(|n| n.nsec.as_ref()))
+        .collect();
+    push_proof(out, nsecs);
 }

@@ -78,6 +78,40 @@ pub(crate) struct CompiledZone {
     pub(crate) nsec3: Option<Chain>,
 }
 
+impl CompiledZone {
+    /// Whether `name` exists in the zone: it owns records, or it is an empty non-terminal
+    /// with a name below it (RFC 4592 §2.2.2, RFC 8020).
+    pub(crate) fn exists(&self, name: &Name) -> bool {
+        self.nodes
+            .range(name.clone()..)
+            .next()
+            .is_some_and(|(next, _)| name.zone_of(next))
+    }
+
+    /// The longest ancestor of `name` that exists in the zone (RFC 4592 §3.3.1's closest
+    /// encloser, for a name that does not exist). The apex always exists, so this ends
+    /// there at the latest.
+    pub(crate) fn closest_encloser(&self, name: &Name) -> Name {
+        let mut candidate = name.base_name();
+        while candidate.num_labels() > self.origin.num_labels() {
+            if self.exists(&candidate) {
+                return candidate;
+            }
+            candidate = candidate.base_name();
+        }
+        self.origin.clone()
+    }
+
+    /// The owner of the NSEC that covers a name absent from the zone: its canonical
+    /// predecessor (RFC 4034 §6.1).
+    pub(crate) fn covering(&self, name: &Name) -> Option<&Name> {
+        self.nodes
+            .range(..name.clone())
+            .next_back()
+            .map(|(owner, _)| owner)
+    }
+}
+
 /// All zones of a server, and the faults to apply to queries.
 #[derive(Clone, Debug)]
 pub(crate) struct Catalog {
@@ -326,7 +360,7 @@ fn check_owner(
             name: owner.to_string(),
         });
     }
-    if owner.is_wildcard() {
+    if owner.iter().skip(1).any(|label| label == b"*") {
         return Err(ZoneError::Wildcard {
             zone: zone_text.to_owned(),
             name: owner.to_string(),

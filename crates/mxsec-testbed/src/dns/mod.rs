@@ -30,6 +30,11 @@
 //!   closest encloser: the full RFC 4035 proof, including for deep names such as
 //!   `_25._tcp.mx.x.test`. No "minimally covering" or compact denial is needed. With NSEC3,
 //!   the closest encloser proof and the NSEC3 covering the wildcard (RFC 5155 §7.2.2);
+//! - wildcard (an owner `*.name`, RFC 4592): a name below `name` that does not exist is
+//!   answered from the wildcard, renamed, with the wildcard's RRSIG (whose Labels field
+//!   shows the expansion) and the NSEC or NSEC3 proving that no closer match exists
+//!   (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6); NODATA at the wildcard with RFC 4035 §3.1.3.4 or
+//!   RFC 5155 §7.2.5's proof;
 //! - DS at a zone apex: from the parent zone, as a real authoritative server does. A query for
 //!   any other type at a child apex is answered by the child, which the server also hosts: it
 //!   gives no referrals, so it can serve as the single upstream of a forwarding validator
@@ -66,6 +71,7 @@ mod keys;
 mod nsec3;
 mod server;
 mod unbound;
+mod wildcard;
 mod zone;
 
 pub use hickory_proto::rr::RecordType;
@@ -104,8 +110,9 @@ pub enum ZoneError {
         /// The owner name.
         name: String,
     },
-    /// A wildcard owner name; the server does no wildcard synthesis.
-    #[error("zone {zone}: wildcard owner {name} is not supported")]
+    /// An owner name with a `*` label other than the leftmost, which is no wildcard
+    /// (RFC 4592 §2.1.1) and which the server does not serve.
+    #[error("zone {zone}: {name} has a `*` label that is not the leftmost (RFC 4592 §2.1.1)")]
     Wildcard {
         /// The zone.
         zone: String,
@@ -187,3 +194,5 @@ pub enum DnsServerError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wildcard_tests;

@@ -138,13 +138,13 @@ impl Chain {
     }
 
     /// The NSEC3 whose owner is the hash of `name`.
-    fn matching(&self, name: &Name) -> Option<&Rrset> {
+    pub(crate) fn matching(&self, name: &Name) -> Option<&Rrset> {
         let digest = hash(name).ok()?;
         self.links.get(&digest).map(|(_, set)| set)
     }
 
     /// The NSEC3 whose interval covers the hash of `name` (the last one wraps around).
-    fn covering(&self, name: &Name) -> Option<&Rrset> {
+    pub(crate) fn covering(&self, name: &Name) -> Option<&Rrset> {
         let digest = hash(name).ok()?;
         self.links
             .range(..digest)

@@ -12,7 +12,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::*;
 
-fn query_message(name: &str, rtype: RecordType, dnssec: bool) -> Message {
+pub(super) fn query_message(name: &str, rtype: RecordType, dnssec: bool) -> Message {
     let mut msg = Message::query();
     msg.metadata.id = 4242;
     msg.metadata.recursion_desired = true;
@@ -24,7 +24,7 @@ fn query_message(name: &str, rtype: RecordType, dnssec: bool) -> Message {
     msg
 }
 
-async fn udp(server: SocketAddr, msg: &Message) -> Option<Message> {
+pub(super) async fn udp(server: SocketAddr, msg: &Message) -> Option<Message> {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket
         .send_to(&msg.to_vec().unwrap(), server)
@@ -52,20 +52,20 @@ async fn tcp(server: SocketAddr, msg: &Message) -> Message {
     Message::from_vec(&buf).unwrap()
 }
 
-async fn ask(server: &DnsServer, name: &str, rtype: RecordType) -> Message {
+pub(super) async fn ask(server: &DnsServer, name: &str, rtype: RecordType) -> Message {
     udp(server.addr(), &query_message(name, rtype, true))
         .await
         .expect("an answer")
 }
 
-fn types(records: &[Record]) -> Vec<(String, RecordType)> {
+pub(super) fn types(records: &[Record]) -> Vec<(String, RecordType)> {
     records
         .iter()
         .map(|r| (r.name.to_string(), r.record_type()))
         .collect()
 }
 
-fn nsec_owners(records: &[Record]) -> Vec<String> {
+pub(super) fn nsec_owners(records: &[Record]) -> Vec<String> {
     records
         .iter()
         .filter(|r| r.record_type() == RecordType::NSEC)
@@ -82,7 +82,7 @@ fn example_zone() -> Zone {
         .a("a.b.c.x.test", Ipv4Addr::new(127, 0, 1, 26))
 }
 
-async fn start(zones: Vec<Zone>) -> DnsServer {
+pub(super) async fn start(zones: Vec<Zone>) -> DnsServer {
     DnsServer::builder().zones(zones).start().await.unwrap()
 }
 
@@ -648,7 +648,7 @@ fn nsec3s(records: &[Record]) -> Vec<&hickory_proto::dnssec::rdata::NSEC3> {
 }
 
 /// The owner name of the NSEC3 standing for `name` in `zone` (RFC 5155 §5, RFC 9276 §3.1).
-fn nsec3_owner(name: &str, zone: &str) -> String {
+pub(super) fn nsec3_owner(name: &str, zone: &str) -> String {
     let digest = hickory_proto::dnssec::Nsec3HashAlgorithm::SHA1
         .hash(&[], &Name::from_str(name).unwrap(), 0)
         .unwrap();

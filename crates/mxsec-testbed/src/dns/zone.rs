@@ -5,8 +5,9 @@
 //! [`crate::dns::ZoneError`] naming the zone and the record.
 //!
 //! Owner names are absolute, written without the trailing dot (`"mx.x.test"`), and must lie
-//! inside the zone and outside any child zone served by the same server. There is no wildcard
-//! synthesis: an owner name starting with `*` is rejected.
+//! inside the zone and outside any child zone served by the same server. An owner name whose
+//! leftmost label is `*` is a wildcard (RFC 4592): the server answers from it for the names
+//! below its parent that do not exist.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
