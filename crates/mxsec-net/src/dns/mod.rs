@@ -42,6 +42,7 @@ mod opt_out;
 pub mod trust_anchor;
 mod types;
 mod validating;
+mod wildcard;
 
 pub use backend::{DnsBackend, Step};
 pub use cache::CachingBackend;

@@ -17,10 +17,11 @@ use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC3};
 use hickory_proto::rr::{Name, RData, Record};
 
 /// One NSEC3 of a response: the hash its owner name stands for, and its data.
-struct Link<'a> {
+pub(super) struct Link<'a> {
     owner_hash: Vec<u8>,
-    zone: Name,
-    nsec3: &'a NSEC3,
+    /// The zone the NSEC3 belongs to: its owner name without the hash label.
+    pub(super) zone: Name,
+    pub(super) nsec3: &'a NSEC3,
 }
 
 impl Link<'_> {
@@ -37,13 +38,13 @@ impl Link<'_> {
             .map(|digest| digest.as_ref().to_vec())
     }
 
-    fn matches(&self, name: &Name) -> bool {
+    pub(super) fn matches(&self, name: &Name) -> bool {
         self.zone.zone_of(name) && self.hash(name).is_some_and(|h| h == self.owner_hash)
     }
 
     /// Whether the hash of `name` falls strictly between the owner's hash and the next
     /// hashed owner name, the last NSEC3 of the chain wrapping around (RFC 5155 §3.1.7).
-    fn covers(&self, name: &Name) -> bool {
+    pub(super) fn covers(&self, name: &Name) -> bool {
         if !self.zone.zone_of(name) {
             return false;
         }
@@ -62,9 +63,10 @@ impl Link<'_> {
     }
 }
 
-fn links(records: &[Record]) -> Vec<Link<'_>> {
+/// The NSEC3 records among `records`, with the hash each owner name stands for.
+pub(super) fn links<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<Link<'a>> {
     records
-        .iter()
+        .into_iter()
         .filter_map(|record| {
             let RData::DNSSEC(DNSSECRData::NSEC3(nsec3)) = &record.data else {
                 return None;

@@ -16,10 +16,13 @@
 //! - **A validating upstream.** hickory always clears CD, so a validating recursive resolver
 //!   answers SERVFAIL for bogus data; when the same query with CD=1 gets an answer, the
 //!   failure is reported as [`DnsError::Bogus`] (RFC 4035 §3.2.2), else as SERVFAIL.
-//! - **Wildcards.** hickory refuses wildcard-expanded answers without NSEC proofs (RFC 4035
-//!   §5.3.4) and checks the proofs present. Answers whose RRSIG label count shows an
-//!   expansion are reported `Indeterminate`, not `Secure`, because of the open issue #2882
-//!   on the completeness of that check: DANE then does not apply to them (RFC 7672 §2.1.1).
+//! - **Wildcards.** hickory 0.26.3 finds the usual NSEC proof of a one-label expansion
+//!   bogus, and checks NSEC3 proofs against the wrong name and without Opt-Out (its issues
+//!   #2882, #3812). An answer with an expanded RRset, secure or bogus by hickory's verdict, is
+//!   asked again without hickory's CNAME layer, and each expanded RRset is judged by mxsec
+//!   from the validated records of its own response, as Unbound judges it
+//!   ([`super::wildcard`]): secure with the proof that no closer match exists (RFC 4035
+//!   §5.3.4, RFC 5155 §8.8), insecure through an Opt-Out span, bogus without a proof.
 //! - **NSEC3.** Validated by hickory (closest-encloser proofs, opt-out, RFC 9276 iteration
 //!   limits 100/500). hickory calls a denial Secure when the NSEC3 covering the next closer
 //!   name has the Opt-Out flag; RFC 5155 §9.2 forbids AD there and Unbound answers it
@@ -37,7 +40,6 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::lookup::Lookup;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError as HickoryDnsError, NetError, NoRecords};
 use hickory_resolver::Resolver;
@@ -51,6 +53,7 @@ use super::exchange::{exchange, Flags};
 use super::opt_out::next_closer_in_opt_out_span;
 use super::trust_anchor::{self, AnchorEntry};
 use super::types::{Answer, CnameHop, DnsError};
+use super::wildcard::{any_expanded, expansion_status, Rechecker};
 
 /// hickory-resolver with validation on, an explicit trust anchor and no response cache.
 ///
@@ -61,6 +64,8 @@ use super::types::{Answer, CnameHop, DnsError};
 /// `ResolverBuilder` reaches it, and nothing reports its length.
 pub(crate) struct Validating {
     resolver: Resolver<TokioRuntimeProvider>,
+    /// Asks again about answers with a wildcard expansion.
+    wildcards: Rechecker,
     servers: Vec<std::net::SocketAddr>,
     timeout: Duration,
     /// The trust anchor, as a bogus answer names it.
@@ -77,7 +82,8 @@ impl Validating {
     /// Builds the resolver; a DS trust anchor is resolved to keys here, once.
     pub(crate) async fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
         let servers = config.resolve_nameservers()?;
-        let anchors = load_anchors(&config.trust_anchor, &servers, config.timeout).await?;
+        let anchors = Arc::new(load_anchors(&config.trust_anchor, &servers, config.timeout).await?);
+        let wildcards = Rechecker::new(&servers, config.timeout, Arc::clone(&anchors))?;
         let name_servers: Vec<NameServerConfig> = servers
             .iter()
             .map(|addr| {
@@ -101,11 +107,12 @@ impl Validating {
             TokioRuntimeProvider::default(),
         )
         .with_options(opts)
-        .with_trust_anchor(Arc::new(anchors))
+        .with_trust_anchor(anchors)
         .build()
         .map_err(|e| DnsConfigError::Resolver(e.to_string()))?;
         Ok(Self {
             resolver,
+            wildcards,
             servers,
             timeout: config.timeout,
             anchor: anchor_name(&config.trust_anchor),
@@ -116,9 +123,22 @@ impl Validating {
     async fn lookup(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
         let fqdn = to_name(name, rtype)?;
         match self.resolver.lookup(fqdn.clone(), rtype).await {
-            Ok(lookup) => positive(name, rtype, &lookup),
+            Ok(lookup) if !any_expanded(lookup.answers()) => {
+                positive(name, rtype, lookup.answers(), lookup.authorities())
+            }
+            Ok(lookup) => match self.expanded(name, rtype, &fqdn).await {
+                Some(step) => step,
+                None => positive(name, rtype, lookup.answers(), lookup.authorities()),
+            },
             Err(error) => match bogus_reason(&error) {
-                Some(reason) if rtype != RecordType::CNAME => {
+                Some(reason) => {
+                    // hickory may call a good wildcard answer bogus: mxsec judges those.
+                    if let Some(step) = self.expanded(name, rtype, &fqdn).await {
+                        return step;
+                    }
+                    if rtype == RecordType::CNAME {
+                        return Err(bogus(name, rtype, reason));
+                    }
                     // hickory judges a CNAME's answer against the name asked, also the
                     // target's denial that a recursive resolver appends (RFC 1034 §4.3.2):
                     // the CNAME is then validated on its own, and the target asked about
@@ -129,7 +149,7 @@ impl Validating {
                         Ok(Alias::None { .. }) | Err(_) => Err(bogus(name, rtype, reason)),
                     }
                 }
-                _ => {
+                None => {
                     let denial = classify_error(name, rtype, &fqdn, error, self.timeout)?;
                     if denial.direct || rtype == RecordType::CNAME {
                         return Ok(Step {
@@ -150,6 +170,20 @@ impl Validating {
                 }
             },
         }
+    }
+
+    /// The step an answer with a wildcard-expanded RRset gives, judged from its own
+    /// response ([`super::wildcard`]); `None` when that response has no expanded RRset (or
+    /// did not come), so hickory's verdict stands.
+    async fn expanded(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        fqdn: &Name,
+    ) -> Option<Result<Step, DnsError>> {
+        let response = self.wildcards.response(fqdn, rtype).await?;
+        any_expanded(&response.answers)
+            .then(|| positive(name, rtype, &response.answers, &response.authorities))
     }
 
     /// Tells a validating upstream's verdict apart from another SERVFAIL. hickory always
@@ -233,6 +267,8 @@ fn bogus_reason(error: &NetError) -> Option<&'static str> {
 
 const BOGUS_SIGNATURES: &str = "signatures, keys or the chain of trust do not validate";
 const BOGUS_DENIAL: &str = "the denial of existence does not validate";
+const BOGUS_WILDCARD: &str = "an answer expanded from a wildcard has no valid proof that no \
+     closer match exists (RFC 4035 §5.3.4, RFC 5155 §8.8)";
 const BOGUS_UPSTREAM: &str = "the resolver answers SERVFAIL, and answers with checking disabled \
      (CD=1): its validation failed";
 
@@ -276,9 +312,16 @@ struct Denial {
     ttl: u32,
 }
 
-/// A positive lookup: the CNAME chain from `name` and the RRset at its end.
-fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Step, DnsError> {
-    let records = lookup.answers();
+/// A positive answer: the CNAME chain from `name` and the RRset at its end, from the answer
+/// and authority records of a validated response. An RRset expanded from a wildcard is no
+/// more secure than its proof of no closer match ([`super::wildcard`]); without one it is
+/// bogus.
+fn positive(
+    name: &DomainName,
+    rtype: RecordType,
+    records: &[Record],
+    authorities: &[Record],
+) -> Result<Step, DnsError> {
     if records.iter().any(|r| r.proof == Proof::Bogus) {
         return Err(DnsError::Bogus {
             name: name.clone(),
@@ -286,6 +329,16 @@ fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Ste
             reason: "a record of the answer failed validation".to_owned(),
         });
     }
+    // The status of the RRset `(owner, covered)`: its records' proofs, and its proof of no
+    // closer match when it was expanded from a wildcard.
+    let status = |owner: &Name, covered: RecordType, set: &[&Record]| {
+        let signed = security_of(set.iter().copied());
+        match expansion_status(owner, covered, records, authorities) {
+            Some(Security::Bogus) => Err(bogus(name, rtype, BOGUS_WILDCARD)),
+            Some(proof) => Ok(signed.min(proof)),
+            None => Ok(signed),
+        }
+    };
     let mut aliases = Vec::new();
     let mut current = to_name(name, rtype)?;
     if rtype != RecordType::CNAME {
@@ -299,7 +352,7 @@ fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Ste
             let hop = CnameHop {
                 owner: domain(name, rtype, &current)?,
                 target: domain(name, rtype, target)?,
-                security: security_of([record]),
+                security: status(&current, RecordType::CNAME, &[record])?,
             };
             if aliases.iter().any(|h: &CnameHop| h.owner == hop.target) || aliases.len() > 16 {
                 return Err(DnsError::CnameLoop {
@@ -324,19 +377,7 @@ fn positive(name: &DomainName, rtype: RecordType, lookup: &Lookup) -> Result<Ste
             ttl: lowest_ttl(records.iter()).unwrap_or(0),
         });
     }
-    let expanded = records.iter().any(|r| match &r.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
-            r.name == current
-                && sig.input().type_covered == rtype
-                && sig.input().num_labels < r.name.num_labels()
-        }
-        _ => false,
-    });
-    let mut security = security_of(final_records.iter().copied());
-    if expanded && security == Security::Secure {
-        tracing::warn!(%name, %rtype, "wildcard-expanded answer reported as indeterminate");
-        security = Security::Indeterminate;
-    }
+    let security = status(&current, rtype, &final_records)?;
     let data = final_records.iter().map(|r| r.data.clone()).collect();
     Ok(Step {
         aliases,

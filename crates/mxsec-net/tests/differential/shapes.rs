@@ -1,5 +1,5 @@
 //! The CNAME shapes of issue 12, as zones of one testbed DNS server, signed with NSEC or
-//! NSEC3 (RFC 5155, opt-out or not) from the root down. The testbed has no wildcards.
+//! NSEC3 (RFC 5155, opt-out or not) from the root down.
 //!
 //! | name in `alias.test` | CNAME to | what is there |
 //! |---|---|---|
@@ -23,6 +23,21 @@
 //!
 //! And from `unsigned.test` (insecure) into the signed zones: `in.unsigned.test` →
 //! `host.provider.test` (insecure chain, secure target: insecure).
+//!
+//! Wildcards (RFC 4592) in `wild.test`, asked at the names of [`WILDCARD_MATCHES`]:
+//!
+//! | owner in `wild.test` | what it is | asked at |
+//! |---|---|---|
+//! | `*` | A and TXT | `a`, `x.y` (two labels), `no-such-name`; AAAA: wildcard NODATA |
+//! | `host`, `deep.sub` | A | `x.host` (NXDOMAIN below an existing name), `sub` and `x.sub` (empty non-terminal) |
+//! | `*.alias` | CNAME to `host.wild.test` | `mx.alias` |
+//! | `*.far` | CNAME to `host.provider.test` (other signed zone) | `mx.far` |
+//! | `*.gone` | CNAME to `missing.host.wild.test` | `x.gone` (NXDOMAIN through a wildcard CNAME) |
+//! | `*.plain` | CNAME to `host.unsigned.test` | `x.plain` (insecure target) |
+//! | `*._tcp.mx` | TLSA | `_25._tcp.mx`; `mx` and `_tcp.mx` are empty non-terminals |
+//!
+//! And `*.wild.unsigned.test` (a wildcard in an insecure zone, asked at `a.wild.unsigned.test`)
+//! and `wild.alias.test`, a CNAME to `a.wild.test` (an alias to a wildcard-expanded name).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -35,10 +50,31 @@ pub(crate) const APEXES: &[&str] = &[
     "provider.test",
     "unsigned.test",
     "expired.test",
+    "wild.test",
 ];
 
 /// Names that exist only as empty non-terminals, so [`DnsServer::names`] does not list them.
-pub(crate) const EMPTY_NON_TERMINALS: &[&str] = &["ent.alias.test", "_tcp.host.provider.test"];
+pub(crate) const EMPTY_NON_TERMINALS: &[&str] = &[
+    "ent.alias.test",
+    "_tcp.host.provider.test",
+    "sub.wild.test",
+    "mx.wild.test",
+    "_tcp.mx.wild.test",
+];
+
+/// Names answered from a wildcard, or near one, which [`DnsServer::names`] does not list.
+pub(crate) const WILDCARD_MATCHES: &[&str] = &[
+    "a.wild.test",
+    "x.y.wild.test",
+    "x.host.wild.test",
+    "x.sub.wild.test",
+    "mx.alias.wild.test",
+    "mx.far.wild.test",
+    "x.gone.wild.test",
+    "x.plain.wild.test",
+    "_25._tcp.mx.wild.test",
+    "a.wild.unsigned.test",
+];
 
 /// Starts a server with the shapes, every signed zone (the root and `test.` included)
 /// proving denials with `denial`.
@@ -85,7 +121,8 @@ fn zones() -> Vec<Zone> {
             .corrupt_rrsig("forged.alias.test", RecordType::CNAME)
             .a("deep.ent.alias.test", v4)
             .cname("to-ent.alias.test", "ent.alias.test")
-            .cname("to-far-ent.alias.test", "_tcp.host.provider.test"),
+            .cname("to-far-ent.alias.test", "_tcp.host.provider.test")
+            .cname("wild.alias.test", "a.wild.test"),
         Zone::new("provider.test")
             .a("host.provider.test", v4)
             .tlsa("_25._tcp.host.provider.test", &tlsa)
@@ -100,10 +137,21 @@ fn zones() -> Vec<Zone> {
         Zone::new("unsigned.test")
             .insecure()
             .a("host.unsigned.test", v4)
+            .a("*.wild.unsigned.test", v4)
             .cname("c2.unsigned.test", "c3.provider.test")
             .cname("in.unsigned.test", "host.provider.test"),
         Zone::new("expired.test")
             .bogus(Bogus::ExpiredSignatures)
             .a("host.expired.test", v4),
+        Zone::new("wild.test")
+            .a("*.wild.test", v4)
+            .txt("*.wild.test", &["from the wildcard"])
+            .a("host.wild.test", v4)
+            .a("deep.sub.wild.test", v4)
+            .cname("*.alias.wild.test", "host.wild.test")
+            .cname("*.far.wild.test", "host.provider.test")
+            .cname("*.gone.wild.test", "missing.host.wild.test")
+            .cname("*.plain.wild.test", "host.unsigned.test")
+            .tlsa("*._tcp.mx.wild.test", &tlsa),
     ]
 }
