@@ -246,3 +246,23 @@ async fn dane_dns_06_cnamed_mx_host_without_aaaa_through_a_recursive_resolver() 
     let error = dns.lookup(&weak, RecordType::AAAA).await.unwrap_err();
     assert!(error.is_bogus(), "{error}");
 }
+
+/// DANE-DNS-05, RFC 4035 §5.3.4: an answer expanded from a wildcard without the proof that no
+/// closer match exists is bogus, asked at the authoritative server and through a recursive
+/// resolver, with NSEC and with NSEC3; with the proof it is secure (RFC 5155 §8.8).
+#[tokio::test]
+async fn dane_dns_05_wildcard_expansion_without_its_proof_is_bogus() {
+    for denial in [Denial::Nsec, Denial::Nsec3(Nsec3 { opt_out: false })] {
+        let server = shapes::server(denial).await;
+        let harness = Harness::new(&server).await;
+        for upstream in [Upstream::Authoritative, Upstream::Recursive] {
+            let dns = harness.validator(upstream).await;
+            let forged = DomainName::parse("forged.wild.test").unwrap();
+            let error = dns.lookup(&forged, RecordType::A).await.unwrap_err();
+            assert!(error.is_bogus(), "{denial:?} {upstream:?}: {error}");
+            let proven = DomainName::parse("a.wild.test").unwrap();
+            let resolved = dns.lookup(&proven, RecordType::A).await.unwrap();
+            assert_eq!(resolved.answer().security(), Security::Secure);
+        }
+    }
+}

@@ -36,13 +36,16 @@
 //! | `*.plain` | CNAME to `host.unsigned.test` | `x.plain` (insecure target) |
 //! | `*._tcp.mx` | TLSA | `_25._tcp.mx`; `mx` and `_tcp.mx` are empty non-terminals |
 //!
+//! `forged.wild.test` is answered from `*` with the authority section stripped: an expansion
+//! without its proof, as a forger replaying the wildcard's signed data would send it (bogus).
+//!
 //! And `*.wild.unsigned.test` (a wildcard in an insecure zone, asked at `a.wild.unsigned.test`)
 //! and `wild.alias.test`, a CNAME to `a.wild.test` (an alias to a wildcard-expanded name).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mxsec_net::proto::dane::tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
-use mxsec_testbed::dns::{Bogus, Denial, DnsServer, RecordType, Zone};
+use mxsec_testbed::dns::{Bogus, Denial, DnsServer, Fault, RecordType, Zone};
 
 /// The apex of every zone of [`server`].
 pub(crate) const APEXES: &[&str] = &[
@@ -74,6 +77,7 @@ pub(crate) const WILDCARD_MATCHES: &[&str] = &[
     "x.plain.wild.test",
     "_25._tcp.mx.wild.test",
     "a.wild.unsigned.test",
+    "forged.wild.test",
 ];
 
 /// Starts a server with the shapes, every signed zone (the root and `test.` included)
@@ -152,6 +156,7 @@ fn zones() -> Vec<Zone> {
             .cname("*.far.wild.test", "host.provider.test")
             .cname("*.gone.wild.test", "missing.host.wild.test")
             .cname("*.plain.wild.test", "host.unsigned.test")
-            .tlsa("*._tcp.mx.wild.test", &tlsa),
+            .tlsa("*._tcp.mx.wild.test", &tlsa)
+            .fault_all_types("forged.wild.test", Fault::StripAuthority),
     ]
 }

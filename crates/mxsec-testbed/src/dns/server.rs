@@ -380,7 +380,8 @@ async fn respond(shared: &Shared, bytes: &[u8], transport: Transport) -> Option<
     };
 
     let catalog = shared.catalog();
-    match catalog.fault_for(&question.name().to_lowercase(), question.query_type()) {
+    let fault = catalog.fault_for(&question.name().to_lowercase(), question.query_type());
+    match fault {
         Some(Fault::ServFail) => return encode(response, ResponseCode::ServFail, limit),
         Some(Fault::Refused) => return encode(response, ResponseCode::Refused, limit),
         Some(Fault::Drop) => return None,
@@ -389,14 +390,17 @@ async fn respond(shared: &Shared, bytes: &[u8], transport: Transport) -> Option<
             response.metadata.truncation = true;
             return encode(response, ResponseCode::NoError, limit);
         }
-        Some(Fault::Truncate) | None => {}
+        Some(Fault::Truncate | Fault::StripAuthority) | None => {}
     }
 
     let dnssec = request
         .edns
         .as_ref()
         .is_some_and(|edns| edns.flags().dnssec_ok);
-    let result = answer(&catalog, question.name(), question.query_type(), dnssec);
+    let mut result = answer(&catalog, question.name(), question.query_type(), dnssec);
+    if fault == Some(Fault::StripAuthority) {
+        result.authorities.clear();
+    }
     response.metadata.authoritative = result.authoritative;
     response.add_answers(result.answers);
     response.add_authorities(result.authorities);

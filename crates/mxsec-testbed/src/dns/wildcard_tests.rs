@@ -222,6 +222,18 @@ async fn rfc5155_7_2_6_wildcard_answer_carries_the_nsec3_covering_the_next_close
 }
 
 #[tokio::test]
+async fn dane_dns_05_strip_authority_fault_sends_an_expansion_without_its_proof() {
+    let zone = wildcard_zone().fault_all_types("forged.w.test", Fault::StripAuthority);
+    let server = start(vec![zone]).await;
+    let response = ask(&server, "forged.w.test.", RecordType::A).await;
+    assert_eq!(
+        rrsig_labels(&response.answers, RecordType::A),
+        vec![("forged.w.test.".to_owned(), 2)]
+    );
+    assert!(response.authorities.is_empty());
+}
+
+#[tokio::test]
 async fn dane_dns_05_zone_errors_name_a_star_label_that_is_not_the_leftmost() {
     let error = DnsServer::builder()
         .zone(Zone::new("w.test").a("a.*.w.test", ADDRESS))

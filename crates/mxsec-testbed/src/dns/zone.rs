@@ -90,6 +90,10 @@ pub enum Fault {
     Delay(Duration),
     /// Over UDP, answer with TC=1 and no records; over TCP, answer normally (RFC 7766).
     Truncate,
+    /// Answer normally, but with an empty authority section: the NSEC or NSEC3 proof of a
+    /// denial or of a wildcard expansion stripped on the way, as a forger would have to
+    /// (RFC 4035 §5.3.4, §5.4).
+    StripAuthority,
 }
 
 /// How a signed zone proves that a name or type does not exist.
