@@ -218,6 +218,9 @@ scenario_tests! {
     cname_mx_insecure => "cname-mx-insecure";
     sts_cname_provider => "sts-cname-provider";
     dane_auth_01_nsec3_zone => "dane-ee-nsec3";
+    dane_disc_03_wildcard_tlsa => "wildcard-tlsa";
+    dane_dns_06_wildcard_mx_host => "wildcard-mx-host";
+    dane_disc_01_wildcard_insecure => "wildcard-insecure";
     insecure_zone => "insecure-zone";
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
@@ -331,6 +334,9 @@ fn dane_dns_01_trust_ad_back_end_gives_the_same_answers() {
         "cname-mx-insecure",
         "sts-cname-provider",
         "dane-ee-nsec3",
+        "wildcard-tlsa",
+        "wildcard-mx-host",
+        "wildcard-insecure",
         "null-mx",
     ] {
         let scenario = Scenario::find(key).expect("scenario");

@@ -431,6 +431,21 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["absent", "usable", "absent", "authenticated"],
     ),
     audit(
+        "wildcard-tlsa",
+        &["R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "wildcard-mx-host",
+        &["R-04"],
+        ["absent", "usable", "absent", "authenticated"],
+    ),
+    audit(
+        "wildcard-insecure",
+        &[],
+        ["absent", "absent", "absent", "opportunistic"],
+    ),
+    audit(
         "cname-mx-insecure",
         &["N-01"],
         ["absent", "absent", "absent", "opportunistic"],

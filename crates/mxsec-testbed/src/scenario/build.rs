@@ -146,16 +146,33 @@ impl<'a> Builder<'a> {
     /// Publishes host `name` with an IPv4 and (if `v6` is given) an IPv6 address, each served
     /// by an SMTP server with the given behaviour.
     pub fn host(&mut self, name: &str, v4: Option<Listener>, v6: Option<Listener>) {
+        self.host_at(name, name, v4, v6);
+    }
+
+    /// Publishes host `name` like [`Builder::host`], but with its address records at the
+    /// wildcard `owner` (`*.<ancestor of name>`), so that the DNS answers for `name` are
+    /// synthesised from it (RFC 4592).
+    pub fn wildcard_host(
+        &mut self,
+        owner: &str,
+        name: &str,
+        v4: Option<Listener>,
+        v6: Option<Listener>,
+    ) {
+        self.host_at(owner, name, v4, v6);
+    }
+
+    fn host_at(&mut self, owner: &str, name: &str, v4: Option<Listener>, v6: Option<Listener>) {
         let (ip4, ip6) = self.alloc.next_pair();
         if let Some(listener) = v4 {
-            self.at(name, |z| z.a(name, ip4));
+            self.at(owner, |z| z.a(owner, ip4));
             self.mx_servers.push(MxServerSpec {
                 published: SocketAddr::new(IpAddr::V4(ip4), 25),
                 behaviour: behaviour(name, listener),
             });
         }
         if let Some(listener) = v6 {
-            self.at(name, |z| z.aaaa(name, ip6));
+            self.at(owner, |z| z.aaaa(owner, ip6));
             self.mx_servers.push(MxServerSpec {
                 published: SocketAddr::new(IpAddr::V6(ip6), 25),
                 behaviour: behaviour(name, listener),

@@ -1112,6 +1112,58 @@ pub(super) static ALL: &[Scenario] = &[
             Ok(())
         },
     },
+    // ---- Wildcards (RFC 4592, issue 12) ----
+    Scenario {
+        key: "wildcard-tlsa",
+        ids: &["DANE-DISC-03", "DANE-DNS-02"],
+        title: "TLSA record from a wildcard `*._tcp.mx` in a signed zone",
+        problem: "the MX host's TLSA record is synthesised from a wildcard: secure with the proof that no closer match exists (RFC 4035 §5.3.4), so DANE applies",
+        query: "OK dane-only",
+        build: |b| {
+            let mx = b.name("mx");
+            let leaf = b.valid_leaf(&mx)?;
+            b.mx(10, &mx, Listener::tls(&leaf));
+            let owner = format!("*._tcp.{mx}");
+            let record = dane_ee_spki(&leaf);
+            b.zone(|z| z.tlsa(&owner, &record));
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "wildcard-mx-host",
+        ids: &["DANE-DISC-03", "DANE-DNS-06"],
+        title: "MX host's addresses and TLSA record from one wildcard `*.mail` in a signed zone",
+        problem: "every record of the MX host is synthesised from `*.mail` (RFC 4592); each expansion carries its NSEC proof, so the addresses and the TLSA record are secure",
+        query: "OK dane-only",
+        build: |b| {
+            let (wildcard, mx) = (b.name("*.mail"), b.name("mx.mail"));
+            let leaf = b.valid_leaf(&mx)?;
+            b.mx_record(10, &mx);
+            let listener = Listener::tls(&leaf);
+            b.wildcard_host(&wildcard, &mx, Some(listener.clone()), Some(listener));
+            let record = dane_ee_spki(&leaf);
+            b.zone(|z| z.tlsa(&wildcard, &record));
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "wildcard-insecure",
+        ids: &["DANE-DISC-01", "DANE-DNS-02"],
+        title: "MX host's addresses and TLSA record from a wildcard in an unsigned zone",
+        problem: "the wildcard's answers are unsigned: the TLSA record is insecure and no sender uses it",
+        query: "NOTFOUND ",
+        build: |b| {
+            let (wildcard, mx) = (b.name("*.mail"), b.name("mx.mail"));
+            let leaf = b.valid_leaf(&mx)?;
+            b.zone(Zone::insecure);
+            b.mx_record(10, &mx);
+            let listener = Listener::tls(&leaf);
+            b.wildcard_host(&wildcard, &mx, Some(listener.clone()), Some(listener));
+            let record = dane_ee_spki(&leaf);
+            b.zone(|z| z.tlsa(&wildcard, &record));
+            Ok(())
+        },
+    },
     // ---- DNS and MX basics (SCENARIOS.md §N) ----
     Scenario {
         key: "insecure-zone",
