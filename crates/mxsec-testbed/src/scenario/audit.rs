@@ -442,8 +442,8 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
     ),
     audit(
         "wildcard-insecure",
-        &[],
-        ["absent", "absent", "absent", "opportunistic"],
+        &["D-06"],
+        ["absent", "insecure", "absent", "opportunistic"],
     ),
     audit(
         "cname-mx-insecure",
