@@ -112,8 +112,13 @@ impl Daemon {
         let shared = Arc::new(Shared::new(service, metrics.clone()));
 
         let (stop, shutdown) = watch::channel(false);
-        let slots = Arc::new(Semaphore::new(config.limits.max_connections));
         let connections = Arc::new(Mutex::new(JoinSet::new()));
+        let accepting = server::Accepting {
+            shared: shared.clone(),
+            slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+            connections: connections.clone(),
+            shutdown: shutdown.clone(),
+        };
         let mut tasks = JoinSet::new();
         let mut tcp = Vec::new();
         for addr in &config.listen.tcp {
@@ -121,13 +126,7 @@ impl Daemon {
             let local = local_addr(&listener, "listen.tcp")?;
             tracing::info!(address = %local, "socketmap listening on TCP");
             tcp.push(local);
-            tasks.spawn(server::accept(
-                listener,
-                shared.clone(),
-                slots.clone(),
-                connections.clone(),
-                shutdown.clone(),
-            ));
+            tasks.spawn(server::accept(listener, accepting.clone()));
         }
         if let Some(unix) = &config.listen.unix {
             let listener = unix::bind_unix(unix).map_err(|source| StartError::Listen {
@@ -136,13 +135,7 @@ impl Daemon {
                 source,
             })?;
             tracing::info!(path = %unix.path.display(), mode = format!("{:o}", unix.mode), "socketmap listening on a Unix socket");
-            tasks.spawn(server::accept(
-                listener,
-                shared.clone(),
-                slots.clone(),
-                connections.clone(),
-                shutdown.clone(),
-            ));
+            tasks.spawn(server::accept(listener, accepting.clone()));
         }
         let mut metrics_addr = None;
         if let Some(addr) = config.listen.metrics {

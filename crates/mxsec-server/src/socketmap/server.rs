@@ -62,15 +62,28 @@ impl Listener for UnixListener {
     }
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true, at most one per free slot
-/// of `slots`; each connection runs in `connections`.
-pub(crate) async fn accept<L: Listener>(
-    listener: L,
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    connections: Arc<tokio::sync::Mutex<JoinSet<()>>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// What every accept loop shares.
+#[derive(Clone, Debug)]
+pub(crate) struct Accepting {
+    /// The service in force and the counters.
+    pub(crate) shared: Arc<Shared>,
+    /// One permit per connection: `limits.max_connections`.
+    pub(crate) slots: Arc<Semaphore>,
+    /// The open connections, which shutdown waits for.
+    pub(crate) connections: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+    /// Turns true at shutdown.
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Accepts connections on `listener` until shutdown, at most one per free slot; each
+/// connection runs in the shared set of connections.
+pub(crate) async fn accept<L: Listener>(listener: L, accepting: Accepting) {
+    let Accepting {
+        shared,
+        slots,
+        connections,
+        mut shutdown,
+    } = accepting;
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
