@@ -1,86 +1,50 @@
 //! From command-line arguments to the objects the libraries take. Every file is read here,
-//! before any work, and a problem is reported with the file and what is wrong.
+//! before any work (by [`mxsec_net::setup`]), and a problem is reported with the file and
+//! what is wrong.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, DnsError, TrustAnchorSource};
-use mxsec_net::resolver::DestinationResolver;
-use mxsec_net::sts_fetch::PolicyFetcher;
-use mxsec_net::trust::{OsStore, TrustConfig};
+use anyhow::Result;
+use mxsec_net::dial::ConnectPolicy;
+use mxsec_net::dns::{Backend, DnsError};
+use mxsec_net::setup::{NetSettings, Network};
+use mxsec_net::trust::OsStore;
+use mxsec_testbed::Testbed;
 
 use crate::cli::{DnssecMode, ResolveArgs};
 
-/// The largest connect-map file read.
-const MAX_CONNECT_MAP: u64 = 1 << 20;
-
-/// Everything a resolving command needs, built from [`ResolveArgs`].
-pub(crate) struct Resolving {
-    pub(crate) dns: Arc<Dns>,
-    pub(crate) fetcher: Arc<PolicyFetcher>,
-    /// The WebPKI roots plus any `--ca-file`, and the operating system's store (`--os-store`)
-    /// the checker compares them with.
-    pub(crate) trust: TrustConfig,
-    /// Connections to MX hosts and policy hosts, under the command's connect policy and
-    /// through the testbed address map if any.
-    pub(crate) dialer: Dialer,
+/// Loads the trust anchor, CA files and address map, and sets up DNS; every connection
+/// obeys `policy`.
+pub(crate) async fn network(args: &ResolveArgs, policy: ConnectPolicy) -> Result<Network> {
+    let settings = NetSettings {
+        dnssec: match args.dnssec {
+            DnssecMode::Validate => Backend::Validate,
+            DnssecMode::TrustAd => Backend::TrustAd,
+        },
+        resolver: args.resolver,
+        trust_anchor: args.trust_anchor.clone(),
+        trust_remote_resolver: args.trust_remote_resolver,
+        ca_files: args.ca_file.clone(),
+        os_store: args.os_store.clone().map_or(OsStore::System, OsStore::Path),
+        timeout: args.timeout,
+        connect_map: args.connect_map.clone(),
+        connect_policy: policy,
+    };
+    Ok(Network::build(&settings).await?)
 }
 
-impl Resolving {
-    /// Loads the trust anchor, CA files and address map, and sets up DNS; every connection
-    /// obeys `policy`.
-    pub(crate) async fn from_args(args: &ResolveArgs, policy: ConnectPolicy) -> Result<Self> {
-        let mut dns = DnsConfig::builder()
-            .backend(match args.dnssec {
-                DnssecMode::Validate => Backend::Validate,
-                DnssecMode::TrustAd => Backend::TrustAd,
-            })
-            .timeout(args.timeout)
-            .allow_non_loopback_resolver(args.trust_remote_resolver);
-        if let Some(resolver) = args.resolver {
-            dns = dns.nameserver(resolver);
-        }
-        if let Some(path) = &args.trust_anchor {
-            if args.dnssec == DnssecMode::TrustAd {
-                bail!("--trust-anchor applies to --dnssec validate; with trust-ad the resolver validates");
-            }
-            dns = dns.trust_anchor(TrustAnchorSource::File(path.clone()));
-        }
-        let dns = Dns::new(&dns.build()).await.context("cannot set up DNS")?;
-
-        let mut trust = TrustConfig::webpki_roots();
-        for path in &args.ca_file {
-            trust = trust
-                .add_ca_file(path)
-                .with_context(|| format!("--ca-file {}", path.display()))?;
-        }
-        let trust = match &args.os_store {
-            Some(path) => trust
-                .with_os_store(&OsStore::Path(path.clone()))
-                .with_context(|| format!("--os-store {}", path.display()))?,
-            None => trust.with_os_store(&OsStore::System)?,
-        };
-        let mut dialer = Dialer::new(args.timeout).with_policy(policy);
-        if let Some(path) = &args.connect_map {
-            dialer = dialer.with_address_map(read_connect_map(path)?);
-        }
-        let fetcher = PolicyFetcher::new(&trust, dialer.clone())
-            .context("cannot set up the MTA-STS policy fetcher")?
-            .timeout(args.timeout);
-        Ok(Self {
-            dns: Arc::new(dns),
-            fetcher: Arc::new(fetcher),
-            trust,
-            dialer,
-        })
-    }
-
-    /// A destination resolver without a persistent policy cache.
-    pub(crate) fn resolver(&self) -> DestinationResolver {
-        DestinationResolver::new(self.dns.clone(), self.fetcher.clone(), None)
+/// The resolving options that point mxsec at the testbed (`mxsec demo`, `mxsec web --demo`).
+pub(crate) fn testbed_args(testbed: &Testbed) -> ResolveArgs {
+    let files = testbed.files();
+    ResolveArgs {
+        resolver: Some(testbed.dns_addr()),
+        dnssec: DnssecMode::Validate,
+        trust_anchor: Some(files.trust_anchor.clone()),
+        trust_remote_resolver: false,
+        ca_file: vec![files.ca_file.clone()],
+        os_store: Some(files.os_store.clone()),
+        timeout: Duration::from_secs(5),
+        connect_map: Some(files.connect_map.clone()),
     }
 }
 
@@ -121,41 +85,4 @@ pub(crate) fn explain_dns(error: &DnsError, args: &ResolveArgs) -> String {
     } else {
         error.to_string()
     }
-}
-
-/// Reads `PUBLISHED LOCAL` socket address pairs, one per line (`#` starts a comment).
-fn read_connect_map(path: &Path) -> Result<AddressMap> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CONNECT_MAP).read_to_string(&mut text))
-        .with_context(|| format!("cannot read --connect-map {}", path.display()))?;
-    let mut map = AddressMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut fields = line.split_whitespace();
-        let (Some(published), Some(local), None) = (fields.next(), fields.next(), fields.next())
-        else {
-            bail!(
-                "{}:{}: expected `PUBLISHED-ADDR:PORT LOCAL-ADDR:PORT`",
-                path.display(),
-                number + 1
-            );
-        };
-        let parse = |text: &str| {
-            text.parse::<SocketAddr>().with_context(|| {
-                format!(
-                    "{}:{}: {text:?} is not ADDR:PORT",
-                    path.display(),
-                    number + 1
-                )
-            })
-        };
-        map.insert(parse(published)?, parse(local)?)
-            .with_context(|| format!("{}:{}", path.display(), number + 1))?;
-    }
-    Ok(map)
 }

@@ -3,7 +3,7 @@
 mod cli;
 mod cmd;
 mod config;
-mod http;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -12,9 +12,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if matches!(cli.command, cli::Command::Daemon(_)) {
-        cmd::daemon::logging::init(cli.verbose);
+        logging::init_daemon(cli.verbose);
     } else {
-        init_logging(cli.verbose);
+        logging::init(cli.verbose);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -36,22 +36,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    // hickory logs every bogus answer at WARN; mxsec reports those itself, as findings.
-    let default = match verbose {
-        0 => "warn,hickory_net=error,hickory_proto=error,hickory_resolver=error",
-        1 => "info,hickory_net=warn,hickory_proto=warn,hickory_resolver=warn",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MXSEC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 /// A closed pipe (`mxsec check ... | head`) is not an error worth reporting.

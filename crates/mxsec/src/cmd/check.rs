@@ -15,7 +15,7 @@ use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::DomainName;
 
 use crate::cli::{CheckArgs, ColorChoice};
-use crate::config::Resolving;
+use crate::config::network;
 
 /// The largest domain list read with `--file`.
 const MAX_LIST_BYTES: u64 = 64 << 20;
@@ -36,7 +36,7 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     }
     let ehlo = DomainName::parse(&args.ehlo)
         .with_context(|| format!("--ehlo {:?} is not a domain name", args.ehlo))?;
-    let resolving = Resolving::from_args(
+    let resolving = network(
         &args.resolve,
         ConnectPolicy::allowing_private(args.connect.allow_private),
     )

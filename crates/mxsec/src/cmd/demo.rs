@@ -5,20 +5,20 @@ mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use futures::future::join_all;
 use mxsec_check::report::text::{self, TextOptions};
 use mxsec_check::{CheckOptions, Checker};
 use mxsec_net::dial::ConnectPolicy;
+use mxsec_net::setup::Network;
 use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::{Destination, DomainName};
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
-use crate::cli::{DemoArgs, DnssecMode, ResolveArgs};
-use crate::config::Resolving;
+use crate::cli::DemoArgs;
+use crate::config::{network, testbed_args};
 
 /// Width of the scenario column.
 const KEY_WIDTH: usize = 25;
@@ -44,8 +44,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let testbed = Testbed::start()
         .await
         .context("cannot start the simulated internet")?;
-    let resolving =
-        Resolving::from_args(&testbed_args(&testbed), ConnectPolicy::AnyAddress).await?;
+    let resolving = network(&testbed_args(&testbed), ConnectPolicy::AnyAddress).await?;
     let resolver = resolving.resolver();
     let config = DecisionConfig::default();
     let mut out = std::io::stdout().lock();
@@ -132,7 +131,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
 }
 
 /// The checker, pointed at the testbed like the resolver.
-fn checker(resolving: &Resolving) -> Result<Checker> {
+fn checker(resolving: &Network) -> Result<Checker> {
     let ehlo = DomainName::parse("demo.mxsec.invalid")?;
     Checker::new(
         (*resolving.dns).clone(),
@@ -141,21 +140,6 @@ fn checker(resolving: &Resolving) -> Result<Checker> {
         CheckOptions::new(ehlo),
     )
     .context("cannot set up the checker")
-}
-
-/// The resolving options that point mxsec at the testbed.
-fn testbed_args(testbed: &Testbed) -> ResolveArgs {
-    let files = testbed.files();
-    ResolveArgs {
-        resolver: Some(testbed.dns_addr()),
-        dnssec: DnssecMode::Validate,
-        trust_anchor: Some(files.trust_anchor.clone()),
-        trust_remote_resolver: false,
-        ca_file: vec![files.ca_file.clone()],
-        os_store: Some(files.os_store.clone()),
-        timeout: Duration::from_secs(5),
-        connect_map: Some(files.connect_map.clone()),
-    }
 }
 
 fn truncate(text: &str, width: usize) -> String {

@@ -18,7 +18,7 @@ use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::Destination;
 
 use crate::cli::QueryArgs;
-use crate::config::{bogus_hint, trust_anchor_name, Resolving};
+use crate::config::{bogus_hint, network, trust_anchor_name};
 
 /// The version of the `mxsec query --json` format. It changes when a field is removed or
 /// renamed, changes meaning or type, or an enumerated field gains a value; new fields may
@@ -42,9 +42,13 @@ struct QueryJson<'a> {
 
 pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
     if let Some(address) = &args.daemon {
-        let payload =
-            super::daemon::client::ask(address, &args.map, &args.destination, args.resolve.timeout)
-                .await?;
+        let payload = mxsec_server::socketmap::client::ask(
+            address,
+            &args.map,
+            &args.destination,
+            args.resolve.timeout,
+        )
+        .await?;
         writeln!(std::io::stdout().lock(), "{payload}")?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -54,7 +58,7 @@ pub(crate) async fn run(args: QueryArgs) -> Result<ExitCode> {
         strict_testing: args.strict_testing,
         tlsrpt: args.tlsrpt,
     };
-    let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
+    let resolving = network(&args.resolve, ConnectPolicy::AnyAddress).await?;
     let (resolution, decision) = resolving.resolver().decide(&destination, &config).await;
     let payload = decision.socketmap_payload(&config);
     let mut out = std::io::stdout().lock();

@@ -7,17 +7,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::dns::{Answer, MxSet, MxTarget};
-use mxsec_net::sts_serve::{PolicyServer, ReloadOutcome, ServeOptions, Site};
 use mxsec_proto::mta_sts::policy::{policy_url, Policy, MAX_POLICY_SIZE};
 use mxsec_proto::mta_sts::publish::{self, ENFORCE_MAX_AGE, TESTING_MAX_AGE};
 use mxsec_proto::mta_sts::record::PolicyId;
 use mxsec_proto::name::DomainName;
+use mxsec_server::policy_host::{PolicyServer, ReloadOutcome, ServeOptions, Site};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::{StsBumpArgs, StsCommand, StsInitArgs, StsServeArgs};
-use crate::config::{explain_dns, Resolving};
+use crate::config::{explain_dns, network};
 
 /// Runs `mxsec sts …`.
 pub(crate) async fn run(command: StsCommand) -> Result<ExitCode> {
@@ -64,7 +64,7 @@ async fn init(args: &StsInitArgs) -> Result<ExitCode> {
 /// The domain's MX hosts, from DNS, in preference order (RFC 5321 §5.1). A null MX
 /// (RFC 7505) has nothing to protect; without MX records the domain itself is the mail host.
 async fn current_mx(domain: &DomainName, args: &StsInitArgs) -> Result<Vec<DomainName>> {
-    let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
+    let resolving = network(&args.resolve, ConnectPolicy::AnyAddress).await?;
     let resolved = resolving.dns.mx(domain).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot look up the MX records of {domain}: {}; or give them with --mx",

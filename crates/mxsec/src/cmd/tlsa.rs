@@ -27,7 +27,7 @@ use rustls_pki_types::{
 };
 
 use crate::cli::{ConnectArgs, ResolveArgs, TlsaArgs, TlsaCommand, TlsaVerifyArgs};
-use crate::config::{bogus_hint, explain_dns, Resolving};
+use crate::config::{bogus_hint, explain_dns, network};
 
 /// The largest PEM or records file read.
 const MAX_FILE: u64 = 1024 * 1024;
@@ -164,7 +164,7 @@ async fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
     let records = match &args.records {
         Some(file) => read_records(file)?,
         None => {
-            let resolving = Resolving::from_args(&args.resolve, ConnectPolicy::AnyAddress).await?;
+            let resolving = network(&args.resolve, ConnectPolicy::AnyAddress).await?;
             let lookup = resolving.dns.tlsa(&host, args.port).await.map_err(|e| {
                 anyhow::anyhow!("TLSA lookup for {host}: {}", explain_dns(&e, &args.resolve))
             })?;
@@ -310,7 +310,7 @@ async fn live_chains(
     connect: ConnectArgs,
     host: &DomainName,
 ) -> Result<Vec<(IpAddr, Vec<CertificateDer<'static>>)>> {
-    let resolving = Resolving::from_args(
+    let resolving = network(
         resolve,
         ConnectPolicy::allowing_private(connect.allow_private),
     )

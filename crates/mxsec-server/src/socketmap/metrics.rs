@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -28,6 +29,8 @@ use axum::Router;
 use mxsec_net::dns::CachingBackend;
 use mxsec_proto::decision::TlsPolicy;
 use tokio::net::TcpListener;
+
+use crate::http::{self, Transport};
 
 /// The answer types counted in `mxsec_queries_total`, in output order.
 const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
@@ -394,8 +397,12 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped; any other path is 404.
-pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+/// Serves `GET /metrics` on `listener` until `shutdown` completes; any other path is 404.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) {
     let router = Router::new().route(
         "/metrics",
         get(move || {
@@ -408,7 +415,8 @@ pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
             }
         }),
     );
-    if let Err(err) = crate::http::serve(listener, router, MAX_SCRAPERS).await {
+    let limits = http::Limits::connections(MAX_SCRAPERS);
+    if let Err(err) = http::serve(listener, router, Transport::Plain, limits, shutdown).await {
         tracing::error!(error = %err, "metrics endpoint stopped");
     }
 }

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::metrics::RefreshOutcome;
 use super::service::Shared;
+use super::shutdown::stopped;
 
 /// The most policies refreshed in one round; the rest wait for the next.
 const BATCH: usize = 10_000;
@@ -29,12 +30,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
         if service.refresh.enabled {
             tokio::select! {
                 () = round(&shared) => {}
-                _ = super::stopped(&mut shutdown) => return,
+                _ = stopped(&mut shutdown) => return,
             }
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
-            _ = super::stopped(&mut shutdown) => return,
+            _ = stopped(&mut shutdown) => return,
         }
     }
 }

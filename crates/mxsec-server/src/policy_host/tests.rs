@@ -5,6 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use mxsec_net::dial::{AddressMap, Dialer};
+use mxsec_net::sts_fetch::{FetchFailure, PolicyFetcher};
+use mxsec_net::trust::TrustConfig;
 use mxsec_proto::mta_sts::policy::Mode;
 use mxsec_proto::tlsrpt::result_type::ResultType;
 use mxsec_testbed::pki::{Leaf, LeafSpec, ServedChain, TestPki, Validity};
@@ -16,9 +19,6 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::*;
-use crate::dial::{AddressMap, Dialer};
-use crate::sts_fetch::{FetchFailure, PolicyFetcher};
-use crate::trust::TrustConfig;
 
 const POLICY_A: &str = "version: STSv1\nmode: testing\nmx: mx.a.test\nmax_age: 86400\n";
 const POLICY_B: &str =
@@ -122,7 +122,10 @@ impl Harness {
         }
     }
 
-    async fn fetch(&self, domain: &str) -> Result<crate::sts_fetch::FetchedPolicy, FetchFailure> {
+    async fn fetch(
+        &self,
+        domain: &str,
+    ) -> Result<mxsec_net::sts_fetch::FetchedPolicy, FetchFailure> {
         self.fetcher
             .fetch(&name(domain), PUBLISHED)
             .await

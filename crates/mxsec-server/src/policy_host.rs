@@ -31,12 +31,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::{Extension, Router};
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use mxsec_proto::mta_sts::policy::{
     policy_host, Policy, PolicyError, PolicyWarning, MAX_POLICY_SIZE, WELL_KNOWN_PATH,
 };
@@ -47,11 +48,15 @@ use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
+
+use crate::http::{self, Sni, Transport};
 
 /// The largest certificate or key file read, in bytes.
 pub const MAX_PEM_FILE: u64 = 1024 * 1024;
+
+/// The most octets of a request buffered at once: a sender's `GET` is a few hundred.
+const MAX_REQUEST_BUFFER: usize = 16 * 1024;
 
 /// One domain whose policy is served.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,8 +352,23 @@ impl PolicyServer {
                 .with_no_client_auth()
                 .with_cert_resolver(Arc::new(Resolver(Arc::clone(&self.state))));
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let permits = Arc::new(Semaphore::new(self.options.max_connections));
+        let transport = Transport::Tls {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            handshake_timeout: self.options.handshake_timeout,
+        };
+        let limits = http::Limits {
+            max_connections: self.options.max_connections,
+            header_timeout: self.options.header_timeout,
+            max_buf_size: MAX_REQUEST_BUFFER,
+        };
+        let state = Arc::clone(&self.state);
+        let router = Router::new().fallback(
+            move |Extension(Sni(sni)): Extension<Sni>, request: Request| {
+                let sni = sni.and_then(|n| DomainName::parse(&n).ok());
+                let response = respond(&state, sni.as_ref(), &request);
+                async move { response }
+            },
+        );
         let watcher = tokio::spawn({
             let server = self.clone();
             async move {
@@ -360,61 +380,8 @@ impl PolicyServer {
                 }
             }
         });
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                () = &mut shutdown => break,
-                permit = Arc::clone(&permits).acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else { break };
-            let accepted = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => accepted,
-            };
-            let (tcp, peer) = match accepted {
-                Ok(a) => a,
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    continue;
-                }
-            };
-            let acceptor = acceptor.clone();
-            let state = Arc::clone(&self.state);
-            let options = self.options;
-            tokio::spawn(async move {
-                let _permit = permit;
-                let tls =
-                    match tokio::time::timeout(options.handshake_timeout, acceptor.accept(tcp))
-                        .await
-                    {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(error)) => {
-                            tracing::debug!(%peer, %error, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                let sni = tls
-                    .get_ref()
-                    .1
-                    .server_name()
-                    .and_then(|n| DomainName::parse(n).ok());
-                let service = hyper::service::service_fn(move |request| {
-                    let response = respond(&state, sni.as_ref(), &request);
-                    async move { Ok::<_, std::convert::Infallible>(response) }
-                });
-                let mut http = hyper::server::conn::http1::Builder::new();
-                http.timer(TokioTimer::new())
-                    .header_read_timeout(options.header_timeout)
-                    .max_buf_size(16 * 1024);
-                if let Err(error) = http.serve_connection(TokioIo::new(tls), service).await {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                }
-            });
-        }
+        // The connection limit's semaphore is never closed, so serving ends only at shutdown.
+        let _ = http::serve(listener, router, transport, limits, shutdown).await;
         watcher.abort();
         Ok(())
     }
@@ -453,11 +420,7 @@ impl ResolvesServerCert for Resolver {
     }
 }
 
-fn respond(
-    state: &State,
-    sni: Option<&DomainName>,
-    request: &Request<Incoming>,
-) -> Response<Full<Bytes>> {
+fn respond(state: &State, sni: Option<&DomainName>, request: &Request) -> Response {
     let host_header = request
         .headers()
         .get(HOST)
@@ -492,7 +455,7 @@ fn respond(
             let mut response = plain(StatusCode::OK, Bytes::new());
             response
                 .headers_mut()
-                .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
             response
         }
         _ => {
@@ -505,8 +468,8 @@ fn respond(
     }
 }
 
-fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
+fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    let mut response = Response::new(Body::from(body.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));

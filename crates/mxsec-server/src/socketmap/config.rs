@@ -1,4 +1,5 @@
-//! The daemon's TOML configuration file (`--config`, default `/etc/mxsec/mxsec.toml`).
+//! The daemon's TOML configuration file (`mxsec daemon --config`, default
+//! `/etc/mxsec/mxsec.toml`), read into typed settings.
 //!
 //! The file is read and checked completely before the daemon starts or reloads: an unknown
 //! key, a value of the wrong type or an unusable value is an error that names the file, the
@@ -59,12 +60,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mxsec_net::dns::Backend;
 use mxsec_proto::decision::DecisionConfig;
 use serde::Deserialize;
 use toml::Spanned;
 
 /// Where the configuration is read from when `--config` is not given.
-pub(crate) const DEFAULT_PATH: &str = "/etc/mxsec/mxsec.toml";
+pub const DEFAULT_PATH: &str = "/etc/mxsec/mxsec.toml";
 
 /// The largest configuration file read.
 const MAX_FILE_LEN: u64 = 1 << 20;
@@ -74,37 +76,51 @@ const MAX_FAILURE_TTL: u64 = 10;
 
 /// The checked configuration of a running daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DaemonConfig {
-    pub(crate) listen: Listen,
-    pub(crate) dns: DnsSettings,
-    pub(crate) ca_files: Vec<PathBuf>,
-    pub(crate) cache: CacheSettings,
-    pub(crate) refresh: RefreshSettings,
-    pub(crate) limits: Limits,
-    pub(crate) zones: Zones,
+pub struct DaemonConfig {
+    /// Where the daemon listens (`[listen]`).
+    pub listen: Listen,
+    /// How DNS is reached and DNSSEC validated (`[dns]`).
+    pub dns: DnsSettings,
+    /// CA files trusted besides the WebPKI roots (`tls.ca_files`).
+    pub ca_files: Vec<PathBuf>,
+    /// The policy store and the caches (`[cache]`).
+    pub cache: CacheSettings,
+    /// The proactive refresh of cached policies (`[refresh]`).
+    pub refresh: RefreshSettings,
+    /// Bounds on what clients can make the daemon do (`[limits]`).
+    pub limits: Limits,
+    /// The decision settings per socketmap map name (`[default_zone]`, `[zones.*]`).
+    pub zones: Zones,
 }
 
 /// Where the daemon listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Listen {
-    pub(crate) tcp: Vec<SocketAddr>,
-    pub(crate) unix: Option<UnixListen>,
-    pub(crate) metrics: Option<SocketAddr>,
+pub struct Listen {
+    /// Socketmap over TCP (`listen.tcp`).
+    pub tcp: Vec<SocketAddr>,
+    /// Socketmap over a Unix socket (`listen.unix`).
+    pub unix: Option<UnixListen>,
+    /// `/metrics`, on loopback only (`listen.metrics`).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// The Unix socket, its permissions and owner.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct UnixListen {
-    pub(crate) path: PathBuf,
-    pub(crate) mode: u32,
-    pub(crate) owner: Option<String>,
-    pub(crate) group: Option<String>,
+pub struct UnixListen {
+    /// The socket file.
+    pub path: PathBuf,
+    /// Its permission bits (`listen.unix_mode`).
+    pub mode: u32,
+    /// Its owner, a user name or number (`listen.unix_owner`).
+    pub owner: Option<String>,
+    /// Its group, a name or number (`listen.unix_group`).
+    pub group: Option<String>,
 }
 
-/// How DNSSEC is validated.
+/// How DNSSEC is validated, as the file spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub(crate) enum DnssecSetting {
+enum DnssecSetting {
     /// In process, from a trust anchor.
     Validate,
     /// The AD bit of a validating resolver on loopback.
@@ -113,64 +129,88 @@ pub(crate) enum DnssecSetting {
 
 /// The DNS settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DnsSettings {
-    pub(crate) dnssec: DnssecSetting,
-    pub(crate) resolver: Option<SocketAddr>,
-    pub(crate) trust_anchor: Option<PathBuf>,
-    pub(crate) trust_remote_resolver: bool,
-    pub(crate) timeout: Duration,
+pub struct DnsSettings {
+    /// Where DNSSEC is validated (`dns.dnssec`).
+    pub dnssec: Backend,
+    /// The resolver queries go to; `/etc/resolv.conf` when absent (`dns.resolver`).
+    pub resolver: Option<SocketAddr>,
+    /// The trust anchor file; the IANA root when absent (`dns.trust_anchor`).
+    pub trust_anchor: Option<PathBuf>,
+    /// Whether a resolver off loopback is accepted (`dns.trust_remote_resolver`).
+    pub trust_remote_resolver: bool,
+    /// The time limit of each network operation (`dns.timeout`).
+    pub timeout: Duration,
 }
 
 /// Where MTA-STS policies are kept across restarts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum StoreSetting {
+pub enum StoreSetting {
     /// An SQLite file.
     Sqlite(PathBuf),
     /// A Redis server, with a key prefix.
-    Redis { url: String, prefix: String },
+    Redis {
+        /// `redis://` or `rediss://` URL.
+        url: String,
+        /// The prefix of every key (`cache.redis_prefix`).
+        prefix: String,
+    },
 }
 
 /// The caches.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CacheSettings {
-    pub(crate) store: StoreSetting,
-    pub(crate) max_answer_ttl: Duration,
-    pub(crate) failure_ttl: Duration,
+pub struct CacheSettings {
+    /// Where MTA-STS policies are kept (`cache.store`).
+    pub store: StoreSetting,
+    /// The longest an answer is reused (`cache.max_answer_ttl`).
+    pub max_answer_ttl: Duration,
+    /// The longest an answer after a failure is reused (`cache.failure_ttl`, PFX-04).
+    pub failure_ttl: Duration,
     /// The most destinations whose answers are kept at once.
-    pub(crate) answer_entries: usize,
+    pub answer_entries: usize,
     /// The most DNS RRsets and denials kept at once.
-    pub(crate) dns_entries: usize,
+    pub dns_entries: usize,
 }
 
 /// The proactive refresh of cached policies (STS-FETCH-08).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RefreshSettings {
-    pub(crate) enabled: bool,
-    pub(crate) interval: Duration,
-    pub(crate) concurrency: usize,
+pub struct RefreshSettings {
+    /// Whether cached policies are refreshed (`refresh.enabled`).
+    pub enabled: bool,
+    /// The time between scans of the store (`refresh.interval`).
+    pub interval: Duration,
+    /// The most refreshes at once (`refresh.concurrency`).
+    pub concurrency: usize,
 }
 
 /// Bounds on what clients can make the daemon do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub(crate) max_connections: usize,
-    pub(crate) max_pipeline: usize,
-    pub(crate) max_lookups: usize,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) query_timeout: Duration,
-    pub(crate) shutdown_timeout: Duration,
+pub struct Limits {
+    /// The most connections at once (`limits.max_connections`).
+    pub max_connections: usize,
+    /// The most requests answered at once on one connection (`limits.max_pipeline`).
+    pub max_pipeline: usize,
+    /// The most destinations looked up at once (`limits.max_lookups`, PFX-03).
+    pub max_lookups: usize,
+    /// The longest a connection may stay silent (`limits.idle_timeout`).
+    pub idle_timeout: Duration,
+    /// The time after which a lookup answers `TEMP` (`limits.query_timeout`).
+    pub query_timeout: Duration,
+    /// The longest shutdown waits for open connections (`limits.shutdown_timeout`).
+    pub shutdown_timeout: Duration,
 }
 
 /// The zones: the socketmap map name selects one, others get the default zone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Zones {
-    pub(crate) default: DecisionConfig,
-    pub(crate) named: BTreeMap<String, DecisionConfig>,
+pub struct Zones {
+    /// For map names without a zone of their own (`[default_zone]`).
+    pub default: DecisionConfig,
+    /// By map name (`[zones.NAME]`).
+    pub named: BTreeMap<String, DecisionConfig>,
 }
 
 impl Zones {
     /// The decision settings for a request to map `name`.
-    pub(crate) fn get(&self, name: &str) -> DecisionConfig {
+    pub fn get(&self, name: &str) -> DecisionConfig {
         self.named.get(name).copied().unwrap_or(self.default)
     }
 }
@@ -178,22 +218,31 @@ impl Zones {
 /// Why the configuration file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read the configuration file {path}: {source}")]
+    #[error("cannot read the configuration file {}: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// The file is larger than anything a configuration needs.
-    #[error("the configuration file {path} is larger than {MAX_FILE_LEN} octets")]
-    TooLarge { path: PathBuf },
+    #[error("the configuration file {} is larger than {MAX_FILE_LEN} octets", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
     /// A syntax error, an unknown key, or a value of the wrong type or range.
     #[error("{}: {detail}", Location(path, *line, *column))]
     Invalid {
+        /// The file.
         path: PathBuf,
+        /// The line, counting from 1; 0 when the problem has no place in the file.
         line: usize,
+        /// The column, counting from 1.
         column: usize,
+        /// The key and what is wrong with its value.
         detail: String,
     },
 }
@@ -243,7 +292,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 impl DaemonConfig {
     /// Reads and checks the configuration file at `path`.
-    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         use std::io::Read;
         let mut text = String::new();
         let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
@@ -265,7 +314,7 @@ impl DaemonConfig {
     }
 
     /// Checks the configuration `text`, read from `path` (used in error messages only).
-    pub(crate) fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let deserializer = toml::Deserializer::parse(text)
             .map_err(|err| ConfigError::invalid(text, path, err.span(), "", err.message()))?;
         let file: File = serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -659,7 +708,10 @@ impl File {
         Ok(DaemonConfig {
             listen: Listen { tcp, unix, metrics },
             dns: DnsSettings {
-                dnssec: self.dns.dnssec,
+                dnssec: match self.dns.dnssec {
+                    DnssecSetting::Validate => Backend::Validate,
+                    DnssecSetting::TrustAd => Backend::TrustAd,
+                },
                 resolver,
                 trust_anchor: self.dns.trust_anchor,
                 trust_remote_resolver: self.dns.trust_remote_resolver,
@@ -707,7 +759,7 @@ mod tests {
         assert_eq!(config.listen.tcp, vec!["127.0.0.1:8461".parse().unwrap()]);
         assert_eq!(config.listen.unix, None);
         assert_eq!(config.listen.metrics, None);
-        assert_eq!(config.dns.dnssec, DnssecSetting::Validate);
+        assert_eq!(config.dns.dnssec, Backend::Validate);
         assert_eq!(
             config.cache.store,
             StoreSetting::Sqlite("/var/lib/mxsec/policies.sqlite3".into())

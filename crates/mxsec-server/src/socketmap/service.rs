@@ -267,3 +267,6 @@ fn answer_ttl(
     }
     ttl
 }
+
+#[cfg(test)]
+mod tests;

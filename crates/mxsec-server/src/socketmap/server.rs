@@ -1,5 +1,5 @@
-//! The socketmap server: listeners on TCP and on a Unix socket, and the loop that answers the
-//! requests of one connection (PFX-01; POSTFIX.md §4.4).
+//! The socketmap server: one accept loop for any [`Listener`] (TCP or a Unix socket), and the
+//! loop that answers the requests of one connection (PFX-01; POSTFIX.md §4.4).
 //!
 //! A connection carries any number of requests. Requests are read as soon as they arrive and
 //! answered concurrently, up to `limits.max_pipeline` at a time, but the replies go out in
@@ -8,11 +8,10 @@
 //! connection once the earlier requests are answered: the stream has lost its framing. A
 //! connection silent for `limits.idle_timeout` is closed.
 
+use std::future::Future;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
@@ -20,67 +19,81 @@ use futures::FutureExt;
 use mxsec_proto::postfix::netstring::NetstringDecoder;
 use mxsec_proto::postfix::socketmap::{RequestError, SocketmapRequest, MAX_REQUEST_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::config::UnixListen;
 use super::metrics::AnswerKind;
 use super::service::Shared;
+use super::shutdown::stopped;
 
-/// Accepts connections on `listener` until `shutdown` turns true; each connection runs in
-/// `connections`.
-pub(crate) async fn accept_tcp(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    connections: Arc<tokio::sync::Mutex<JoinSet<()>>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = super::stopped(&mut shutdown) => return,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                let (shared, shutdown) = (shared.clone(), shutdown.clone());
-                track(&connections).await.spawn(async move {
-                    tracing::debug!(%peer, "connection opened");
-                    serve(stream, &shared, shutdown).await;
-                    drop(permit);
-                });
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
+/// How long to wait after a failed `accept` (out of file descriptors and the like) rather
+/// than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A listening socket that socketmap connections arrive on: TCP or a Unix socket.
+pub(crate) trait Listener: Send + 'static {
+    /// A connection.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, set up for small request/reply exchanges.
+    fn accept(&self) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+
+    async fn accept(&self) -> io::Result<TcpStream> {
+        let (stream, peer) = Self::accept(self).await?;
+        // Replies are small and must leave at once.
+        let _ = stream.set_nodelay(true);
+        tracing::debug!(%peer, "connection opened");
+        Ok(stream)
     }
 }
 
-/// Accepts connections on the Unix socket, as [`accept_tcp`] does.
-pub(crate) async fn accept_unix(
-    listener: UnixListener,
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    connections: Arc<tokio::sync::Mutex<JoinSet<()>>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+impl Listener for UnixListener {
+    type Stream = UnixStream;
+
+    async fn accept(&self) -> io::Result<UnixStream> {
+        let (stream, _) = Self::accept(self).await?;
+        tracing::debug!("connection opened on the Unix socket");
+        Ok(stream)
+    }
+}
+
+/// What every accept loop shares.
+#[derive(Clone, Debug)]
+pub(crate) struct Accepting {
+    /// The service in force and the counters.
+    pub(crate) shared: Arc<Shared>,
+    /// One permit per connection: `limits.max_connections`.
+    pub(crate) slots: Arc<Semaphore>,
+    /// The open connections, which shutdown waits for.
+    pub(crate) connections: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+    /// Turns true at shutdown.
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Accepts connections on `listener` until shutdown, at most one per free slot; each
+/// connection runs in the shared set of connections.
+pub(crate) async fn accept<L: Listener>(listener: L, accepting: Accepting) {
+    let Accepting {
+        shared,
+        slots,
+        connections,
+        mut shutdown,
+    } = accepting;
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = super::stopped(&mut shutdown) => return,
+            _ = stopped(&mut shutdown) => return,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok(stream) => {
                 let (shared, shutdown) = (shared.clone(), shutdown.clone());
                 track(&connections).await.spawn(async move {
                     serve(stream, &shared, shutdown).await;
@@ -89,7 +102,7 @@ pub(crate) async fn accept_unix(
             }
             Err(err) => {
                 tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
         }
     }
@@ -102,65 +115,6 @@ async fn track(
     let mut set = connections.lock().await;
     while set.try_join_next().is_some() {}
     set
-}
-
-/// Binds the Unix socket: removes a stale socket file, then sets the mode and owner.
-pub(crate) fn bind_unix(config: &UnixListen) -> io::Result<UnixListener> {
-    match std::fs::symlink_metadata(&config.path) {
-        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(&config.path)?,
-        Ok(_) => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} exists and is not a socket; remove it or choose another listen.unix",
-                    config.path.display()
-                ),
-            ))
-        }
-        Err(_) => {}
-    }
-    let listener = UnixListener::bind(&config.path)?;
-    std::fs::set_permissions(&config.path, std::fs::Permissions::from_mode(config.mode))?;
-    let uid = config
-        .owner
-        .as_deref()
-        .map(|name| lookup_id(Path::new("/etc/passwd"), name, "user"))
-        .transpose()?;
-    let gid = config
-        .group
-        .as_deref()
-        .map(|name| lookup_id(Path::new("/etc/group"), name, "group"))
-        .transpose()?;
-    if uid.is_some() || gid.is_some() {
-        std::os::unix::fs::chown(&config.path, uid, gid)?;
-    }
-    Ok(listener)
-}
-
-/// A user or group number: `name` itself when numeric, else its entry in `file`
-/// (`/etc/passwd` or `/etc/group`: `name:x:ID:...`).
-fn lookup_id(file: &Path, name: &str, what: &str) -> io::Result<u32> {
-    if let Ok(id) = name.parse::<u32>() {
-        return Ok(id);
-    }
-    let text = std::fs::read_to_string(file)?;
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(':');
-            let entry = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (entry == name).then_some(id)
-        })
-        .next()
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "no {what} {name:?} in {}; give its number instead",
-                    file.display()
-                ),
-            )
-        })
 }
 
 /// Why a connection ends.
@@ -191,7 +145,7 @@ where
     let mut last_activity = tokio::time::Instant::now();
     let idle = tokio::time::sleep(limits.idle_timeout);
     tokio::pin!(idle);
-    let stop = super::stopped(&mut shutdown);
+    let stop = stopped(&mut shutdown);
     tokio::pin!(stop);
 
     loop {
@@ -210,7 +164,7 @@ where
                             tracing::warn!(%map, %key, error = %source, "key is not a destination: NOTFOUND");
                             shared
                                 .metrics
-                                .answered(AnswerKind::NotFound, std::time::Duration::ZERO);
+                                .answered(AnswerKind::NotFound, Duration::ZERO);
                             pending.push_back(ready(Arc::from(&b"9:NOTFOUND ,"[..])));
                         }
                         Err(err) => {

@@ -1,4 +1,5 @@
-//! The daemon's logs: through `tracing`, on stderr, in a form journald reads well.
+//! Logs, through `tracing`, on stderr: terse for the commands, and for the daemon in a form
+//! journald reads well.
 //!
 //! Under systemd (`JOURNAL_STREAM` is set) each line starts with its syslog priority in the
 //! `<N>` form of `sd-daemon(3)`, which journald turns into the entry's priority, and carries
@@ -14,8 +15,25 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the daemon's log subscriber.
+/// Installs the log subscriber of every command but the daemon: warnings only by default,
+/// without hickory's.
 pub(crate) fn init(verbose: u8) {
+    // hickory logs every bogus answer at WARN; mxsec reports those itself, as findings.
+    let default = match verbose {
+        0 => "warn,hickory_net=error,hickory_proto=error,hickory_resolver=error",
+        1 => "info,hickory_net=warn,hickory_proto=warn,hickory_resolver=warn",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("MXSEC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Installs the daemon's log subscriber.
+pub(crate) fn init_daemon(verbose: u8) {
     let default = match verbose {
         0 => "info",
         1 => "debug",

@@ -19,15 +19,15 @@ use super::html::Text;
 
 /// One row of the demo's scenario list: key, domain, title, what is wrong.
 #[derive(Clone, Debug)]
-pub(crate) struct DemoScenario {
+pub struct DemoScenario {
     /// The scenario's IDs, e.g. `T-01`.
-    pub(crate) ids: String,
+    pub ids: String,
     /// Its domain, `<key>.test`.
-    pub(crate) domain: String,
+    pub domain: String,
     /// A short title.
-    pub(crate) title: String,
+    pub title: String,
     /// What is wrong; empty for a healthy domain.
-    pub(crate) problem: String,
+    pub problem: String,
 }
 
 /// Writes into a `String`; formatting into a `String` cannot fail.

@@ -1,0 +1,189 @@
+//! The service in process, against the testbed's real DNS and HTTPS servers: cache hits, one
+//! lookup for concurrent requests, the short life of failure answers, and replies in request
+//! order on one connection.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use mxsec_proto::postfix::netstring::{self, NetstringDecoder};
+use mxsec_proto::postfix::socketmap::SocketmapRequest;
+use mxsec_testbed::Testbed;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+use super::*;
+use crate::socketmap::config::StoreSetting;
+use crate::socketmap::{build_engine, server, DaemonOptions};
+
+/// A service answering from the testbed, with its own policy store.
+struct Fixture {
+    shared: Arc<Shared>,
+    _dir: tempfile::TempDir,
+    testbed: Testbed,
+}
+
+impl Fixture {
+    /// The testbed and a service whose configuration `edit` adjusts.
+    async fn start(edit: impl FnOnce(&mut DaemonConfig)) -> Self {
+        let testbed = Testbed::start().await.expect("testbed");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let files = testbed.files();
+        let mut config = DaemonConfig::parse("", Path::new("test.toml")).expect("defaults");
+        config.dns.resolver = Some(testbed.dns_addr());
+        config.dns.trust_anchor = Some(files.trust_anchor.clone());
+        config.dns.timeout = Duration::from_secs(5);
+        config.ca_files = vec![files.ca_file.clone()];
+        config.cache.store = StoreSetting::Sqlite(dir.path().join("policies.sqlite3"));
+        edit(&mut config);
+        let options = DaemonOptions {
+            connect_map: Some(files.connect_map.clone()),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let engine = build_engine(&config, &options, &metrics)
+            .await
+            .expect("engine");
+        let service = Service::new(Arc::new(engine), &config, metrics.clone());
+        Self {
+            shared: Arc::new(Shared::new(Arc::new(service), metrics)),
+            _dir: dir,
+            testbed,
+        }
+    }
+
+    /// The reply payload to `postfix DOMAIN`, and its kind.
+    async fn ask(&self, domain: &str) -> (String, AnswerKind) {
+        let (reply, kind) = self.shared.current().answer(&request(domain)).await;
+        (payload(&reply), kind)
+    }
+
+    /// The value of the metric line that starts with `name`.
+    fn metric(&self, name: &str) -> u64 {
+        let text = self.shared.metrics.render();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    }
+}
+
+fn request(domain: &str) -> SocketmapRequest {
+    SocketmapRequest::parse(format!("postfix {domain}").as_bytes()).expect("request")
+}
+
+fn payload(netstring: &[u8]) -> String {
+    let frame = NetstringDecoder::new(4096)
+        .decode(netstring)
+        .expect("netstring")
+        .expect("complete");
+    String::from_utf8(frame.payload.to_vec()).expect("UTF-8")
+}
+
+const HITS: &str = "mxsec_answer_cache_total{outcome=\"hit\"}";
+const MISSES: &str = "mxsec_answer_cache_total{outcome=\"miss\"}";
+const FETCHES: &str = "mxsec_sts_fetches_total{result=\"success\"}";
+
+#[tokio::test]
+async fn pfx_03_a_repeated_request_is_answered_from_the_cache() {
+    let fixture = Fixture::start(|_| {}).await;
+    let (first, kind) = fixture.ask("sts-enforce.test").await;
+    assert_eq!(kind, AnswerKind::Secure, "{first}");
+    assert_eq!((fixture.metric(HITS), fixture.metric(MISSES)), (0, 1));
+    let queries = fixture.testbed.dns().udp_queries() + fixture.testbed.dns().tcp_queries();
+
+    let (second, _) = fixture.ask("STS-Enforce.test.").await;
+    assert_eq!(second, first, "the same destination, normalised");
+    assert_eq!((fixture.metric(HITS), fixture.metric(MISSES)), (1, 1));
+    assert_eq!(
+        fixture.testbed.dns().udp_queries() + fixture.testbed.dns().tcp_queries(),
+        queries,
+        "a cached answer asks DNS nothing"
+    );
+    assert_eq!(fixture.metric(FETCHES), 1);
+}
+
+#[tokio::test]
+async fn pfx_03_concurrent_requests_for_one_destination_share_one_lookup() {
+    let fixture = Fixture::start(|_| {}).await;
+    let answers = join_all((0..8).map(|_| fixture.ask("sts-enforce.test"))).await;
+    let (first, kind) = answers.first().cloned().expect("eight answers");
+    assert_eq!(kind, AnswerKind::Secure, "{first}");
+    assert!(
+        answers.iter().all(|(reply, _)| *reply == first),
+        "{answers:?}"
+    );
+    // Every request missed the cache, but one lookup (one policy fetch) served them all.
+    assert_eq!(fixture.metric(MISSES), 8);
+    assert_eq!(fixture.metric(FETCHES), 1);
+}
+
+#[tokio::test]
+async fn pfx_04_a_temp_answer_is_kept_for_failure_ttl_only() {
+    let failure_ttl = Duration::from_secs(2);
+    let fixture = Fixture::start(|config| config.cache.failure_ttl = failure_ttl).await;
+    let (temp, kind) = fixture.ask("d05-bogus-ds.test").await;
+    assert_eq!(kind, AnswerKind::Temp, "{temp}");
+    let (healthy, kind) = fixture.ask("sts-enforce.test").await;
+    assert_eq!(kind, AnswerKind::Secure, "{healthy}");
+
+    let service = fixture.shared.current();
+    let answers = &service.engine.answers;
+    let (bogus, good) = (request("d05-bogus-ds.test"), request("sts-enforce.test"));
+    let now = Instant::now();
+    assert!(
+        answers.get(bogus.key(), now).is_some(),
+        "cached for a while"
+    );
+    let later = now + failure_ttl + Duration::from_millis(100);
+    assert!(
+        answers.get(bogus.key(), later).is_none(),
+        "TEMP outlived failure_ttl"
+    );
+    assert!(
+        answers.get(good.key(), later).is_some(),
+        "a good answer lives longer"
+    );
+}
+
+#[tokio::test]
+async fn pfx_01_pipelined_replies_come_in_request_order() {
+    let fixture = Fixture::start(|_| {}).await;
+    // A cached destination answers at once; a new one waits for DNS and HTTPS.
+    let (cached, _) = fixture.ask("sts-enforce.test").await;
+    let (client, server_side) = tokio::io::duplex(64 * 1024);
+    let (_stop, shutdown) = watch::channel(false);
+    let shared = fixture.shared.clone();
+    let connection = tokio::spawn(async move {
+        server::serve(server_side, &shared, shutdown).await;
+    });
+
+    let (mut reader, mut writer) = tokio::io::split(client);
+    let mut requests = Vec::new();
+    for payload in [
+        "postfix healthy.test",
+        "postfix sts-enforce.test",
+        "postfix not a domain",
+        "postfix sts-enforce.test",
+    ] {
+        requests.extend(netstring::encode(payload.as_bytes()));
+    }
+    writer.write_all(&requests).await.expect("write");
+    writer.shutdown().await.expect("half-close");
+    let mut replies = Vec::new();
+    reader.read_to_end(&mut replies).await.expect("read");
+    connection.await.expect("connection task");
+
+    let decoder = NetstringDecoder::new(4096);
+    let mut payloads = Vec::new();
+    let mut rest = replies.as_slice();
+    while let Some(frame) = decoder.decode(rest).expect("netstring") {
+        payloads.push(String::from_utf8_lossy(frame.payload).into_owned());
+        rest = rest.get(frame.consumed..).unwrap_or_default();
+    }
+    let (healthy, _) = fixture.ask("healthy.test").await;
+    assert_eq!(
+        payloads,
+        [healthy, cached.clone(), "NOTFOUND ".to_owned(), cached],
+        "replies out of request order"
+    );
+}
