@@ -15,6 +15,7 @@
 mod audit;
 mod build;
 mod catalogue;
+mod delivery;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
+pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
 
 use crate::dns::{Denial, DnsServer, DnsServerError, Zone, ZoneError};
@@ -408,6 +410,12 @@ impl Testbed {
             .iter()
             .find(|(published, _)| published.ip() == address)
             .map(|(_, server)| server)
+    }
+
+    /// Every MX host listener: its published address (port 25) and its server, e.g. to see
+    /// which received what.
+    pub fn mx_hosts(&self) -> impl Iterator<Item = (SocketAddr, &SmtpServer)> {
+        self.smtp.iter().map(|(published, server)| (*published, server))
     }
 }
 
