@@ -137,7 +137,10 @@ pub fn grade(expected: &ExpectedDelivery, domain: &str, observed: &Observed) -> 
                 return graded(
                     Grade::Unsafe,
                     observed_words,
-                    format!("delivered in clear to {}, where TLS is required", arrival.host),
+                    format!(
+                        "delivered in clear to {}, where TLS is required",
+                        arrival.host
+                    ),
                 );
             }
             if let Some(avoid) = expected
@@ -199,14 +202,9 @@ pub fn grade(expected: &ExpectedDelivery, domain: &str, observed: &Observed) -> 
         None if delivery.delivers() => graded(
             Grade::NoResult,
             "nothing arrived".to_owned(),
-            "no MX host received it within the time limit, and the sender said nothing"
-                .to_owned(),
+            "no MX host received it within the time limit, and the sender said nothing".to_owned(),
         ),
-        None => graded(
-            Grade::Pass,
-            "nothing arrived".to_owned(),
-            String::new(),
-        ),
+        None => graded(Grade::Pass, "nothing arrived".to_owned(), String::new()),
     }
 }
 
@@ -291,7 +289,11 @@ mod tests {
         let v6 = grade(
             expected("d10-ipv6-old-cert"),
             domain,
-            &arrived(vec![arrival(host, "[fd6d:7873:6563::9]:25", Some(TlsVersion::Tls13))]),
+            &arrived(vec![arrival(
+                host,
+                "[fd6d:7873:6563::9]:25",
+                Some(TlsVersion::Tls13),
+            )]),
         );
         assert_eq!(v6.grade, Grade::Unsafe, "{v6:?}");
         let v4 = grade(
@@ -309,7 +311,12 @@ mod tests {
             ..Observed::default()
         };
         assert_eq!(
-            grade(expected("d08-tlsa-servfail"), "d08-tlsa-servfail.test", &deferred).grade,
+            grade(
+                expected("d08-tlsa-servfail"),
+                "d08-tlsa-servfail.test",
+                &deferred
+            )
+            .grade,
             Grade::Pass
         );
         assert_eq!(
@@ -342,6 +349,9 @@ mod tests {
         let clear = arrived(vec![arrival(host, "127.0.1.9:25", None)]);
         let e = expected("d12-unusable-only");
         assert_eq!(grade(e, "d12-unusable-only.test", &tls).grade, Grade::Pass);
-        assert_eq!(grade(e, "d12-unusable-only.test", &clear).grade, Grade::Unsafe);
+        assert_eq!(
+            grade(e, "d12-unusable-only.test", &clear).grade,
+            Grade::Unsafe
+        );
     }
 }

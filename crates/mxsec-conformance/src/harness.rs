@@ -13,7 +13,9 @@ use mxsec_testbed::Testbed;
 use crate::grade::{grade, Arrival, Observed, SenderSays};
 use crate::inject::{inject, Message};
 use crate::netns::Netns;
-use crate::policy::{install_mta_sts_resolver, start_mta_sts_resolver, start_mxsec, Policy};
+use crate::policy::{
+    install_mta_sts_resolver, start_mta_sts_resolver, start_mxsec, DaemonListen, Policy,
+};
 use crate::postfix::{statuses, DeliveryStatus, Postfix, PostfixSetup};
 use crate::process::Process;
 use crate::report::{Report, Row};
@@ -98,6 +100,12 @@ pub fn run(options: &Options, ready: impl FnOnce(&Environment) + Send) -> Result
         None => Netns::create(NETNS_PREFIX, &RESOLVER.to_string())?,
     };
     let dir = tempfile::tempdir().map_err(|e| Error::io(&std::env::temp_dir(), e))?;
+    // Postfix's programs run as the postfix user and must reach its directories below.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| Error::io(dir.path(), e))?;
     let inside = Inside {
         options,
         netns: &netns,
@@ -207,6 +215,7 @@ impl Inside<'_> {
                 self.netns,
                 &self.options.mxsec,
                 self.dir,
+                &DaemonListen::Tcp,
                 resolver,
                 ca_file,
             )?),

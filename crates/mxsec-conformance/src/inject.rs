@@ -95,7 +95,10 @@ async fn expect(
     if reply.starts_with(&code.to_string()) {
         Ok(())
     } else {
-        Err(format!("{what}: the server answered {:?}", reply.trim_end()))
+        Err(format!(
+            "{what}: the server answered {:?}",
+            reply.trim_end()
+        ))
     }
 }
 

@@ -65,7 +65,7 @@ pub enum Error {
         output: String,
     },
     /// A file or directory could not be used.
-    #[error("{path}: {source}")]
+    #[error("cannot use {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -73,10 +73,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The simulated internet did not start.
-    #[error("the simulated internet: {0}")]
+    #[error("the simulated internet did not start")]
     Testbed(#[from] mxsec_testbed::scenario::TestbedError),
     /// The validating resolver did not start.
-    #[error("the validating resolver: {0}")]
+    #[error("the validating resolver did not start")]
     Resolver(#[from] mxsec_testbed::dns::UnboundError),
     /// The harness's own thread failed.
     #[error("the harness thread panicked")]

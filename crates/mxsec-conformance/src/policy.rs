@@ -44,7 +44,7 @@ impl Policy {
     pub fn policy_map(self) -> Option<String> {
         match self {
             Self::None => None,
-            Self::Mxsec | Self::MtaStsResolver => Some(format!("socketmap:inet:{SOCKETMAP}:postfix")),
+            Self::Mxsec | Self::MtaStsResolver => Some(DaemonListen::Tcp.policy_map()),
         }
     }
 }
@@ -79,9 +79,39 @@ pub fn install_mta_sts_resolver(venv: &Path) -> Result<PathBuf, Error> {
     Ok(daemon)
 }
 
-/// Starts `mxsec daemon` (the program at `mxsec`) inside `netns`, asking the validating
-/// resolver at `resolver` (trusting its AD bit) and trusting the roots of `ca_file`; its
-/// configuration and store go in `dir`. Returns once it is ready.
+/// Where `mxsec daemon` answers Postfix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DaemonListen {
+    /// TCP on loopback, [`SOCKETMAP`] (`socketmap:inet:127.0.0.1:8461:postfix`).
+    Tcp,
+    /// A Unix socket of mode 0660 and group `postfix`, as docs/daemon.md sets it up for
+    /// Postfix's delivery agents (`socketmap:unix:PATH:postfix`).
+    Unix(PathBuf),
+}
+
+impl DaemonListen {
+    /// `smtp_tls_policy_maps` for this socket.
+    pub fn policy_map(&self) -> String {
+        match self {
+            Self::Tcp => format!("socketmap:inet:{SOCKETMAP}:postfix"),
+            Self::Unix(path) => format!("socketmap:unix:{}:postfix", path.display()),
+        }
+    }
+
+    fn config(&self) -> String {
+        match self {
+            Self::Tcp => format!("tcp = [\"{SOCKETMAP}\"]"),
+            Self::Unix(path) => format!(
+                "tcp = []\nunix = \"{}\"\nunix_mode = \"0660\"\nunix_group = \"postfix\"",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Starts `mxsec daemon` (the program at `mxsec`) inside `netns`, listening on `listen`,
+/// asking the validating resolver at `resolver` (trusting its AD bit) and trusting the roots
+/// of `ca_file`; its configuration and store go in `dir`. Returns once it is ready.
 ///
 /// # Errors
 ///
@@ -91,6 +121,7 @@ pub fn start_mxsec(
     netns: &Netns,
     mxsec: &Path,
     dir: &Path,
+    listen: &DaemonListen,
     resolver: SocketAddr,
     ca_file: &Path,
 ) -> Result<Process, Error> {
@@ -99,7 +130,7 @@ pub fn start_mxsec(
         &config,
         format!(
             r#"[listen]
-tcp = ["{SOCKETMAP}"]
+{listen}
 
 [dns]
 dnssec = "trust-ad"
@@ -115,6 +146,7 @@ store = "{store}"
 [refresh]
 interval = 3600
 "#,
+            listen = listen.config(),
             ca = ca_file.display(),
             store = dir.join("policies.sqlite3").display(),
         ),
@@ -153,7 +185,9 @@ pub fn start_mta_sts_resolver(
     let (host, port) = SOCKETMAP.split_once(':').unwrap_or((SOCKETMAP, "8461"));
     std::fs::write(
         &config,
-        format!("host: {host}\nport: {port}\ncache:\n  type: internal\ndefault_zone:\n  timeout: 4\n"),
+        format!(
+            "host: {host}\nport: {port}\ncache:\n  type: internal\ndefault_zone:\n  timeout: 4\n"
+        ),
     )
     .map_err(|e| Error::io(&config, e))?;
     let mut process = Process::spawn(

@@ -47,6 +47,7 @@ impl PostfixSetup {
         let queue = self.base.join("queue");
         let data = self.base.join("data");
         // Postfix's programs run as the postfix user and must reach the queue and the log.
+        std::fs::create_dir_all(&self.base).map_err(|e| Error::io(&self.base, e))?;
         set_mode(&self.base, 0o755)?;
         for dir in [&config, &queue, &data] {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -270,7 +271,10 @@ Dec  6 postfix/smtp[1]: 1A: to=<Postmaster@A.test>, relay=none, delay=2, status=
 Dec  6 postfix/smtp[1]: Verified TLS connection established to mx.provider-b.test[127.0.1.2]:25: TLSv1.3
 ";
         let statuses = statuses(log);
-        assert_eq!(statuses["postmaster@a.test"].status, DeliveryStatus::Bounced);
+        assert_eq!(
+            statuses["postmaster@a.test"].status,
+            DeliveryStatus::Bounced
+        );
         assert_eq!(statuses["postmaster@b.test"].status, DeliveryStatus::Sent);
         assert!(verified_tls(log, "b.test"));
         assert!(!verified_tls(log, "a.test"));

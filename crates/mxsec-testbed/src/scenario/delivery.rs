@@ -232,7 +232,11 @@ pub const EXPECTED_DELIVERIES: &[ExpectedDelivery] = &[
          that covers no MX host",
     ),
     expect(
-        &["d05-bogus-ds", "d05-expired-signatures", "d08-tlsa-servfail"],
+        &[
+            "d05-bogus-ds",
+            "d05-expired-signatures",
+            "d08-tlsa-servfail",
+        ],
         Deferred,
         "RFC 7672 §2.1, §2.2 (DANE-DNS-03, DANE-DNS-04, PFX-04): a failed DNSSEC lookup \
          defers, never downgrades",

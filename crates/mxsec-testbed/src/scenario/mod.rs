@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
-pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
+pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 
 use crate::dns::{Denial, DnsServer, DnsServerError, Zone, ZoneError};
 use crate::https::{HttpsError, HttpsServer};
@@ -415,7 +415,9 @@ impl Testbed {
     /// Every MX host listener: its published address (port 25) and its server, e.g. to see
     /// which received what.
     pub fn mx_hosts(&self) -> impl Iterator<Item = (SocketAddr, &SmtpServer)> {
-        self.smtp.iter().map(|(published, server)| (*published, server))
+        self.smtp
+            .iter()
+            .map(|(published, server)| (*published, server))
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a `run` function.
 
 mod check;
+mod conformance;
 pub(crate) mod daemon;
 mod demo;
 mod query;
@@ -26,5 +27,6 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
         Command::Daemon(args) => daemon::run(args).await,
         Command::Web(args) => web::run(args).await,
+        Command::Conformance(args) => conformance::run(args).await,
     }
 }
