@@ -9,9 +9,12 @@
 //! instance alone, asking `mxsec daemon`, or asking postfix-mta-sts-resolver; or any MTA the
 //! user runs in the namespace.
 //!
+//! [`doctor`] checks a live sender's setup instead: Postfix, its resolver, its policy daemon.
+//!
 //! The pieces are public so that the Postfix end-to-end tests share them: [`netns`],
 //! [`process`], [`postfix`].
 
+pub mod doctor;
 pub mod grade;
 pub mod harness;
 pub mod inject;

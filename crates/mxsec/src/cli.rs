@@ -76,6 +76,48 @@ pub(crate) enum Command {
     /// (docs/conformance.md). Needs root. Exit status: 0 when no scenario is unsafe, 1 when
     /// one is, 2 when the run could not be made.
     Conformance(ConformanceArgs),
+
+    /// Check a running sender's setup and say what is wrong, with the fix: Postfix's TLS
+    /// settings (through postconf), the resolver it trusts, the mxsec daemon it asks.
+    ///
+    /// Exit status: 0 when no finding is an error, 1 when one is.
+    Doctor(DoctorArgs),
+}
+
+/// `mxsec doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The Postfix configuration directory (`postconf -c DIR`); the default instance without.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_dir: Option<PathBuf>,
+
+    /// The postconf program.
+    #[arg(long, value_name = "PATH", default_value = "postconf")]
+    pub(crate) postconf: PathBuf,
+
+    /// The resolv.conf Postfix's resolver library reads.
+    #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
+    pub(crate) resolv_conf: PathBuf,
+
+    /// A DNSSEC-signed name the resolver must validate (AD bit).
+    #[arg(long, value_name = "NAME", default_value = "isc.org")]
+    pub(crate) signed: String,
+
+    /// A name with deliberately broken DNSSEC, which the resolver must answer SERVFAIL.
+    #[arg(long, value_name = "NAME", default_value = "dnssec-failed.org")]
+    pub(crate) broken: String,
+
+    /// mxsec daemon's configuration file, to check that its policy store is writable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) daemon_config: Option<PathBuf>,
+
+    /// Seconds one DNS query or policy lookup may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub(crate) timeout: u64,
+
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `mxsec conformance`.

@@ -4,6 +4,7 @@ mod check;
 mod conformance;
 pub(crate) mod daemon;
 mod demo;
+mod doctor;
 mod query;
 mod sts;
 mod tlsa;
@@ -28,5 +29,6 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Daemon(args) => daemon::run(args).await,
         Command::Web(args) => web::run(args).await,
         Command::Conformance(args) => conformance::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
     }
 }

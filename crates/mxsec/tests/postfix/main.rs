@@ -13,6 +13,8 @@
 //! `conformance` runs `mxsec conformance` with each ready-made policy server and holds the
 //! grades to what is known of each.
 //!
+//! `doctor` runs `mxsec doctor` on a correct setup, then on each part broken on purpose.
+//!
 //! `private_check` runs `mxsec check --allow-private` from another process in such a
 //! namespace against `mxsec demo --serve`, and holds every scenario to its in-process verdict.
 //!
@@ -20,6 +22,7 @@
 //! without them they fail, saying so.
 
 mod conformance;
+mod doctor;
 mod private_check;
 mod world;
 

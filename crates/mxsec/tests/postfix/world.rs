@@ -48,7 +48,7 @@ pub(crate) struct World {
     listen: DaemonListen,
     daemon: Process,
     demo: Process,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     netns: Netns,
 }
 
@@ -114,7 +114,7 @@ impl World {
             listen,
             daemon,
             demo,
-            _dir: dir,
+            dir,
             netns,
         }
     }
@@ -147,6 +147,21 @@ impl World {
     /// Postfix's log so far.
     pub(crate) fn maillog_text(&self) -> String {
         std::fs::read_to_string(self.setup.maillog()).unwrap_or_default()
+    }
+
+    /// The directory of the daemon's configuration (`mxsec.toml`) and Postfix's files.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The simulated internet's CA file.
+    pub(crate) fn ca_file(&self) -> &std::path::Path {
+        &self.setup.ca_file
+    }
+
+    /// Stops `mxsec daemon`.
+    pub(crate) fn stop_daemon(&mut self) {
+        self.daemon.stop();
     }
 
     /// What the simulated internet and the daemon printed, for failure messages.
