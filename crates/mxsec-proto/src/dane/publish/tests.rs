@@ -8,6 +8,12 @@ use super::*;
 use crate::dane::matching::{self, MatchedAt, ReferenceNames};
 use crate::dane::usable::{classify, RrsetUsability};
 
+/// The time the checks run at: a fixed instant inside rcgen's default validity (1975-4096),
+/// so that no test reads the clock (mxsec-proto/clippy.toml).
+fn at_test_time() -> UnixTime {
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000))
+}
+
 struct Ca {
     params: CertificateParams,
     key: KeyPair,
@@ -93,7 +99,7 @@ fn authenticates(records: &[TlsaRecord], chain: &[CertificateDer<'_>]) -> Vec<Ma
         panic!("generated records must be usable")
     };
     let names = ReferenceNames::new(DomainName::parse("mx.example.test").unwrap());
-    matching::evaluate(chain, &set, &names, UnixTime::now())
+    matching::evaluate(chain, &set, &names, at_test_time())
         .records
         .into_iter()
         .filter_map(|v| v.result.ok().map(|m| m.at))
@@ -198,7 +204,7 @@ fn d_01_3_0_1_warns_and_breaks_on_reissue_with_same_key() {
         panic!()
     };
     let names = ReferenceNames::new(DomainName::parse("mx.example.test").unwrap());
-    assert!(matching::verify(&reissued, &set, &names, UnixTime::now()).is_err());
+    assert!(matching::verify(&reissued, &set, &names, at_test_time()).is_err());
 }
 
 #[test]

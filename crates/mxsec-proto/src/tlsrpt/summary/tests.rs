@@ -18,6 +18,12 @@ use crate::tlsrpt::report::{
     AppliedPolicy, DateRange, FailureDetail, PolicyResult, ReportIp, Summary,
 };
 
+/// The time the checks run at: a fixed instant inside rcgen's default validity (1975-4096),
+/// so that no test reads the clock (mxsec-proto/clippy.toml).
+fn at_test_time() -> UnixTime {
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000))
+}
+
 const APPENDIX_B: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/data/rfc8460-appendix-b.json"
@@ -82,13 +88,8 @@ fn d01_failure(mx: &str, sender: &str, count: u64) -> (TlsaRecord, FailureDetail
     else {
         panic!("3 1 1 with a 32-octet digest is usable")
     };
-    let failure = matching::verify(
-        &chain,
-        &set,
-        &ReferenceNames::new(name(mx)),
-        UnixTime::now(),
-    )
-    .unwrap_err();
+    let failure =
+        matching::verify(&chain, &set, &ReferenceNames::new(name(mx)), at_test_time()).unwrap_err();
     let mut d = detail(failure.result_type(), mx, sender, count);
     d.failure_reason_code = Some(failure.reason_code().to_owned());
     (record, d)
