@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use mxsec_testbed::scenario::{Avoid, Delivery, ExpectedDelivery};
-use mxsec_testbed::smtp::TlsVersion;
+use mxsec_testbed::smtp::TlsUsed;
 use serde::Serialize;
 
 /// How the sender under test did on one scenario.
@@ -48,15 +48,19 @@ pub struct Arrival {
     pub host: String,
     /// Its published address.
     pub address: SocketAddr,
-    /// The TLS it came over; `None` in clear.
-    pub tls: Option<TlsVersion>,
+    /// The TLS it came over (version, SNI); `None` in clear.
+    pub tls: Option<TlsUsed>,
 }
 
 impl fmt::Display for Arrival {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} [{}]", self.host, self.address.ip())?;
-        match self.tls {
-            Some(version) => write!(f, " over {version}"),
+        match &self.tls {
+            Some(TlsUsed {
+                version,
+                sni: Some(sni),
+            }) => write!(f, " over {version}, SNI {sni}"),
+            Some(TlsUsed { version, sni: None }) => write!(f, " over {version}, no SNI"),
             None => f.write_str(" in clear"),
         }
     }
@@ -231,6 +235,7 @@ fn graded(grade: Grade, observed: String, why: String) -> Graded {
 mod tests {
     use super::*;
     use mxsec_testbed::scenario::Scenario;
+    use mxsec_testbed::smtp::TlsVersion;
 
     fn expected(key: &str) -> &'static ExpectedDelivery {
         Scenario::find(key)
@@ -242,7 +247,10 @@ mod tests {
         Arrival {
             host: host.to_owned(),
             address: address.parse().expect("an address"),
-            tls,
+            tls: tls.map(|version| TlsUsed {
+                version,
+                sni: Some(host.to_owned()),
+            }),
         }
     }
 

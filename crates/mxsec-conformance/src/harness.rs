@@ -286,7 +286,7 @@ fn watch(
                 seen.arrivals.push(Arrival {
                     host: server.hostname().to_owned(),
                     address,
-                    tls: message.tls.as_ref().map(|tls| tls.version),
+                    tls: message.tls.clone(),
                 });
             }
         }

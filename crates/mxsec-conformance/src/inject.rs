@@ -127,6 +127,7 @@ async fn read_reply(io: &mut BufReader<TcpStream>) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mxsec_testbed::smtp::{MxBehaviour, SmtpServer, StartTls};
 
     #[test]
     fn data_is_dot_stuffed_and_ends_with_a_dot_line() {
@@ -137,5 +138,51 @@ mod tests {
         };
         let data = message.data();
         assert!(data.contains("\r\n..hidden\r\nshown\r\n.\r\n"), "{data}");
+    }
+
+    /// STT-02: the message reaches a real SMTP server (the testbed's), envelope and body intact.
+    #[tokio::test]
+    async fn stt_02_a_message_is_handed_over_with_a_null_reverse_path() {
+        let server = SmtpServer::start(
+            "127.0.0.1:0".parse().expect("an address"),
+            MxBehaviour::new("mx.inject.test", StartTls::NotOffered),
+        )
+        .await
+        .expect("an SMTP server");
+        let message = Message {
+            rcpt: "postmaster@plain.test".to_owned(),
+            subject: "mxsec conformance: plain".to_owned(),
+            body: ".a dot line".to_owned(),
+        };
+        inject(server.local_addr(), &message)
+            .await
+            .expect("handed over");
+        let received = server.messages();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].mail_from, "<>");
+        assert_eq!(received[0].rcpt_to, ["<postmaster@plain.test>"]);
+        let data = String::from_utf8_lossy(&received[0].data);
+        assert!(data.contains("Subject: mxsec conformance: plain"), "{data}");
+        assert!(data.contains("\r\n.a dot line\r\n"), "{data}");
+        assert!(!received[0].over_tls());
+    }
+
+    /// Nothing listening: the failure names the step.
+    #[tokio::test]
+    async fn a_refused_connection_is_reported() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        drop(listener);
+        let error = inject(
+            address,
+            &Message {
+                rcpt: "postmaster@plain.test".to_owned(),
+                subject: String::new(),
+                body: String::new(),
+            },
+        )
+        .await
+        .expect_err("nothing listens");
+        assert!(error.starts_with("connecting to"), "{error}");
     }
 }
