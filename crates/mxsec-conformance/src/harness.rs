@@ -96,7 +96,7 @@ pub fn run(options: &Options, ready: impl FnOnce(&Environment) + Send) -> Result
         _ => None,
     };
     let netns = match &options.netns {
-        Some(name) => Netns::attach(name)?,
+        Some(name) => Netns::attach(name, &RESOLVER.to_string())?,
         None => Netns::create(NETNS_PREFIX, &RESOLVER.to_string())?,
     };
     let dir = tempfile::tempdir().map_err(|e| Error::io(&std::env::temp_dir(), e))?;

@@ -49,6 +49,16 @@ pub enum Error {
     /// The named network namespace does not exist.
     #[error("there is no network namespace {0} (ip netns add {0})")]
     NoNetns(String),
+    /// The named namespace's `resolv.conf` does not name the harness's resolver.
+    #[error(
+        "{path} must name the validating resolver first: printf 'nameserver {resolver}\\noptions trust-ad\\n' > {path}"
+    )]
+    ResolvConf {
+        /// The file.
+        path: PathBuf,
+        /// The resolver it must name.
+        resolver: String,
+    },
     /// A command failed.
     #[error("{command} failed: {output}")]
     Command {

@@ -72,15 +72,31 @@ impl Netns {
         Ok(netns)
     }
 
-    /// A namespace that exists already (`ip netns add NAME`), set up as docs/demo.md says.
+    /// A namespace that exists already (`ip netns add NAME`), set up as docs/demo.md says,
+    /// whose `/etc/netns/NAME/resolv.conf` names `resolver` first.
     ///
     /// # Errors
     ///
-    /// [`Error::NotRoot`] without root, [`Error::NoNetns`] when there is no such namespace.
-    pub fn attach(name: &str) -> Result<Self, Error> {
+    /// [`Error::NotRoot`] without root, [`Error::NoNetns`] when there is no such namespace,
+    /// [`Error::ResolvConf`] when its `resolv.conf` names another resolver or none.
+    pub fn attach(name: &str, resolver: &str) -> Result<Self, Error> {
         require_root()?;
         if !Path::new("/run/netns").join(name).exists() {
             return Err(Error::NoNetns(name.to_owned()));
+        }
+        let resolv = Path::new("/etc/netns").join(name).join("resolv.conf");
+        let first = std::fs::read_to_string(&resolv).ok().and_then(|text| {
+            text.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("nameserver")
+                    .map(|r| r.trim().to_owned())
+            })
+        });
+        if first.as_deref() != Some(resolver) {
+            return Err(Error::ResolvConf {
+                path: resolv,
+                resolver: resolver.to_owned(),
+            });
         }
         Ok(Self {
             name: name.to_owned(),
