@@ -212,8 +212,52 @@ pub struct ReceivedMessage {
     pub rcpt_to: Vec<String>,
     /// The message, dot-unstuffed, without the final `.` line.
     pub data: Vec<u8>,
+    /// The TLS session it arrived in; `None` when it came in clear.
+    pub tls: Option<TlsUsed>,
+}
+
+impl ReceivedMessage {
     /// Whether it arrived inside TLS.
-    pub over_tls: bool,
+    pub fn over_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// The TLS session a message arrived in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsUsed {
+    /// The negotiated protocol version.
+    pub version: TlsVersion,
+    /// The SNI name the client sent, if any.
+    pub sni: Option<String>,
+}
+
+/// A TLS protocol version the server speaks (rustls offers no older one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+impl TlsVersion {
+    fn of(version: Option<rustls::ProtocolVersion>) -> Option<Self> {
+        match version? {
+            rustls::ProtocolVersion::TLSv1_2 => Some(Self::Tls12),
+            rustls::ProtocolVersion::TLSv1_3 => Some(Self::Tls13),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tls12 => "TLSv1.2",
+            Self::Tls13 => "TLSv1.3",
+        })
+    }
 }
 
 /// What the server saw of one TLS session.
@@ -245,6 +289,7 @@ pub enum SmtpServerError {
 /// One MX host listening on loopback. Dropping it stops the listener and every session.
 pub struct SmtpServer {
     address: SocketAddr,
+    hostname: String,
     log: Arc<Log>,
     task: JoinHandle<()>,
 }
@@ -273,18 +318,29 @@ impl SmtpServer {
                 source,
             })?;
         let log = Arc::new(Log::default());
+        let hostname = behaviour.hostname.clone();
         let server = Server {
             behaviour,
             acceptor,
             log: log.clone(),
         };
         let task = tokio::spawn(server.accept_loop(listener));
-        Ok(Self { address, log, task })
+        Ok(Self {
+            address,
+            hostname,
+            log,
+            task,
+        })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The host name it greets with: the MX host it stands for.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
     }
 
     /// The messages accepted so far.
@@ -380,7 +436,7 @@ impl Server {
         {
             return;
         }
-        let Ok(PhaseEnd::StartTls) = self.dialogue(&mut plain, false).await else {
+        let Ok(PhaseEnd::StartTls) = self.dialogue(&mut plain, None).await else {
             return;
         };
         // Anything the client pipelined after STARTTLS is dropped with the buffer
@@ -397,10 +453,15 @@ impl Server {
                 let Ok(Ok(tls)) = accepted else {
                     return;
                 };
-                let sni = tls.get_ref().1.server_name().map(str::to_owned);
+                let connection = tls.get_ref().1;
+                let sni = connection.server_name().map(str::to_owned);
+                let used = TlsVersion::of(connection.protocol_version()).map(|version| TlsUsed {
+                    version,
+                    sni: sni.clone(),
+                });
                 lock(&self.log.tls_sessions).push(TlsSessionRecord { peer, sni });
                 let mut tls = BufReader::new(tls);
-                let _ = self.dialogue(&mut tls, true).await;
+                let _ = self.dialogue(&mut tls, used).await;
             }
             // AbortAfterReady: close at once.
             _ => {}
@@ -408,10 +469,16 @@ impl Server {
     }
 
     /// Serves commands until QUIT, end of stream, an error, or an accepted STARTTLS.
-    async fn dialogue<S>(&self, io: &mut BufReader<S>, over_tls: bool) -> std::io::Result<PhaseEnd>
+    /// `tls` is the session the dialogue runs in, `None` in clear.
+    async fn dialogue<S>(
+        &self,
+        io: &mut BufReader<S>,
+        tls: Option<TlsUsed>,
+    ) -> std::io::Result<PhaseEnd>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        let over_tls = tls.is_some();
         let mut mail_from: Option<String> = None;
         let mut rcpt_to: Vec<String> = Vec::new();
         loop {
@@ -468,7 +535,7 @@ impl Server {
                         mail_from: mail_from.take().unwrap_or_default(),
                         rcpt_to: std::mem::take(&mut rcpt_to),
                         data,
-                        over_tls,
+                        tls: tls.clone(),
                     });
                     "250 2.0.0 Ok: queued\r\n".into()
                 }
@@ -711,7 +778,7 @@ mod tests {
                 mail_from: "<a@client.test>".into(),
                 rcpt_to: vec!["<b@example.test>".into()],
                 data: b"Subject: hi\r\n\r\n.dot-stuffed\r\n".to_vec(),
-                over_tls: false,
+                tls: None,
             }]
         );
     }

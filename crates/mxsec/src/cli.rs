@@ -66,6 +66,120 @@ pub(crate) enum Command {
     ///
     /// SIGTERM drains connections and exits; SIGHUP reloads the configuration.
     Daemon(DaemonArgs),
+
+    /// Grade a sending MTA against every scenario of the simulated internet: does it defer
+    /// where DANE or MTA-STS must stop delivery, and deliver where they hold?
+    ///
+    /// Runs the simulated internet in a network namespace with a validating resolver, hands
+    /// the MTA one message per scenario over SMTP, watches which MX hosts receive which
+    /// message over which TLS, and grades each: pass, unsafe, over-strict, no-result
+    /// (docs/conformance.md). Needs root. Exit status: 0 when no scenario is unsafe, 1 when
+    /// one is, 2 when the run could not be made.
+    Conformance(ConformanceArgs),
+
+    /// Check a running sender's setup and say what is wrong, with the fix: Postfix's TLS
+    /// settings (through postconf), the resolver it trusts, the mxsec daemon it asks.
+    ///
+    /// Exit status: 0 when no finding is an error, 1 when one is.
+    Doctor(DoctorArgs),
+}
+
+/// `mxsec doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The Postfix configuration directory (`postconf -c DIR`); the default instance without.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_dir: Option<PathBuf>,
+
+    /// The postconf program.
+    #[arg(long, value_name = "PATH", default_value = "postconf")]
+    pub(crate) postconf: PathBuf,
+
+    /// The resolv.conf Postfix's resolver library reads.
+    #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
+    pub(crate) resolv_conf: PathBuf,
+
+    /// A DNSSEC-signed name the resolver must validate (AD bit).
+    #[arg(long, value_name = "NAME", default_value = "isc.org")]
+    pub(crate) signed: String,
+
+    /// A name with deliberately broken DNSSEC, which the resolver must answer SERVFAIL.
+    #[arg(long, value_name = "NAME", default_value = "dnssec-failed.org")]
+    pub(crate) broken: String,
+
+    /// mxsec daemon's configuration file, to check that its policy store is writable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) daemon_config: Option<PathBuf>,
+
+    /// Seconds one DNS query or policy lookup may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub(crate) timeout: u64,
+
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `mxsec conformance`.
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    /// The MTA under test: a private Postfix instance set up by mxsec, or your own MTA running
+    /// in the namespace (the harness prints what it must be configured with).
+    #[arg(long, value_enum, default_value = "postfix")]
+    pub(crate) mta: MtaArg,
+
+    /// With --mta postfix: the TLS policy server Postfix asks (`smtp_tls_policy_maps`).
+    #[arg(long, value_enum, default_value = "mxsec")]
+    pub(crate) policy: PolicyArg,
+
+    /// With --mta external: where your MTA accepts messages over SMTP, inside the namespace.
+    #[arg(long, value_name = "HOST:PORT", required_if_eq("mta", "external"))]
+    pub(crate) inject: Option<SocketAddr>,
+
+    /// Use this existing network namespace instead of creating one (docs/demo.md sets one up).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) netns: Option<String>,
+
+    /// Grade only this scenario (its key, or its domain); repeatable.
+    #[arg(long = "scenario", value_name = "KEY")]
+    pub(crate) scenarios: Vec<String>,
+
+    /// How long to wait for the outcomes after the last message was handed over.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub(crate) time_limit: u64,
+
+    /// Where postfix-mta-sts-resolver is installed from PyPI (a Python virtual environment,
+    /// made when missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/cache/mxsec/postfix-mta-sts-resolver"
+    )]
+    pub(crate) venv: PathBuf,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `mxsec conformance --mta`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MtaArg {
+    /// A private Postfix instance (`postfix -c DIR`), DANE on.
+    Postfix,
+    /// Your own MTA, running in the namespace.
+    External,
+}
+
+/// `mxsec conformance --policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PolicyArg {
+    /// Postfix alone (`smtp_tls_security_level = dane`).
+    None,
+    /// `mxsec daemon`.
+    Mxsec,
+    /// postfix-mta-sts-resolver, installed from PyPI.
+    PostfixMtaStsResolver,
 }
 
 /// `mxsec check`.

@@ -15,6 +15,7 @@
 mod audit;
 mod build;
 mod catalogue;
+mod delivery;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -23,6 +24,7 @@ use std::time::SystemTime;
 
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
+pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 
 use crate::dns::{Denial, DnsServer, DnsServerError, Zone, ZoneError};
 use crate::https::{HttpsError, HttpsServer};
@@ -408,6 +410,14 @@ impl Testbed {
             .iter()
             .find(|(published, _)| published.ip() == address)
             .map(|(_, server)| server)
+    }
+
+    /// Every MX host listener: its published address (port 25) and its server, e.g. to see
+    /// which received what.
+    pub fn mx_hosts(&self) -> impl Iterator<Item = (SocketAddr, &SmtpServer)> {
+        self.smtp
+            .iter()
+            .map(|(published, server)| (*published, server))
     }
 }
 

@@ -1,8 +1,10 @@
 //! One module per subcommand, each with a `run` function.
 
 mod check;
+mod conformance;
 pub(crate) mod daemon;
 mod demo;
+mod doctor;
 mod query;
 mod sts;
 mod tlsa;
@@ -26,5 +28,7 @@ pub(crate) async fn run(command: Command) -> Result<ExitCode> {
         Command::Tlsrpt(args) => tlsrpt::run(args).await,
         Command::Daemon(args) => daemon::run(args).await,
         Command::Web(args) => web::run(args).await,
+        Command::Conformance(args) => conformance::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
     }
 }

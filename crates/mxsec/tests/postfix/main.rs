@@ -10,27 +10,35 @@
 //! as the `postfix` user. One more asks the daemon for every scenario through Postfix's own
 //! socketmap client, `postmap -q`.
 //!
+//! `conformance` runs `mxsec conformance` with each ready-made policy server and holds the
+//! grades to what is known of each.
+//!
+//! `doctor` runs `mxsec doctor` on a correct setup, then on each part broken on purpose.
+//!
 //! `private_check` runs `mxsec check --allow-private` from another process in such a
 //! namespace against `mxsec demo --serve`, and holds every scenario to its in-process verdict.
 //!
 //! They need root, `ip` (iproute2), `postfix` and `unbound`, which `scripts/test` installs;
 //! without them they fail, saying so.
 
+mod conformance;
+mod doctor;
 mod private_check;
 mod world;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mxsec_testbed::scenario::{ExpectedAnswer, Scenario};
-use world::{run, Netns, Process, Transport, World};
+use mxsec_conformance::postfix::{statuses, verified_tls, DeliveryStatus};
+use mxsec_testbed::scenario::{Delivery, ExpectedAnswer, Scenario};
+use world::{run, Process, Transport, World};
 
 /// How long Postfix may take to try every destination once.
 const DELIVERY_TIME: Duration = Duration::from_secs(180);
 
-/// What a sender enforcing DANE and MTA-STS does with a message to a scenario's domain.
+/// What a sender enforcing DANE and MTA-STS does with a message to a scenario's domain, as
+/// Postfix's log shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     /// Delivered over TLS that Postfix authenticated (`Verified TLS connection`): DANE or
@@ -45,144 +53,47 @@ enum Outcome {
     Bounced,
 }
 
-/// The outcome each scenario must have, with the reason. Every scenario of the catalogue
-/// must be listed, so that a new one gets a decision.
-fn expected_outcome(key: &str) -> Option<Outcome> {
-    use Outcome::{Bounced, Deferred, Delivered, Verified};
+/// The outcome each scenario must have: the catalogue's expected delivery
+/// (`Scenario::expected_delivery`, which says why), with the words Postfix logs for each
+/// deferral.
+fn expected_outcome(scenario: &Scenario) -> Option<Outcome> {
+    Some(match scenario.expected_delivery()?.delivery {
+        Delivery::Authenticated => Outcome::Verified,
+        // Behind an unsigned MX, Postfix 3.7 logs a "Trusted" connection where RFC 7672
+        // §2.2.1 lets it use the host's TLSA records; TLSA present but unusable gives an
+        // "Untrusted" one (DANE-DISC-05).
+        Delivery::Encrypted | Delivery::Opportunistic => Outcome::Delivered,
+        Delivery::Deferred => Outcome::Deferred(deferral_reason(scenario.key)?),
+        Delivery::Bounced => Outcome::Bounced,
+    })
+}
+
+/// Postfix's words for the deferral of a scenario's message.
+fn deferral_reason(key: &str) -> Option<&'static str> {
     Some(match key {
-        // DANE applies and the TLSA records match (DANE-AUTH-01, DANE-AUTH-02; the name and
-        // expiry of a DANE-EE certificate do not matter).
-        "healthy"
-        | "dane-ee"
-        | "dane-ta"
-        | "dane-ee-self-signed"
-        | "dane-ee-expired"
-        | "dane-ee-wrong-name" => Verified,
-        // Weak but valid DNSSEC (DNSSEC-ALG-01/02, DNSSEC-DS-01): the Unbound of this test
-        // (1.17, OpenSSL 3.0) validates RSA/SHA-1, 1024-bit RSA and a SHA-1-only DS as
-        // secure (checked with `mxsec query --dnssec trust-ad` in tests/query.rs), so DANE
-        // applies. A validator that refuses SHA-1 would find alg-rsasha1 insecure and deliver
-        // without DANE. The large TLSA answer (DANE-TLSA-08) comes over TCP on loopback.
-        "alg-rsasha1" | "alg-rsa-1024" | "ds-sha1-only" | "tlsa-large" => Verified,
-        // DANE for mx1, which matches; the backup mx2 is not needed.
-        "d09-partial-dane" => Verified,
-        // The MX host is a secure alias to an IPv4-only host (its AAAA a secure NODATA), and
-        // the TLSA base domain is the expanded name, itself an alias in the provider's case
-        // (N-01, DANE-DISC-03, DANE-DNS-06).
-        "cname-mx-no-aaaa" | "cname-mx-provider" => Verified,
-        // A DANE domain signed with NSEC3 (RFC 5155): Unbound validates the MX host's
-        // NODATA for AAAA through the NSEC3 at its name, so DANE applies (DANE-AUTH-01).
-        "dane-ee-nsec3" => Verified,
-        // The MX host's TLSA record, and in the second case its addresses too, come from a
-        // wildcard in a signed zone: Unbound validates each expansion with its proof that no
-        // closer match exists (RFC 4035 §5.3.4), so DANE applies (DANE-DISC-03).
-        "wildcard-tlsa" | "wildcard-mx-host" => Verified,
-        // The same from a wildcard in an unsigned zone: the TLSA record is insecure, so TLS
-        // is opportunistic (DANE-DISC-01).
-        "wildcard-insecure" => Delivered,
-        // A stale record at the alias is never used: the expanded name's TLSA records match
-        // (D-07, DANE-DISC-03).
-        "d07-tlsa-at-alias" => Verified,
-        // A secure alias into an unsigned zone: the host's addresses are insecure, so its
-        // TLSA record is ignored and TLS is opportunistic (DANE-DNS-06, D-06).
-        "cname-mx-insecure" => Delivered,
-        // MTA-STS enforce with the TXT record and the policy host aliased to a provider
-        // (STS-TXT-01, STS-FETCH-01); the MX certificate is valid.
-        "sts-cname-provider" => Verified,
-        // The IPv6 address serves an old key (D-10): Postfix skips it and uses IPv4.
-        "d10-ipv6-old-cert" => Verified,
-        // MTA-STS enforce, and the MX certificates are valid (STS-APP-01, PFX-06).
-        "sts-enforce" | "m07-split-strings" | "m10-short-max-age" | "m13-broad-pattern"
-        | "r01-legacy-tlsrpt" => Verified,
-        // The first MX fails validation, the second passes (STS-APP-05).
-        "sts-first-mx-fails" => Verified,
-        // Only mx1 is in the policy, and it is valid (M-05).
-        "m05-partial-coverage" => Verified,
-        // The IPv6 address offers no STARTTLS (T-02): Postfix uses the IPv4 one.
-        "t02-ipv6-no-tls" => Verified,
-        // DANE fails; MTA-STS would pass but must not override it (STS-APP-06, DANE-AUTH-06).
-        "dane-fails-sts-passes" => Deferred(NOT_VERIFIED),
-        // TLSA records that match nothing (D-01, D-02, D-03, D-04; DANE-AUTH-06).
-        "d01-new-key"
+        "dane-fails-sts-passes"
+        | "d01-new-key"
         | "d01-3-0-1-reissued"
         | "d02-one-intermediate"
         | "d03-ta-not-in-chain"
-        | "d04-ta-wrong-name" => Deferred(NOT_VERIFIED),
-        // MTA-STS enforce, and the MX certificate fails WebPKI validation for the MX name
-        // (M-06, STS-VAL-02, STS-APP-01).
-        "m06-mx-wrong-name" | "m06-mx-self-signed" | "m06-mx-expired" => Deferred(NOT_VERIFIED),
-        // The MX chain ends at a root only the stand-in OS store holds (PKIX-01); Postfix's
-        // smtp_tls_CAfile is the testbed CA alone, so it cannot verify the chain.
-        "pkix-os-store-only" => Deferred(NOT_VERIFIED),
-        // MTA-STS enforce, and the MX host offers no usable TLS (T-01, T-03; STS-APP-01).
-        "t01-masked-starttls" => Deferred("TLS is required, but was not offered"),
-        "t03-tls-fails" => Deferred("Cannot start TLS: handshake failure"),
-        // No MX host is covered by the policy (M-05, STS-VAL-01): the daemon answers TEMP.
-        "m05-two-labels" => Deferred(POLICY_TEMP),
-        // An enforce policy whose mx: values can match no host, or with no mx: line at all,
-        // is valid and covers no MX host (STS-POL-09, STS-POL-07, STS-APP-01).
-        "m09-unmatchable-only" | "m09-nmx-typo" => Deferred(POLICY_TEMP),
-        // An mx: value that matches no host beside the real MX is ignored (STS-POL-09).
-        "m09-ip-mx" => Verified,
-        // DNSSEC or TLSA lookups fail: defer, never downgrade (DANE-DNS-03, DANE-DNS-04,
-        // PFX-04). Postfix's own MX lookup fails first where DNSSEC is bogus; the TLSA
-        // failure reaches it as the daemon's TEMP.
-        "d05-bogus-ds" | "d05-expired-signatures" => Deferred("Name service error"),
-        "d08-tlsa-servfail" => Deferred(POLICY_TEMP),
-        // TLSA records exist but none is usable: TLS is required, unauthenticated
-        // (DANE-DISC-05).
-        "d12-unusable-only" => Delivered,
-        // No policy applies: opportunistic TLS (STS-FETCH-06, STS-APP-02, STS-APP-03,
-        // DANE-DNS-06, DANE-DISC-01, DANE-DISC-02).
-        "sts-testing"
-        | "sts-none"
-        | "plain"
-        | "insecure-zone"
-        | "implicit-mx"
-        | "d06-insecure-mx-host" => Delivered,
-        // TLSA records only where senders never look: no DANE, no policy (D-07).
-        "d07-tlsa-wrong-owner" => Delivered,
-        // A broken MTA-STS setup means no policy, and delivery as without one (M-01, M-02,
-        // M-03, M-07, M-09; STS-FETCH-06). The daemon fetches with the testbed CA alone, so
-        // a policy host trusted by the OS store only is one of them (PKIX-01).
-        "m01-redirect"
-        | "m01-not-found"
-        | "m01-wrong-path"
-        | "m01-no-policy-host"
-        | "m02-wrong-name"
-        | "m02-expired"
-        | "m02-self-signed"
-        | "m02-missing-intermediate"
-        | "pkix-os-only-policy-host"
-        | "m03-content-type"
-        | "m03-html-soft-404"
-        | "m07-two-records"
-        | "m07-bad-id"
-        | "m07-missing-id"
-        | "m07-version-not-first"
-        | "m07-wrong-owner"
-        | "m09-mode-enforced"
-        | "m09-mode-case"
-        | "m09-no-version"
-        | "m09-max-age-units"
-        | "m09-mx-list"
-        | "m09-json" => Delivered,
-        // Where DANE meets MTA-STS (POSTFIX.md §4.5): behind an unsigned MX only the policy
-        // authenticates (DANE-DISC-01, STS-APP-01), so a listed host delivers over PKIX and an
-        // unlisted one is deferred; with partial DANE the TLSA-less preferred MX (no
-        // STARTTLS) is skipped and the DANE backup used; unusable TLSA leaves the policy's
-        // PKIX check, which a self-signed certificate fails; a max_age: 0 policy applies to
-        // the delivery it was fetched for.
-        "insecure-mx-dane-listed" | "partial-dane-enforce" | "sts-max-age-zero" => Verified,
-        // No policy, DANE behind an unsigned MX: RFC 7672 §2.2.1 lets a sender use the host's
-        // TLSA (DANE-DISC-01, MAY); Postfix 3.7 does not here (it logs a "Trusted", not a
-        // "Verified", TLS connection). Nothing demands more, and a forged MX defeats it anyway.
-        "insecure-mx-dane" => Delivered,
-        "insecure-mx-dane-unlisted" => Deferred(POLICY_TEMP),
-        "unusable-tlsa-enforce" => Deferred(NOT_VERIFIED),
-        // RFC 7505: the domain accepts no mail. Unsigned, the null MX could be forged, so
-        // the daemon answers the policy (PFX-04); Postfix's own lookup, unforged here, bounces.
-        "null-mx" | "unsigned-null-mx-enforce" => Bounced,
+        | "d04-ta-wrong-name"
+        | "m06-mx-wrong-name"
+        | "m06-mx-self-signed"
+        | "m06-mx-expired"
+        | "unusable-tlsa-enforce" => NOT_VERIFIED,
+        // Postfix's smtp_tls_CAfile is the testbed CA alone, so it cannot verify a chain to
+        // the stand-in OS store's root (PKIX-01).
+        "pkix-os-store-only" => NOT_VERIFIED,
+        "t01-masked-starttls" => "TLS is required, but was not offered",
+        "t03-tls-fails" => "Cannot start TLS: handshake failure",
+        // The daemon answers TEMP: no MX covered, or the TLSA lookup failed.
+        "m05-two-labels"
+        | "m09-unmatchable-only"
+        | "m09-nmx-typo"
+        | "d08-tlsa-servfail"
+        | "insecure-mx-dane-unlisted" => POLICY_TEMP,
+        // Postfix's own MX lookup fails first where DNSSEC is bogus.
+        "d05-bogus-ds" | "d05-expired-signatures" => "Name service error",
         _ => return None,
     })
 }
@@ -191,13 +102,6 @@ fn expected_outcome(key: &str) -> Option<Outcome> {
 const NOT_VERIFIED: &str = "Server certificate not verified";
 /// Postfix's reason when the TLS policy lookup answers `TEMP`.
 const POLICY_TEMP: &str = "client TLS configuration problem";
-
-/// The last delivery status Postfix logged for a recipient, with its reason.
-#[derive(Debug)]
-struct Status {
-    status: String,
-    detail: String,
-}
 
 /// PFX-05, PFX-06, STS-APP-01, STS-APP-06, DANE-AUTH-06, DANE-DNS-03: a real Postfix, asking
 /// `mxsec daemon` for policy as docs/daemon.md configures it, delivers a message to every
@@ -208,12 +112,13 @@ fn pfx_05_real_postfix_delivers_or_defers_each_scenario() {
     let scenarios: Vec<&Scenario> = Scenario::all().iter().collect();
     let unlisted: Vec<&str> = scenarios
         .iter()
-        .filter(|s| expected_outcome(s.key).is_none())
+        .filter(|s| expected_outcome(s).is_none())
         .map(|s| s.key)
         .collect();
     assert!(
         unlisted.is_empty(),
-        "say what Postfix must do for these scenarios in expected_outcome: {unlisted:?}"
+        "give these scenarios an expected delivery in the catalogue, and a deferral its words \
+         in deferral_reason: {unlisted:?}"
     );
     let mut world = World::start(Transport::Tcp);
     let table = deliver_and_check(&mut world, &scenarios);
@@ -250,6 +155,7 @@ fn deliver_and_check(world: &mut World, scenarios: &[&Scenario]) -> String {
         let mut sendmail = world
             .netns()
             .exec("sendmail")
+            .expect("ip netns exec")
             .arg("-C")
             .arg(&config)
             .args(["-f", "<>", "--", &recipient(scenario)])
@@ -301,26 +207,26 @@ fn deliver_and_check(world: &mut World, scenarios: &[&Scenario]) -> String {
     let mut wrong = Vec::new();
     let mut table = Vec::new();
     for scenario in scenarios {
-        let expected = expected_outcome(scenario.key).expect("listed");
+        let expected = expected_outcome(scenario).expect("listed");
         let status = &statuses[&recipient(scenario)];
         let verified = verified_tls(&log, &scenario.domain());
-        let got = match (status.status.as_str(), verified) {
-            ("sent", true) => Some(Outcome::Verified),
-            ("sent", false) => Some(Outcome::Delivered),
-            ("deferred", _) => match expected {
+        let got = match (&status.status, verified) {
+            (DeliveryStatus::Sent, true) => Some(Outcome::Verified),
+            (DeliveryStatus::Sent, false) => Some(Outcome::Delivered),
+            (DeliveryStatus::Deferred, _) => match expected {
                 Outcome::Deferred(reason) if status.detail.contains(reason) => Some(expected),
                 _ => None,
             },
-            ("bounced", _) => Some(Outcome::Bounced),
-            _ => None,
+            (DeliveryStatus::Bounced, _) => Some(Outcome::Bounced),
+            (DeliveryStatus::Other(_), _) => None,
         };
         table.push(format!(
-            "{:25} {:9} {}",
+            "{:25} {:9?} {}",
             scenario.key, status.status, status.detail
         ));
         if got != Some(expected) {
             wrong.push(format!(
-                "{}: expected {expected:?}, got {} {} (verified TLS: {verified})",
+                "{}: expected {expected:?}, got {:?} {} (verified TLS: {verified})",
                 scenario.key, status.status, status.detail
             ));
         }
@@ -348,6 +254,7 @@ fn pfx_01_postmap_gets_every_scenario_answer_from_the_daemon() {
             let child = world
                 .netns()
                 .exec("postmap")
+                .expect("ip netns exec")
                 .arg("-c")
                 .arg(&config)
                 .args(["-q", &scenario.domain(), &map])
@@ -380,12 +287,19 @@ fn pfx_01_postmap_gets_every_scenario_answer_from_the_daemon() {
 /// namespace: here an IPv6 address that is not local, then a DNS port another one holds.
 #[test]
 fn demo_serve_explains_a_port_it_cannot_bind() {
-    let netns = Netns::create();
+    let netns = world::netns();
     let mxsec = env!("CARGO_BIN_EXE_mxsec");
     run(netns
         .exec("sh")
-        .args(["-c", "echo 0 > /proc/sys/net/ipv6/ip_nonlocal_bind"]));
-    let stderr = fails(netns.exec(mxsec).args(["demo", "--serve"]));
+        .expect("ip netns exec")
+        .args(["-c", "echo 0 > /proc/sys/net/ipv6/ip_nonlocal_bind"]))
+    .expect("set ip_nonlocal_bind");
+    let stderr = fails(
+        netns
+            .exec(mxsec)
+            .expect("ip netns exec")
+            .args(["demo", "--serve"]),
+    );
     assert!(
         stderr.contains("cannot listen on [fd6d:7873:6563::")
             && stderr.contains("The address is not local here")
@@ -395,13 +309,26 @@ fn demo_serve_explains_a_port_it_cannot_bind() {
 
     run(netns
         .exec("sh")
-        .args(["-c", "echo 1 > /proc/sys/net/ipv6/ip_nonlocal_bind"]));
+        .expect("ip netns exec")
+        .args(["-c", "echo 1 > /proc/sys/net/ipv6/ip_nonlocal_bind"]))
+    .expect("set ip_nonlocal_bind");
     let mut first = Process::spawn(
         "mxsec demo --serve",
-        netns.exec(mxsec).args(["demo", "--serve"]),
+        netns
+            .exec(mxsec)
+            .expect("ip netns exec")
+            .args(["demo", "--serve"]),
+    )
+    .expect("start mxsec demo --serve");
+    first
+        .wait_for("Serving until", world::STARTUP)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = fails(
+        netns
+            .exec(mxsec)
+            .expect("ip netns exec")
+            .args(["demo", "--serve"]),
     );
-    first.wait_for("Serving until");
-    let stderr = fails(netns.exec(mxsec).args(["demo", "--serve"]));
     assert!(
         stderr.contains("cannot listen on 127.0.0.53:53")
             && stderr.contains("Another program listens there")
@@ -480,44 +407,4 @@ fn postmap_agrees(expected: &ExpectedAnswer, output: &Output) -> Result<(), &'st
 /// The recipient of the message sent to a scenario's domain.
 fn recipient(scenario: &Scenario) -> String {
     format!("postmaster@{}", scenario.domain())
-}
-
-/// The last `status=` Postfix logged for each recipient.
-fn statuses(log: &str) -> BTreeMap<String, Status> {
-    let mut statuses = BTreeMap::new();
-    for line in log.lines() {
-        let Some(to) = between(line, " to=<", ">") else {
-            continue;
-        };
-        let Some(rest) = line.split_once(" status=").map(|(_, rest)| rest) else {
-            continue;
-        };
-        let (status, detail) = rest.split_once(' ').unwrap_or((rest, ""));
-        statuses.insert(
-            to.to_owned(),
-            Status {
-                status: status.to_owned(),
-                detail: detail.to_owned(),
-            },
-        );
-    }
-    statuses
-}
-
-/// Whether Postfix logged a `Verified TLS connection` to a host of `domain`: the domain itself,
-/// a name below it, or a name below its provider zone `provider-<domain>`.
-fn verified_tls(log: &str, domain: &str) -> bool {
-    log.lines()
-        .filter_map(|line| between(line, "Verified TLS connection established to ", "["))
-        .any(|host| {
-            host == domain
-                || host.ends_with(&format!(".{domain}"))
-                || host.ends_with(&format!(".provider-{domain}"))
-        })
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let rest = text.get(from..)?;
-    rest.get(..rest.find(end)?)
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use mxsec_check::{Report, Severity};
 use mxsec_testbed::scenario::Scenario;
 
-use crate::world::{Netns, Process};
+use crate::world::{self, Process};
 
 /// The authoritative DNS server of the simulated internet inside the namespace.
 const DNS: &str = "127.0.0.53";
@@ -26,13 +26,18 @@ fn printed_file(demo: &Process, label: &str) -> PathBuf {
 
 #[test]
 fn n_01_check_allow_private_against_demo_serve_gives_every_scenario_its_verdict() {
-    let netns = Netns::create();
+    let netns = world::netns();
     let mxsec = env!("CARGO_BIN_EXE_mxsec");
     let mut demo = Process::spawn(
         "mxsec demo --serve",
-        netns.exec(mxsec).args(["demo", "--serve", "--dns", DNS]),
-    );
-    demo.wait_for("Serving until");
+        netns
+            .exec(mxsec)
+            .expect("ip netns exec")
+            .args(["demo", "--serve", "--dns", DNS]),
+    )
+    .expect("start mxsec demo --serve");
+    demo.wait_for("Serving until", world::STARTUP)
+        .unwrap_or_else(|e| panic!("{e}"));
     let anchor = printed_file(&demo, "DNSSEC trust anchor (DS)");
     let ca = printed_file(&demo, "CA certificate (PEM)");
     let os_store = printed_file(&demo, "OS root store (PEM)");
@@ -40,6 +45,7 @@ fn n_01_check_allow_private_against_demo_serve_gives_every_scenario_its_verdict(
     let domains: Vec<String> = Scenario::all().iter().map(Scenario::domain).collect();
     let out = netns
         .exec(mxsec)
+        .expect("ip netns exec")
         .args(["check", "--allow-private", "--json", "--resolver", DNS])
         .arg("--trust-anchor")
         .arg(&anchor)
