@@ -39,6 +39,7 @@ mod cache;
 mod config;
 mod exchange;
 mod opt_out;
+mod stack;
 pub mod trust_anchor;
 mod types;
 mod validating;
@@ -47,7 +48,7 @@ pub use backend::{DnsBackend, Step};
 pub use cache::CachingBackend;
 pub use config::{
     parse_nameserver, Backend, DnsConfig, DnsConfigBuilder, DnsConfigError, Nameservers,
-    TrustAnchorSource, DEFAULT_TIMEOUT,
+    TrustAnchorSource, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_CACHE_ENTRIES,
 };
 pub use hickory_proto::rr::{RData, RecordType};
 pub use types::{
