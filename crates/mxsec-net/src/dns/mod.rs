@@ -36,6 +36,7 @@
 mod ad_bit;
 mod backend;
 mod cache;
+mod chain;
 mod config;
 mod exchange;
 mod opt_out;

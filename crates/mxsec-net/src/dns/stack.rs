@@ -8,7 +8,8 @@
 //! same options as `Resolver` (EDNS(0) with the DO bit, hickory's default 1,232-octet UDP
 //! payload, one attempt per query, the lookup timeout per exchange, UDP with TCP on
 //! truncation, the CNAME chain and its intermediate records kept, no response cache), and
-//! calls `DnssecDnsHandle::validation_cache_size` with the configured capacity.
+//! calls `DnssecDnsHandle::validation_cache_size` with the configured capacity. Under the
+//! validator, [`ChainHandle`] keeps and prefetches the DNSKEY, DS and NS answers it needs.
 //!
 //! What `Resolver` adds and mxsec does not need is left out: search domains (names are
 //! always fully qualified here) and `/etc/hosts` (a static host entry carries no DNSSEC
@@ -30,11 +31,14 @@ use hickory_resolver::net::xfer::RetryDnsHandle;
 use hickory_resolver::net::NetError;
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
+use super::chain::ChainHandle;
 use super::config::DnsConfigError;
 
-/// The layers, outermost first: CNAME chasing, validation, retries, the name servers.
-type Client =
-    CachingClient<DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>>;
+/// The layers, outermost first: CNAME chasing, validation, the chain of trust kept and
+/// prefetched ([`ChainHandle`]), retries, the name servers.
+type Client = CachingClient<
+    DnssecDnsHandle<ChainHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>>,
+>;
 
 /// Validating lookups through mxsec's own hickory stack, with a validation cache of a
 /// configured size.
@@ -74,8 +78,8 @@ impl ValidatingStack {
         let context = Arc::new(PoolContext::new(opts, tls));
         let pool =
             NameServerPool::from_config(name_servers, context, TokioRuntimeProvider::default());
-        let retry = RetryDnsHandle::new(pool, 1);
-        let validator = DnssecDnsHandle::with_trust_anchor(retry, anchors)
+        let chain = ChainHandle::new(RetryDnsHandle::new(pool, 1));
+        let validator = DnssecDnsHandle::with_trust_anchor(chain, anchors)
             .validation_cache_size(validation_entries);
         Ok(Self {
             client: CachingClient::new(0, validator, true),
