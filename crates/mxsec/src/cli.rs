@@ -301,6 +301,11 @@ pub(crate) struct ResolveArgs {
     /// never what is checked.
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) connect_map: Option<PathBuf>,
+
+    /// The most RRset proofs the in-process validator keeps (the daemon's
+    /// `cache.validation_entries`); not a command-line option.
+    #[arg(skip = mxsec_net::dns::DEFAULT_VALIDATION_CACHE_ENTRIES)]
+    pub(crate) validation_entries: usize,
 }
 
 fn parse_resolver(text: &str) -> Result<SocketAddr, String> {

@@ -39,6 +39,7 @@ impl Resolving {
                 DnssecMode::TrustAd => Backend::TrustAd,
             })
             .timeout(args.timeout)
+            .validation_cache_entries(args.validation_entries)
             .allow_non_loopback_resolver(args.trust_remote_resolver);
         if let Some(resolver) = args.resolver {
             dns = dns.nameserver(resolver);

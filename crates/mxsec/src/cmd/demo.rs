@@ -155,6 +155,7 @@ fn testbed_args(testbed: &Testbed) -> ResolveArgs {
         os_store: Some(files.os_store.clone()),
         timeout: Duration::from_secs(5),
         connect_map: Some(files.connect_map.clone()),
+        validation_entries: mxsec_net::dns::DEFAULT_VALIDATION_CACHE_ENTRIES,
     }
 }
 

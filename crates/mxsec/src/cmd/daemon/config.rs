@@ -30,6 +30,7 @@
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
 //! answer_entries = 100000            # destinations whose answers are kept, at most
 //! dns_entries = 100000                # DNS RRsets and denials kept, at most
+//! validation_entries = 16384          # DNSSEC proofs kept (dnssec = "validate"), at most
 //!
 //! [refresh]
 //! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
@@ -140,6 +141,8 @@ pub(crate) struct CacheSettings {
     pub(crate) answer_entries: usize,
     /// The most DNS RRsets and denials kept at once.
     pub(crate) dns_entries: usize,
+    /// The most DNSSEC proofs of RRsets kept at once (`dnssec = "validate"`).
+    pub(crate) validation_entries: usize,
 }
 
 /// The proactive refresh of cached policies (STS-FETCH-08).
@@ -392,6 +395,7 @@ struct CacheFile {
     failure_ttl: Option<Spanned<u64>>,
     answer_entries: Option<Spanned<usize>>,
     dns_entries: Option<Spanned<usize>>,
+    validation_entries: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -598,6 +602,12 @@ impl File {
                 0..=10_000_000,
                 100_000,
             )?,
+            validation_entries: within(
+                self.cache.validation_entries.as_ref(),
+                "cache.validation_entries",
+                0..=10_000_000,
+                mxsec_net::dns::DEFAULT_VALIDATION_CACHE_ENTRIES,
+            )?,
         };
         let refresh = RefreshSettings {
             enabled: self.refresh.enabled.unwrap_or(true),
@@ -715,6 +725,7 @@ mod tests {
         assert_eq!(config.cache.failure_ttl, Duration::from_secs(5));
         assert_eq!(config.cache.answer_entries, 100_000);
         assert_eq!(config.cache.dns_entries, 100_000);
+        assert_eq!(config.cache.validation_entries, 16_384);
         assert_eq!(config.zones.get("postfix"), DecisionConfig::default());
     }
 
@@ -807,14 +818,21 @@ strict_testing = true
 
     #[test]
     fn cache_sizes_are_read_and_out_of_range_sizes_name_key_and_line() {
-        let config = parse("[cache]\nanswer_entries = 5000\ndns_entries = 20000\n").unwrap();
+        let config = parse(
+            "[cache]\nanswer_entries = 5000\ndns_entries = 20000\nvalidation_entries = 300\n",
+        )
+        .unwrap();
         assert_eq!(config.cache.answer_entries, 5000);
         assert_eq!(config.cache.dns_entries, 20000);
+        assert_eq!(config.cache.validation_entries, 300);
 
         let message = error("[cache]\n\nanswer_entries = 20000000\n");
         assert!(message.starts_with("mxsec.toml:3:"), "{message}");
         assert!(message.contains("cache.answer_entries"), "{message}");
 
+        let message = error("[cache]\nvalidation_entries = 20000000\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(message.contains("cache.validation_entries"), "{message}");
         let message = error("[cache]\ndns_entries = 20000000\n");
         assert!(message.starts_with("mxsec.toml:2:"), "{message}");
         assert!(message.contains("cache.dns_entries"), "{message}");

@@ -13,8 +13,9 @@
 //! says what to fix. `SIGTERM` (or `SIGINT`) stops accepting, answers the requests already
 //! received, waits up to `limits.shutdown_timeout` for connections to close, and exits.
 //! `SIGHUP` reads the configuration again: zones, limits, cache and refresh settings apply
-//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`
-//! or `cache.dns_entries` rebuilds the resolver and its caches, and a changed `[listen]` needs a restart. An invalid file is logged and ignored.
+//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`,
+//! `cache.dns_entries` or `cache.validation_entries` rebuilds the resolver and its caches, and
+//! a changed `[listen]` needs a restart. An invalid file is logged and ignored.
 
 pub(crate) mod answers;
 pub(crate) mod client;
@@ -178,6 +179,7 @@ async fn reload(
         || config.cache.store != running.cache.store
         || config.cache.answer_entries != running.cache.answer_entries
         || config.cache.dns_entries != running.cache.dns_entries
+        || config.cache.validation_entries != running.cache.validation_entries
     {
         match build_engine(&config, args, &shared.metrics).await {
             Ok(engine) => Arc::new(engine),
@@ -223,6 +225,7 @@ async fn build_engine(
         os_store: None,
         timeout: config.dns.timeout,
         connect_map: args.connect_map.clone(),
+        validation_entries: config.cache.validation_entries,
     };
     let resolving = Resolving::from_args(&resolve, ConnectPolicy::AnyAddress).await?;
     let (dns, dns_cache) = resolving
@@ -231,6 +234,10 @@ async fn build_engine(
         .clone()
         .with_cache(config.cache.dns_entries);
     metrics.set_dns_cache(dns_cache);
+    metrics.set_validation_capacity(match config.dns.dnssec {
+        DnssecSetting::Validate => config.cache.validation_entries,
+        DnssecSetting::TrustAd => 0,
+    });
     let store: Arc<dyn PolicyStore> = match &config.cache.store {
         StoreSetting::Sqlite(path) => {
             Arc::new(SqliteStore::open(path.clone()).await.with_context(|| {
