@@ -38,10 +38,11 @@ use crate::sts_fetch::PolicyFetcher;
 /// (`policy_ttl`): an hour, so that MX and policy changes are seen soon.
 pub const MAX_ANSWER_TTL: u64 = 3600;
 
-/// The most MX hosts whose address and TLSA lookups run at once for one destination. A
-/// hostile MX RRset of hundreds of hosts then costs time, bounded by the caller's deadline,
-/// rather than hundreds of concurrent lookups and their memory.
-pub const MAX_PARALLEL_HOSTS: usize = 32;
+/// The most MX hosts whose address and TLSA lookups run at once for one destination (four
+/// queries each: A, AAAA, the CNAME and TLSA of the TLSA lookup). A hostile MX RRset of
+/// hundreds of hosts then costs time, bounded by the caller's deadline, rather than hundreds
+/// of concurrent lookups and their memory.
+pub const MAX_PARALLEL_HOSTS: usize = 16;
 
 /// Resolves destinations to TLS policies: DNS, MTA-STS discovery, fetch and cache.
 pub struct DestinationResolver {
@@ -384,7 +385,7 @@ impl DestinationResolver {
         let unchecked = self.dns.mx_unchecked(domain).await;
         let targets = observation::mail_hosts(domain, &unchecked);
         // In parallel, but not all at once: an MX RRset can name thousands of hosts, each
-        // with three lookups to make. The exchanges' CNAME checks run meanwhile: the host
+        // with four queries to make. The exchanges' CNAME checks run meanwhile: the host
         // lookups do not need them.
         let hosts = stream::iter(targets.into_iter().map(|t| self.host(t)))
             .buffered(MAX_PARALLEL_HOSTS)
