@@ -10,7 +10,7 @@ use super::trust_anchor::TrustAnchorError;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default number of RRset proofs the `validate` back end keeps (see
 /// [`DnsConfigBuilder::validation_cache_entries`]).
-pub const DEFAULT_VALIDATION_CACHE_ENTRIES: usize = 16_384;
+pub const DEFAULT_VALIDATION_CACHE_ENTRIES: usize = 8_192;
 /// The largest `/etc/resolv.conf` read.
 const MAX_RESOLV_CONF: u64 = 64 * 1024;
 
