@@ -28,9 +28,9 @@
 //! redis_prefix = "mxsec:"
 //! max_answer_ttl = 300                # seconds an answer is reused, at most
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
-//! answer_entries = 100000            # destinations whose answers are kept, at most
-//! dns_entries = 100000                # DNS RRsets and denials kept, at most
-//! validation_entries = 16384          # DNSSEC proofs kept (dnssec = "validate"), at most
+//! answer_entries = 30000             # destinations whose answers are kept, at most
+//! dns_entries = 30000                 # DNS RRsets and denials kept, at most
+//! validation_entries = 8192          # DNSSEC proofs kept (dnssec = "validate"), at most
 //!
 //! [refresh]
 //! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
@@ -594,13 +594,13 @@ impl File {
                 self.cache.answer_entries.as_ref(),
                 "cache.answer_entries",
                 0..=10_000_000,
-                100_000,
+                30_000,
             )?,
             dns_entries: within(
                 self.cache.dns_entries.as_ref(),
                 "cache.dns_entries",
                 0..=10_000_000,
-                100_000,
+                30_000,
             )?,
             validation_entries: within(
                 self.cache.validation_entries.as_ref(),
@@ -723,9 +723,9 @@ mod tests {
             StoreSetting::Sqlite("/var/lib/mxsec/policies.sqlite3".into())
         );
         assert_eq!(config.cache.failure_ttl, Duration::from_secs(5));
-        assert_eq!(config.cache.answer_entries, 100_000);
-        assert_eq!(config.cache.dns_entries, 100_000);
-        assert_eq!(config.cache.validation_entries, 16_384);
+        assert_eq!(config.cache.answer_entries, 30_000);
+        assert_eq!(config.cache.dns_entries, 30_000);
+        assert_eq!(config.cache.validation_entries, 8_192);
         assert_eq!(config.zones.get("postfix"), DecisionConfig::default());
     }
 
