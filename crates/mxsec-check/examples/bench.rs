@@ -13,7 +13,6 @@
 //! scripts/bench-check            # cargo run --release -p mxsec-check --example bench
 //! ```
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,10 +23,7 @@ use mxsec_net::smtp_probe::{self, ProbeOptions};
 use mxsec_net::tls::Verification;
 use mxsec_net::trust::TrustConfig;
 use mxsec_proto::name::DomainName;
-use mxsec_testbed::Testbed;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use mxsec_testbed::{relay, Testbed};
 
 const RUNS: usize = 5;
 
@@ -42,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     testbed.dns().set_answer_delay(delay);
     let mut map = AddressMap::new();
     for route in testbed.routes() {
-        map.insert(route.published, relay(route.local, delay).await?)?;
+        map.insert(route.published, relay::delayed(route.local, delay).await?)?;
     }
     let dialer = Dialer::new(Duration::from_secs(10)).with_address_map(map);
     let trust = TrustConfig::empty()
@@ -121,62 +117,4 @@ async fn dns(testbed: &Testbed) -> Result<Dns, Box<dyn std::error::Error>> {
         .timeout(Duration::from_secs(30))
         .build();
     Ok(Dns::new(&config).await?)
-}
-
-/// A loopback relay to `target` that holds every chunk for half of `delay` in each direction.
-async fn relay(target: SocketAddr, delay: Duration) -> std::io::Result<SocketAddr> {
-    let bind: SocketAddr = if target.is_ipv4() {
-        "127.0.0.1:0".parse().map_err(std::io::Error::other)?
-    } else {
-        "[::1]:0".parse().map_err(std::io::Error::other)?
-    };
-    let listener = TcpListener::bind(bind).await?;
-    let local = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(target).await else {
-                    return;
-                };
-                let (cr, cw) = client.into_split();
-                let (sr, sw) = server.into_split();
-                tokio::join!(pipe(cr, sw, delay / 2), pipe(sr, cw, delay / 2));
-            });
-        }
-    });
-    Ok(local)
-}
-
-/// Copies `from` to `to`, each chunk delivered `hold` after it was read, in order.
-async fn pipe(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    hold: Duration,
-) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-    let reader = async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        while let Ok(n) = from.read(&mut buf).await {
-            if n == 0
-                || tx
-                    .send((
-                        Instant::now() + hold,
-                        buf.get(..n).unwrap_or_default().to_vec(),
-                    ))
-                    .is_err()
-            {
-                break;
-            }
-        }
-    };
-    let writer = async move {
-        while let Some((due, chunk)) = rx.recv().await {
-            tokio::time::sleep_until(due.into()).await;
-            if to.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown().await;
-    };
-    tokio::join!(reader, writer);
 }

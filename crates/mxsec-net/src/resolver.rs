@@ -2,7 +2,8 @@
 //! decision ([`mxsec_proto::decision::decide`]) takes, and the decision itself.
 //!
 //! For a domain it runs, at once, the MX branch (MX lookup, then for every MX host in
-//! parallel its A and AAAA lookups and, when those are DNSSEC-secure, its TLSA lookup) and the
+//! parallel its A, AAAA and TLSA lookups, the TLSA records counting only when the addresses
+//! are DNSSEC-secure, while the exchanges are checked for CNAMEs) and the
 //! MTA-STS branch (the `_mta-sts` TXT lookup, the cache's plan, and a policy fetch when the
 //! plan asks for one). Every DNS failure is kept as a failure, never turned into "nothing
 //! there": the decision turns it into `TEMP` where it could downgrade (PFX-04). The MX
@@ -37,10 +38,11 @@ use crate::sts_fetch::PolicyFetcher;
 /// (`policy_ttl`): an hour, so that MX and policy changes are seen soon.
 pub const MAX_ANSWER_TTL: u64 = 3600;
 
-/// The most MX hosts whose address and TLSA lookups run at once for one destination. A
-/// hostile MX RRset of hundreds of hosts then costs time, bounded by the caller's deadline,
-/// rather than hundreds of concurrent lookups and their memory.
-pub const MAX_PARALLEL_HOSTS: usize = 32;
+/// The most MX hosts whose address and TLSA lookups run at once for one destination (four
+/// queries each: A, AAAA, the CNAME and TLSA of the TLSA lookup). A hostile MX RRset of
+/// hundreds of hosts then costs time, bounded by the caller's deadline, rather than hundreds
+/// of concurrent lookups and their memory.
+pub const MAX_PARALLEL_HOSTS: usize = 16;
 
 /// Resolves destinations to TLS policies: DNS, MTA-STS discovery, fetch and cache.
 pub struct DestinationResolver {
@@ -380,14 +382,21 @@ impl DestinationResolver {
         domain: &DomainName,
         ttl: &mut LowestTtl,
     ) -> (MxState, MxReport, Vec<HostReport>) {
-        let mx = self.dns.mx(domain).await;
-        let targets = observation::mail_hosts(domain, &mx);
+        let unchecked = self.dns.mx_unchecked(domain).await;
+        let targets = observation::mail_hosts(domain, &unchecked);
         // In parallel, but not all at once: an MX RRset can name thousands of hosts, each
-        // with three lookups to make.
-        let looked_up: Vec<HostLookup> = stream::iter(targets.into_iter().map(|t| self.host(t)))
+        // with four queries to make. The exchanges' CNAME checks run meanwhile: the host
+        // lookups do not need them.
+        let hosts = stream::iter(targets.into_iter().map(|t| self.host(t)))
             .buffered(MAX_PARALLEL_HOSTS)
-            .collect()
-            .await;
+            .collect::<Vec<HostLookup>>();
+        let checked = async {
+            match unchecked {
+                Ok(resolved) => Ok(self.dns.check_aliases(resolved).await),
+                Err(err) => Err(err),
+            }
+        };
+        let (looked_up, mx) = tokio::join!(hosts, checked);
         let lookups: Vec<HostLookups<'_>> = looked_up.iter().map(HostLookup::view).collect();
         let state = observation::mx_state(&mx, &lookups);
         ttl.note(observation::mx_ttl(&mx, &lookups));
@@ -421,15 +430,16 @@ impl DestinationResolver {
         (state, report, hosts)
     }
 
-    /// One host's address lookups and, when its addresses are secure, its TLSA lookup
-    /// (DANE-DNS-06).
+    /// One host's address lookups and its TLSA lookup, at once; the TLSA lookup is kept
+    /// only when the addresses are secure (DANE-DNS-06), so that waiting for the addresses
+    /// first would only delay it.
     async fn host(&self, host: MailHost) -> HostLookup {
-        let addresses = self.dns.addresses(&host.name).await;
-        let tlsa = if observation::tlsa_applies(&observation::address_state(&addresses)) {
-            Some(self.dns.tlsa(&host.name, 25).await)
-        } else {
-            None
-        };
+        let (addresses, tlsa) = tokio::join!(
+            self.dns.addresses(&host.name),
+            self.dns.tlsa(&host.name, 25)
+        );
+        let tlsa =
+            observation::tlsa_applies(&observation::address_state(&addresses)).then_some(tlsa);
         HostLookup {
             host,
             addresses,

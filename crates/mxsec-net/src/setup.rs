@@ -39,6 +39,8 @@ pub struct NetSettings {
     pub connect_map: Option<PathBuf>,
     /// Which addresses connections may go to.
     pub connect_policy: ConnectPolicy,
+    /// The most RRset proofs the in-process validator keeps ([`Backend::Validate`]).
+    pub validation_entries: usize,
 }
 
 /// Why the clients could not be built. Each variant names the file or setting at fault.
@@ -119,6 +121,7 @@ impl Network {
         let mut dns = DnsConfig::builder()
             .backend(settings.dnssec)
             .timeout(settings.timeout)
+            .validation_cache_entries(settings.validation_entries)
             .allow_non_loopback_resolver(settings.trust_remote_resolver);
         if let Some(resolver) = settings.resolver {
             dns = dns.nameserver(resolver);

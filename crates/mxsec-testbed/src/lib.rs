@@ -8,6 +8,7 @@ pub mod dns;
 pub mod https;
 pub mod pki;
 pub mod redis;
+pub mod relay;
 pub mod scenario;
 pub mod smtp;
 

@@ -29,6 +29,7 @@ pub(crate) async fn network(args: &ResolveArgs, policy: ConnectPolicy) -> Result
         timeout: args.timeout,
         connect_map: args.connect_map.clone(),
         connect_policy: policy,
+        validation_entries: mxsec_net::dns::DEFAULT_VALIDATION_CACHE_ENTRIES,
     };
     Ok(Network::build(&settings).await?)
 }

@@ -8,6 +8,9 @@ use super::trust_anchor::TrustAnchorError;
 
 /// The default time a whole lookup (CNAME chain and validation included) may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default number of RRset proofs the `validate` back end keeps (see
+/// [`DnsConfigBuilder::validation_cache_entries`]).
+pub const DEFAULT_VALIDATION_CACHE_ENTRIES: usize = 8_192;
 /// The largest `/etc/resolv.conf` read.
 const MAX_RESOLV_CONF: u64 = 64 * 1024;
 
@@ -53,6 +56,7 @@ pub struct DnsConfig {
     pub(crate) trust_anchor: TrustAnchorSource,
     pub(crate) timeout: Duration,
     pub(crate) allow_non_loopback: bool,
+    pub(crate) validation_cache_entries: usize,
 }
 
 impl Default for DnsConfig {
@@ -63,6 +67,7 @@ impl Default for DnsConfig {
             trust_anchor: TrustAnchorSource::default(),
             timeout: DEFAULT_TIMEOUT,
             allow_non_loopback: false,
+            validation_cache_entries: DEFAULT_VALIDATION_CACHE_ENTRIES,
         }
     }
 }
@@ -84,6 +89,11 @@ impl DnsConfig {
     /// The per-lookup timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The most RRset proofs the `validate` back end keeps.
+    pub fn validation_cache_entries(&self) -> usize {
+        self.validation_cache_entries
     }
 
     /// The nameserver addresses to use, reading `/etc/resolv.conf` if so configured.
@@ -140,6 +150,15 @@ impl DnsConfigBuilder {
     /// use this only over a path you secure yourself.
     pub fn allow_non_loopback_resolver(mut self, allow: bool) -> Self {
         self.config.allow_non_loopback = allow;
+        self
+    }
+
+    /// The most RRset proofs the `validate` back end keeps (default
+    /// [`DEFAULT_VALIDATION_CACHE_ENTRIES`]): hickory's validation cache, an LRU keyed by the
+    /// question and the RRset, so that keys and denials already checked are not checked
+    /// again; 0 keeps none. It grows with the distinct questions asked, so it is bounded here.
+    pub fn validation_cache_entries(mut self, entries: usize) -> Self {
+        self.config.validation_cache_entries = entries;
         self
     }
 

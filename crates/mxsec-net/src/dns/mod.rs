@@ -36,9 +36,11 @@
 mod ad_bit;
 mod backend;
 mod cache;
+mod chain;
 mod config;
 mod exchange;
 mod opt_out;
+mod stack;
 pub mod trust_anchor;
 mod types;
 mod validating;
@@ -48,7 +50,7 @@ pub use backend::{DnsBackend, Step};
 pub use cache::CachingBackend;
 pub use config::{
     parse_nameserver, Backend, DnsConfig, DnsConfigBuilder, DnsConfigError, Nameservers,
-    TrustAnchorSource, DEFAULT_TIMEOUT,
+    TrustAnchorSource, DEFAULT_TIMEOUT, DEFAULT_VALIDATION_CACHE_ENTRIES,
 };
 pub use hickory_proto::rr::{RData, RecordType};
 pub use types::{
@@ -135,19 +137,39 @@ impl Dns {
     ///
     /// A [`DnsError`] when the MX RRset could not be obtained (RFC 7672 §2.1.2: defer).
     pub async fn mx(&self, domain: &DomainName) -> Result<Resolved<MxSet>, DnsError> {
+        let unchecked = self.mx_unchecked(domain).await?;
+        Ok(self.check_aliases(unchecked).await)
+    }
+
+    /// The MX RRset as [`Dns::mx`] gives it, but with no exchange checked for a CNAME yet
+    /// (each [`AliasCheck::NotChecked`]), so that a caller can look the hosts up while
+    /// [`Dns::check_aliases`] runs.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dns::mx`].
+    pub async fn mx_unchecked(&self, domain: &DomainName) -> Result<Resolved<MxSet>, DnsError> {
         let rtype = RecordType::MX;
         let resolved = self
             .timed(domain, rtype, resolve(self.backend.as_ref(), domain, rtype))
             .await?;
-        let mut ttl = LowestTtl::from(resolved.ttl());
-        let (chain, canonical, answer) = split(resolved);
+        Ok(resolved.map(mx_set))
+    }
+
+    /// Checks every exchange of an MX RRset from [`Dns::mx_unchecked`] for a CNAME (RFC 2181
+    /// §10.3), the first [`MAX_ALIAS_CHECKS`] of them; the TTLs of the checks lower the
+    /// result's.
+    pub async fn check_aliases(&self, mx: Resolved<MxSet>) -> Resolved<MxSet> {
+        let mut ttl = LowestTtl::from(mx.ttl());
+        let (chain, canonical, answer) = split(mx);
         let (security, answer) = answer.into_parts();
         let answer = match answer {
-            Answer::Records(data) => Answer::Records(self.mx_set(data, &mut ttl).await),
-            Answer::NoData => Answer::NoData,
-            Answer::NxDomain => Answer::NxDomain,
+            Answer::Records(MxSet::Exchanges(list)) => {
+                Answer::Records(MxSet::Exchanges(self.alias_checks(list, &mut ttl).await))
+            }
+            other => other,
         };
-        Ok(rebuild(chain, canonical, security, answer, ttl))
+        rebuild(chain, canonical, security, answer, ttl)
     }
 
     /// The A and AAAA records of a host, looked up separately, each with its own CNAME chain
@@ -215,18 +237,19 @@ impl Dns {
 
     async fn tlsa_inner(&self, host: &DomainName, port: u16) -> Result<TlsaLookup, DnsError> {
         let mut ttl = LowestTtl::default();
-        let host_chain = cname_chain(self.backend.as_ref(), host, &mut ttl).await?;
+        // The host's own TLSA RRset is asked while its CNAME chain is: it is the one used
+        // unless the chain is secure and leads elsewhere, so that the usual lookup costs one
+        // round trip, not two. Its failure counts only when it is used.
+        let (host_chain, at_host) = futures::join!(
+            cname_chain(self.backend.as_ref(), host, &mut ttl),
+            self.tlsa_at(host, port)
+        );
+        let host_chain = host_chain?;
         let expanded = host_chain.last().map(|hop| hop.target.clone());
         let chain_secure = host_chain.iter().all(|hop| hop.security.is_secure());
         let (base_domain, base, answer) = match expanded {
-            None => {
-                let answer = self.tlsa_at(host, port).await?;
-                (host.clone(), TlsaBase::Host, answer)
-            }
-            Some(_) if !chain_secure => {
-                let answer = self.tlsa_at(host, port).await?;
-                (host.clone(), TlsaBase::InsecureChain, answer)
-            }
+            None => (host.clone(), TlsaBase::Host, at_host?),
+            Some(_) if !chain_secure => (host.clone(), TlsaBase::InsecureChain, at_host?),
             Some(target) => {
                 let answer = self.tlsa_at(&target, port).await?;
                 let usable = answer.answer().security() == Security::Secure
@@ -236,8 +259,7 @@ impl Dns {
                 } else {
                     // The expanded name's denial chose the fallback: its TTL counts too.
                     ttl.note(answer.ttl());
-                    let answer = self.tlsa_at(host, port).await?;
-                    (host.clone(), TlsaBase::FallbackToHost, answer)
+                    (host.clone(), TlsaBase::FallbackToHost, at_host?)
                 }
             }
         };
@@ -269,48 +291,30 @@ impl Dns {
         }))
     }
 
-    /// The exchanges of an MX RRset, sorted, each target checked for a CNAME; the TTLs of the
-    /// checks are noted in `ttl`.
-    async fn mx_set(&self, data: Vec<RData>, ttl: &mut LowestTtl) -> MxSet {
-        let mut records: Vec<(u16, MxTarget)> = data
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::MX(mx) => Some((mx.preference, mx_target(&mx.exchange))),
-                _ => None,
-            })
-            .collect();
-        if let [(0, MxTarget::Root)] = records.as_slice() {
-            return MxSet::NullMx;
-        }
-        records.sort();
-        records.dedup();
+    /// Each exchange checked for a CNAME, the first [`MAX_ALIAS_CHECKS`] of them; the TTLs
+    /// of the checks are noted in `ttl`.
+    async fn alias_checks(&self, list: Vec<MxExchange>, ttl: &mut LowestTtl) -> Vec<MxExchange> {
         let backend = self.backend.as_ref();
-        let checks = stream::iter(records.into_iter().enumerate())
-            .map(|(i, (preference, target))| async move {
-                let (alias, checked) = match &target {
+        let checks = stream::iter(list.into_iter().enumerate())
+            .map(|(i, exchange)| async move {
+                let (alias, checked) = match &exchange.target {
                     MxTarget::Host(host) if i < MAX_ALIAS_CHECKS => {
                         alias_check(backend, host).await
                     }
                     _ => (AliasCheck::NotChecked, LowestTtl::default()),
                 };
-                let exchange = MxExchange {
-                    preference,
-                    target,
-                    alias,
-                };
-                (exchange, checked)
+                (MxExchange { alias, ..exchange }, checked)
             })
             .buffered(8)
             .collect::<Vec<_>>()
             .await;
-        let exchanges = checks
+        checks
             .into_iter()
             .map(|(exchange, checked)| {
                 ttl.note(checked);
                 exchange
             })
-            .collect();
-        MxSet::Exchanges(exchanges)
+            .collect()
     }
 
     /// Runs a lookup under the per-lookup timeout.
@@ -330,6 +334,33 @@ impl Dns {
                 })
             })
     }
+}
+
+/// The exchanges of an MX RRset, sorted and without duplicates, none checked for a CNAME
+/// yet; a lone `0 .` is the null MX (RFC 7505).
+fn mx_set(data: Vec<RData>) -> MxSet {
+    let mut records: Vec<(u16, MxTarget)> = data
+        .into_iter()
+        .filter_map(|d| match d {
+            RData::MX(mx) => Some((mx.preference, mx_target(&mx.exchange))),
+            _ => None,
+        })
+        .collect();
+    if let [(0, MxTarget::Root)] = records.as_slice() {
+        return MxSet::NullMx;
+    }
+    records.sort();
+    records.dedup();
+    MxSet::Exchanges(
+        records
+            .into_iter()
+            .map(|(preference, target)| MxExchange {
+                preference,
+                target,
+                alias: AliasCheck::NotChecked,
+            })
+            .collect(),
+    )
 }
 
 /// Follows CNAMEs from `name` until the back end reports the RRset or a denial.

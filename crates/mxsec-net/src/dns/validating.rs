@@ -1,4 +1,5 @@
-//! The `validate` back end: hickory-resolver 0.26.3 validating in process (`dnssec-ring`).
+//! The `validate` back end: hickory 0.26.3 validating in process (`dnssec-ring`), over
+//! mxsec's own handle stack ([`super::stack`]).
 //!
 //! How each known weak spot of hickory's validator (RUST-STACK.md §1.8) is handled:
 //!
@@ -39,10 +40,7 @@ use hickory_proto::dnssec::{Proof, TrustAnchors};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError as HickoryDnsError, NetError, NoRecords};
-use hickory_resolver::Resolver;
 use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
@@ -51,19 +49,15 @@ use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
 use super::exchange::{exchange, Flags};
 use super::opt_out::next_closer_in_opt_out_span;
+use super::stack::ValidatingStack;
 use super::trust_anchor::{self, AnchorEntry};
 use super::types::{Answer, CnameHop, DnsError};
 use super::wildcard::{any_expanded, expansion_status, Rechecker};
 
-/// hickory-resolver with validation on, an explicit trust anchor and no response cache.
-///
-/// hickory's validation cache is not sized here: `Resolver` wraps its name servers in a
-/// `DnssecDnsHandle` (hickory-net 0.26.3, `dnssec/mod.rs`) whose `validation_cache`, an LRU
-/// of one proof per validated RRset, holds up to `DEFAULT_VALIDATION_CACHE_SIZE` (1,048,576)
-/// entries; `DnssecDnsHandle::validation_cache_size` sets it, but neither `ResolverOpts` nor
-/// `ResolverBuilder` reaches it, and nothing reports its length.
+/// hickory's validator over mxsec's own handle stack ([`ValidatingStack`]): an explicit
+/// trust anchor, no response cache, and a validation cache of the configured size.
 pub(crate) struct Validating {
-    resolver: Resolver<TokioRuntimeProvider>,
+    stack: ValidatingStack,
     /// Asks again about answers with a wildcard expansion.
     wildcards: Rechecker,
     servers: Vec<std::net::SocketAddr>,
@@ -79,39 +73,19 @@ impl std::fmt::Debug for Validating {
 }
 
 impl Validating {
-    /// Builds the resolver; a DS trust anchor is resolved to keys here, once.
+    /// Builds the validator; a DS trust anchor is resolved to keys here, once.
     pub(crate) async fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
         let servers = config.resolve_nameservers()?;
         let anchors = Arc::new(load_anchors(&config.trust_anchor, &servers, config.timeout).await?);
         let wildcards = Rechecker::new(&servers, config.timeout, Arc::clone(&anchors))?;
-        let name_servers: Vec<NameServerConfig> = servers
-            .iter()
-            .map(|addr| {
-                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-                for connection in &mut ns.connections {
-                    connection.port = addr.port();
-                }
-                ns
-            })
-            .collect();
-        let mut opts = ResolverOpts::default();
-        // mxsec caches above this layer (and must see every status change): hickory's
-        // response cache (`ResponseCache`, 8,192 entries by default) is off.
-        opts.cache_size = 0;
-        opts.timeout = config.timeout;
-        opts.attempts = 1;
-        opts.preserve_intermediates = true;
-        opts.edns0 = true;
-        let resolver = Resolver::builder_with_config(
-            ResolverConfig::from_name_servers(name_servers),
-            TokioRuntimeProvider::default(),
-        )
-        .with_options(opts)
-        .with_trust_anchor(anchors)
-        .build()
-        .map_err(|e| DnsConfigError::Resolver(e.to_string()))?;
+        let stack = ValidatingStack::new(
+            &servers,
+            config.timeout,
+            anchors,
+            config.validation_cache_entries,
+        )?;
         Ok(Self {
-            resolver,
+            stack,
             wildcards,
             servers,
             timeout: config.timeout,
@@ -122,7 +96,7 @@ impl Validating {
     /// One lookup through hickory's validator, CNAMEs checked as the module says.
     async fn lookup(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
         let fqdn = to_name(name, rtype)?;
-        match self.resolver.lookup(fqdn.clone(), rtype).await {
+        match self.stack.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) if !any_expanded(lookup.answers()) => {
                 positive(name, rtype, lookup.answers(), lookup.authorities())
             }

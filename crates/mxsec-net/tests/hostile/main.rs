@@ -15,3 +15,4 @@ mod meter;
 mod policy_host;
 mod smtp;
 mod tls;
+mod validation_cache;

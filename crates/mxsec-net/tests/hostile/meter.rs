@@ -66,6 +66,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// The bytes allocated and not yet freed, by every thread of the binary.
+pub(crate) fn in_use() -> usize {
+    IN_USE.load(Ordering::Relaxed)
+}
+
 /// What one call cost.
 #[derive(Debug)]
 pub(crate) struct Measured<T> {

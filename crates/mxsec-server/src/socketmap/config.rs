@@ -29,8 +29,9 @@
 //! redis_prefix = "mxsec:"
 //! max_answer_ttl = 300                # seconds an answer is reused, at most
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
-//! answer_entries = 100000            # destinations whose answers are kept, at most
-//! dns_entries = 100000                # DNS RRsets and denials kept, at most
+//! answer_entries = 30000             # destinations whose answers are kept, at most
+//! dns_entries = 30000                 # DNS RRsets and denials kept, at most
+//! validation_entries = 8192          # DNSSEC proofs kept (dnssec = "validate"), at most
 //!
 //! [refresh]
 //! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
@@ -169,6 +170,8 @@ pub struct CacheSettings {
     pub answer_entries: usize,
     /// The most DNS RRsets and denials kept at once.
     pub dns_entries: usize,
+    /// The most DNSSEC proofs of RRsets kept at once (`dnssec = "validate"`).
+    pub validation_entries: usize,
 }
 
 /// The proactive refresh of cached policies (STS-FETCH-08).
@@ -441,6 +444,7 @@ struct CacheFile {
     failure_ttl: Option<Spanned<u64>>,
     answer_entries: Option<Spanned<usize>>,
     dns_entries: Option<Spanned<usize>>,
+    validation_entries: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -639,13 +643,19 @@ impl File {
                 self.cache.answer_entries.as_ref(),
                 "cache.answer_entries",
                 0..=10_000_000,
-                100_000,
+                30_000,
             )?,
             dns_entries: within(
                 self.cache.dns_entries.as_ref(),
                 "cache.dns_entries",
                 0..=10_000_000,
-                100_000,
+                30_000,
+            )?,
+            validation_entries: within(
+                self.cache.validation_entries.as_ref(),
+                "cache.validation_entries",
+                0..=10_000_000,
+                mxsec_net::dns::DEFAULT_VALIDATION_CACHE_ENTRIES,
             )?,
         };
         let refresh = RefreshSettings {
@@ -765,8 +775,9 @@ mod tests {
             StoreSetting::Sqlite("/var/lib/mxsec/policies.sqlite3".into())
         );
         assert_eq!(config.cache.failure_ttl, Duration::from_secs(5));
-        assert_eq!(config.cache.answer_entries, 100_000);
-        assert_eq!(config.cache.dns_entries, 100_000);
+        assert_eq!(config.cache.answer_entries, 30_000);
+        assert_eq!(config.cache.dns_entries, 30_000);
+        assert_eq!(config.cache.validation_entries, 8_192);
         assert_eq!(config.zones.get("postfix"), DecisionConfig::default());
     }
 
@@ -859,14 +870,21 @@ strict_testing = true
 
     #[test]
     fn cache_sizes_are_read_and_out_of_range_sizes_name_key_and_line() {
-        let config = parse("[cache]\nanswer_entries = 5000\ndns_entries = 20000\n").unwrap();
+        let config = parse(
+            "[cache]\nanswer_entries = 5000\ndns_entries = 20000\nvalidation_entries = 300\n",
+        )
+        .unwrap();
         assert_eq!(config.cache.answer_entries, 5000);
         assert_eq!(config.cache.dns_entries, 20000);
+        assert_eq!(config.cache.validation_entries, 300);
 
         let message = error("[cache]\n\nanswer_entries = 20000000\n");
         assert!(message.starts_with("mxsec.toml:3:"), "{message}");
         assert!(message.contains("cache.answer_entries"), "{message}");
 
+        let message = error("[cache]\nvalidation_entries = 20000000\n");
+        assert!(message.starts_with("mxsec.toml:2:"), "{message}");
+        assert!(message.contains("cache.validation_entries"), "{message}");
         let message = error("[cache]\ndns_entries = 20000000\n");
         assert!(message.starts_with("mxsec.toml:2:"), "{message}");
         assert!(message.contains("cache.dns_entries"), "{message}");

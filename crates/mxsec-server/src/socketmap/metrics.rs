@@ -10,6 +10,7 @@
 //! | `mxsec_dns_cache_total` | counter | `outcome`: `hit`, `miss` |
 //! | `mxsec_answer_cache_entries` | gauge | |
 //! | `mxsec_dns_cache_entries` | gauge | |
+//! | `mxsec_dnssec_validation_cache_capacity` | gauge | |
 //! | `mxsec_sts_fetches_total` | counter | `result`: `success` or the RFC 8460 result type |
 //! | `mxsec_refreshes_total` | counter | `outcome`: `refreshed`, `unchanged`, `failed` |
 //! | `mxsec_policies_cached` | gauge | |
@@ -75,6 +76,7 @@ pub(crate) struct Metrics {
     connections_total: AtomicU64,
     dns_cache: Mutex<Option<Arc<CachingBackend>>>,
     answer_cache: Mutex<Option<Arc<dyn CacheEntries>>>,
+    validation_capacity: AtomicU64,
 }
 
 /// The kind of a socketmap answer, the label of `mxsec_queries_total`.
@@ -185,6 +187,15 @@ impl Metrics {
             .dns_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(source);
+    }
+
+    /// The most DNSSEC proofs the in-process validator keeps (0 with `trust-ad`): hickory
+    /// reports no length for its validation cache, only this bound holds it.
+    pub(crate) fn set_validation_capacity(&self, entries: usize) {
+        self.validation_capacity.store(
+            u64::try_from(entries).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Takes the answer cache's size from `source` from now on.
@@ -303,6 +314,17 @@ impl Metrics {
             "DNS RRsets and denials cached (at most cache.dns_entries).",
         );
         let _ = writeln!(out, "mxsec_dns_cache_entries {dns_entries}");
+        header(
+            &mut out,
+            "mxsec_dnssec_validation_cache_capacity",
+            "gauge",
+            "DNSSEC proofs of RRsets the validator keeps at most (cache.validation_entries; 0 with trust-ad).",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_dnssec_validation_cache_capacity {}",
+            get(&self.validation_capacity)
+        );
 
         header(
             &mut out,
@@ -448,6 +470,7 @@ mod tests {
         metrics.answer_cache(true);
         metrics.refresh(RefreshOutcome::Failed);
         metrics.set_answer_cache(Arc::new(Fixed(42)));
+        metrics.set_validation_capacity(16_384);
         let text = metrics.render();
         for line in [
             "mxsec_queries_total{answer=\"dane-only\"} 1",
@@ -465,6 +488,8 @@ mod tests {
             "mxsec_refreshes_total{outcome=\"failed\"} 1",
             "mxsec_answer_cache_entries 42",
             "mxsec_dns_cache_entries 0",
+            "mxsec_dnssec_validation_cache_capacity 16384",
+            "# TYPE mxsec_dnssec_validation_cache_capacity gauge",
             "# TYPE mxsec_answer_cache_entries gauge",
             "# TYPE mxsec_dns_cache_entries gauge",
         ] {

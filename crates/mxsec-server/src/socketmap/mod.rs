@@ -16,8 +16,8 @@
 //! `SIGINT`) stops accepting, answers the requests already received, and waits up to
 //! `limits.shutdown_timeout` for connections to close. [`Daemon::reload`] (on `SIGHUP`) reads
 //! the configuration again: zones, limits, cache and refresh settings apply
-//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`
-//! or `cache.dns_entries` rebuilds the resolver and its caches, and a changed `[listen]` needs
+//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`,
+//! `cache.dns_entries` or `cache.validation_entries` rebuilds the resolver and its caches, and a changed `[listen]` needs
 //! a restart. An invalid file is logged and ignored.
 
 pub mod client;
@@ -37,6 +37,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mxsec_net::dial::ConnectPolicy;
+use mxsec_net::dns::Backend;
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::setup::{NetSettings, Network, SetupError};
 use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore, StoreError};
@@ -191,6 +192,7 @@ impl Daemon {
             || config.cache.store != running.cache.store
             || config.cache.answer_entries != running.cache.answer_entries
             || config.cache.dns_entries != running.cache.dns_entries
+            || config.cache.validation_entries != running.cache.validation_entries
         {
             Arc::new(build_engine(&config, &self.options, &self.shared.metrics).await?)
         } else {
@@ -268,6 +270,7 @@ async fn build_engine(
         timeout: config.dns.timeout,
         connect_map: options.connect_map.clone(),
         connect_policy: ConnectPolicy::AnyAddress,
+        validation_entries: config.cache.validation_entries,
     })
     .await?;
     let (dns, dns_cache) = network
@@ -276,6 +279,10 @@ async fn build_engine(
         .clone()
         .with_cache(config.cache.dns_entries);
     metrics.set_dns_cache(dns_cache);
+    metrics.set_validation_capacity(match config.dns.dnssec {
+        Backend::Validate => config.cache.validation_entries,
+        Backend::TrustAd => 0,
+    });
     let store: Arc<dyn PolicyStore> = match &config.cache.store {
         StoreSetting::Sqlite(path) => Arc::new(SqliteStore::open(path.clone()).await.map_err(
             |source| StartError::Store {

@@ -1,0 +1,83 @@
+//! A stream of names never asked before: the in-process validator keeps one proof per RRset
+//! it validated, keyed by the question, so every new name adds proofs. With
+//! `validation_cache_entries` set, the memory in use stops growing once the cache is full;
+//! with hickory's own default (1,048,576 entries) it grows with every name (the test shows
+//! both, so that it would notice a bound that does not hold).
+
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use mxsec_net::dns::{Backend, Dns, DnsConfig, RecordType, TrustAnchorSource};
+use mxsec_net::proto::name::DomainName;
+use mxsec_testbed::dns::{DnsServer, Zone};
+
+use crate::meter::{in_use, run, KIB};
+
+/// The cache size under test: far fewer proofs than the names asked.
+const ENTRIES: usize = 100;
+/// Names asked before measuring: enough to fill the cache.
+const WARM_UP: usize = 300;
+/// Names asked while measuring.
+const MEASURED: usize = 1_200;
+/// The growth allowed while the cache is full (sockets, the runtime's own buffers).
+const NOISE: usize = 64 * KIB;
+
+/// Asks `count` names below `nx.test` (each a signed NXDOMAIN, whose NSEC proofs are
+/// validated against that name) starting at number `from`.
+async fn ask(dns: &Dns, from: usize, count: usize) {
+    stream::iter(from..from + count)
+        .map(|i| async move {
+            let name = DomainName::parse(&format!("n{i}.nx.test")).unwrap();
+            dns.lookup(&name, RecordType::MX).await.unwrap();
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// The bytes in use gained over [`MEASURED`] new names, after [`WARM_UP`] others.
+async fn growth(entries: usize) -> usize {
+    let server = DnsServer::builder()
+        .zones([Zone::new("nx.test").mx(10, "mx.nx.test")])
+        .start()
+        .await
+        .unwrap();
+    let config = DnsConfig::builder()
+        .backend(Backend::Validate)
+        .nameserver(server.addr())
+        .trust_anchor(TrustAnchorSource::Text(
+            server.trust_anchor().dnskey_line().to_owned(),
+        ))
+        .timeout(Duration::from_secs(10))
+        .validation_cache_entries(entries)
+        .build();
+    let dns = Dns::new(&config).await.unwrap();
+    ask(&dns, 0, WARM_UP).await;
+    let before = in_use();
+    ask(&dns, WARM_UP, MEASURED).await;
+    in_use().saturating_sub(before)
+}
+
+/// PFX-03: the daemon's memory is bounded whatever names it is asked about; here, the
+/// validator's proof cache.
+#[test]
+fn pfx_03_validation_cache_stays_within_its_size() {
+    run(async {
+        let bounded = growth(ENTRIES).await;
+        let unbounded = growth(1_048_576).await;
+        println!(
+            "hostile: {MEASURED} new names, validation cache of {ENTRIES}: {} KiB more in \
+             use; of 1,048,576: {} KiB more",
+            bounded / KIB,
+            unbounded / KIB
+        );
+        assert!(
+            bounded <= NOISE,
+            "grew by {bounded} bytes with the cache full"
+        );
+        assert!(
+            unbounded > 4 * NOISE,
+            "an unbounded cache grew by {unbounded} bytes only: the test no longer measures it"
+        );
+    });
+}
