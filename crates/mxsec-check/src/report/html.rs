@@ -151,7 +151,11 @@ impl Layout for Html {
             s = mx.dnssec.as_str()
         );
         if let Some(at) = &mx.broken_at {
-            w!(out, "; the chain of trust breaks at <code>{}</code>", Text(at));
+            w!(
+                out,
+                "; the chain of trust breaks at <code>{}</code>",
+                Text(at)
+            );
         }
         out.push_str(".</p>\n");
         if mx.hosts.is_empty() {
@@ -202,7 +206,11 @@ impl Layout for Html {
 
     fn dane(&mut self, report: &Report) {
         let out = &mut self.0;
-        w!(out, "<p>DANE: <strong>{}</strong>.</p>\n", report.verdict.dane);
+        w!(
+            out,
+            "<p>DANE: <strong>{}</strong>.</p>\n",
+            report.verdict.dane
+        );
         for host in &report.mx.hosts {
             let records = &host.tlsa.records;
             w!(
@@ -234,7 +242,11 @@ impl Layout for Html {
 
     fn mta_sts(&mut self, report: &Report) {
         let s = &report.mta_sts;
-        w!(self.0, "<p>MTA-STS: <strong>{}</strong>", report.verdict.mta_sts);
+        w!(
+            self.0,
+            "<p>MTA-STS: <strong>{}</strong>",
+            report.verdict.mta_sts
+        );
         if let Some(id) = &s.id {
             w!(self.0, ", policy id <code>{}</code>", Text(id));
         }
@@ -287,7 +299,11 @@ impl Layout for Html {
 
     fn tls_rpt(&mut self, report: &Report) {
         let r = &report.tls_rpt;
-        w!(self.0, "<p>TLS-RPT: <strong>{}</strong>", report.verdict.tls_rpt);
+        w!(
+            self.0,
+            "<p>TLS-RPT: <strong>{}</strong>",
+            report.verdict.tls_rpt
+        );
         for (i, rua) in r.rua.iter().enumerate() {
             let lead = if i == 0 { "; reports go to " } else { ", " };
             w!(self.0, "{lead}<code>{}</code>", Text(rua));

@@ -7,12 +7,11 @@
 //! lives on loopback.
 //!
 //! - [`server`]: routes, the streamed page, the API, headers, the accept loop.
-//! - [`page`]: the HTML; [`html`]: escaping.
+//! - [`page`]: the page around the report ([`mxsec_check::report::html`]).
 //! - [`checks`]: running checks, the concurrency bound and the time limit.
 //! - [`limits`]: the per-client rate limit; [`input`]: validation of the domain typed.
 
 mod checks;
-mod html;
 mod input;
 mod limits;
 mod page;
