@@ -181,7 +181,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> StsJudg
             policy_host: host,
             fetches,
             policy: policy.map(|(p, _)| PolicyReport {
-                mode: p.mode.as_str().to_owned(),
+                mode: p.mode,
                 max_age: p.max_age,
                 mx: p.mx.iter().map(ToString::to_string).collect(),
             }),

@@ -88,14 +88,17 @@ impl Layout for Html {
         }
         for p in &problems {
             let f = p.finding;
+            let times = p
+                .times()
+                .map(|t| format!(" <span class=\"count\">{t}</span>"))
+                .unwrap_or_default();
             w!(
                 out,
                 "<li class=\"sev-{sev}\"><span class=\"sev\">{sev}</span> \
-                 <a href=\"#area-{}\">{}</a> {}{}</li>\n",
+                 <a href=\"#area-{}\">{}</a> {}{times}</li>\n",
                 area_id(f.area),
                 f.id,
                 Text(&f.message),
-                Text(&p.times()),
                 sev = f.severity.as_str(),
             );
         }
@@ -288,7 +291,7 @@ impl Layout for Html {
                 "<details class=\"policy\"><summary>Policy: {}</summary>\n\
                  <pre>version: STSv1\nmode: {}\n",
                 Text(&labels::policy(p)),
-                Text(&p.mode)
+                p.mode
             );
             for mx in &p.mx {
                 w!(out, "mx: {}\n", Text(mx));

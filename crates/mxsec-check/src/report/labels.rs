@@ -142,13 +142,9 @@ pub(super) struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    /// ` (3 times)` when the problem stands for several findings, else nothing.
-    pub(super) fn times(&self) -> String {
-        if self.count > 1 {
-            format!(" ({} times)", self.count)
-        } else {
-            String::new()
-        }
+    /// `(3 times)` when the problem stands for several findings.
+    pub(super) fn times(&self) -> Option<String> {
+        (self.count > 1).then(|| format!("({} times)", self.count))
     }
 }
 

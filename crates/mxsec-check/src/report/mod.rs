@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
+use mxsec_proto::mta_sts::policy::Mode;
 use mxsec_proto::name::DomainName;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -641,7 +642,7 @@ impl Family {
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct PolicyReport {
     /// `enforce`, `testing` or `none`.
-    pub mode: String,
+    pub mode: Mode,
     /// The max_age in seconds, as published (before any clamping).
     pub max_age: u64,
     /// The `mx` patterns, in order.

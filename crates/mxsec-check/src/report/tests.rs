@@ -120,7 +120,7 @@ fn report(domain: &str, findings: Vec<Finding>, hosts: Vec<MxHost>, verdict: Ver
                 },
             ],
             policy: Some(PolicyReport {
-                mode: "enforce".to_owned(),
+                mode: Mode::Enforce,
                 max_age: 604_800,
                 mx: vec![format!("mx1.{domain}"), format!("*.{domain}")],
             }),

@@ -122,7 +122,8 @@ impl Layout for Out {
         }
         for p in problems {
             let f = p.finding;
-            let text = format!("{}: {}{}", f.subject, f.message, p.times());
+            let times = p.times().map(|t| format!(" {t}")).unwrap_or_default();
+            let text = format!("{}: {}{times}", f.subject, f.message);
             self.finding_head(f, &fit(&text, WIDTH - FINDING_TEXT));
         }
     }
