@@ -142,9 +142,9 @@ pub(super) struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    /// `(3 times)` when the problem stands for several findings.
+    /// `×3` when the problem stands for several findings, as passed checks are counted.
     pub(super) fn times(&self) -> Option<String> {
-        (self.count > 1).then(|| format!("({} times)", self.count))
+        (self.count > 1).then(|| format!("×{}", self.count))
     }
 }
 
@@ -217,15 +217,15 @@ pub(super) fn tlsa_summary(host: &MxHost) -> String {
     format!("{n} ({usable} usable), {}", host.tlsa.dnssec)
 }
 
-/// Whether the MTA-STS policy covers a host: `covered by *.example`, `NOT COVERED`, or
-/// `no policy`.
+/// Whether the MTA-STS policy covers a host: the `mx` pattern that covers it, `NOT COVERED`,
+/// or `no policy`.
 pub(super) fn coverage(host: &MxHost) -> String {
     match &host.mta_sts {
         None => "no policy".to_owned(),
-        Some(c) => match &c.pattern {
-            Some(p) => format!("covered by {p}"),
-            None => "NOT COVERED".to_owned(),
-        },
+        Some(c) => c
+            .pattern
+            .clone()
+            .unwrap_or_else(|| "NOT COVERED".to_owned()),
     }
 }
 

@@ -122,9 +122,12 @@ impl Layout for Out {
         }
         for p in problems {
             let f = p.finding;
-            let times = p.times().map(|t| format!(" {t}")).unwrap_or_default();
-            let text = format!("{}: {}{times}", f.subject, f.message);
-            self.finding_head(f, &fit(&text, WIDTH - FINDING_TEXT));
+            let text = format!("{}: {}", f.subject, f.message);
+            let id = match p.times() {
+                Some(times) => format!("{} {times}", f.id),
+                None => f.id.to_string(),
+            };
+            self.finding_line(f.severity, &id, &fit(&text, WIDTH - FINDING_TEXT));
         }
     }
 
@@ -148,7 +151,7 @@ impl Layout for Out {
             return;
         }
         let header = format!(
-            "{:>8}  {:<30} {:<10} {:<10} {:<20} {}",
+            "{:>8} {:<28} {:<10} {:<10} {:<20} {}",
             "pref", "host", "DNSSEC", "addresses", "TLSA", "MTA-STS"
         );
         self.indented(2, &header, Paint::Label);
@@ -160,9 +163,9 @@ impl Layout for Out {
                 .count();
             let v6 = host.addresses.len() - v4;
             let row = format!(
-                "{:>8}  {} {:<10} {:<10} {} {}",
+                "{:>8} {} {:<10} {:<10} {} {}",
                 labels::preference(host),
-                fit(&labels::host_name(host), 30),
+                fit(&labels::host_name(host), 28),
                 host.dnssec.as_str(),
                 format!("{v4} v4 {v6} v6"),
                 fit(&labels::tlsa_summary(host), 20),
@@ -581,13 +584,18 @@ impl Out {
 
     /// The first line of a finding: severity, ID and `text`.
     fn finding_head(&mut self, f: &Finding, text: &str) {
+        self.finding_line(f.severity, f.id.as_str(), text);
+    }
+
+    /// A line of the finding columns: severity, ID (or IDs) and `text`.
+    fn finding_line(&mut self, severity: Severity, id: &str, text: &str) {
         self.line(&[
             ("  ", Paint::Plain),
             (
-                &format!("{:<9}", f.severity.as_str()),
-                severity_paint(f.severity),
+                &format!("{:<9}", severity.as_str()),
+                severity_paint(severity),
             ),
-            (&format!("{:<14}", f.id), Paint::Strong),
+            (&format!("{id:<14}"), Paint::Strong),
             (text, Paint::Plain),
         ]);
     }
