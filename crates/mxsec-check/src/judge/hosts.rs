@@ -44,11 +44,17 @@ pub(super) fn judge(
     cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> HostsJudged {
-    let roots: Arc<[TrustAnchor<'static>]> = cx.roots.into();
+    let domain = DomainJudging {
+        observed,
+        mx,
+        policy,
+        roots: cx.roots.into(),
+        cx,
+    };
     let (reports, facts) = observed
         .hosts
         .iter()
-        .map(|host| judge_host(observed, host, mx, policy, &roots, cx, findings))
+        .map(|host| judge_host(&domain, host, findings))
         .unzip();
     let any_address = observed.hosts.iter().any(|h| !h.probes.is_empty());
     let any_connected = observed.hosts.iter().any(|h| {
@@ -67,16 +73,33 @@ pub(super) fn judge(
     HostsJudged { reports, facts }
 }
 
+/// What every host of the domain is judged against.
+struct DomainJudging<'a> {
+    /// Everything gathered.
+    observed: &'a Observed,
+    /// The MX answer, judged.
+    mx: &'a MxJudged,
+    /// The MTA-STS policy in force, if any.
+    policy: Option<&'a Policy>,
+    /// The WebPKI roots, shared by every host's [`PkixCheck`].
+    roots: Arc<[TrustAnchor<'static>]>,
+    /// The time, roots and options.
+    cx: &'a Context<'a>,
+}
+
 /// One host: its TLSA RRset, its MTA-STS coverage, then every address.
 fn judge_host(
-    observed: &Observed,
+    domain: &DomainJudging<'_>,
     host: &HostObserved,
-    mx: &MxJudged,
-    policy: Option<&Policy>,
-    roots: &Arc<[TrustAnchor<'static>]>,
-    cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> (MxHost, HostFacts) {
+    let DomainJudging {
+        observed,
+        mx,
+        policy,
+        ref roots,
+        cx,
+    } = *domain;
     let state = observation::host_state(&host.lookups());
     let tlsa = HostTlsa::of(host);
     tlsa::findings(host, &state, &tlsa, findings);
