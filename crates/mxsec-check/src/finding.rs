@@ -7,44 +7,11 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use mxsec_proto::conformance::ConformanceId;
 use mxsec_proto::name::DomainName;
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Area, FindingKind};
-
-/// How much a finding matters.
-///
-/// Ordered from most to least serious, so sorting findings by severity puts errors first.
-#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Mail is deferred, refused or exposed, or the configuration breaks a MUST of an RFC.
-    Error,
-    /// Works today, but is fragile, weaker than it looks, or breaks at some senders.
-    Warning,
-    /// A fact or advice worth knowing; nothing is broken.
-    Info,
-    /// A check that passed.
-    Pass,
-}
-
-impl Severity {
-    /// The lower-case name used in JSON and in the terminal.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Info => "info",
-            Self::Pass => "pass",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::catalogue::{Area, FindingKind, Severity};
 
 /// What a finding is about.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
@@ -105,7 +72,7 @@ impl fmt::Display for Subject {
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct Finding {
     /// The stable ID from CONFORMANCE.md or SCENARIOS.md, e.g. `STS-POL-05` or `T-01`.
-    pub id: String,
+    pub id: ConformanceId,
     /// The precise kind of finding (several kinds may share one ID).
     pub kind: FindingKind,
     /// How much it matters.
@@ -130,7 +97,7 @@ impl Finding {
         let entry = kind.entry();
         let message: String = message.into();
         Self {
-            id: entry.id.to_owned(),
+            id: entry.id,
             kind,
             severity: entry.severity,
             area: entry.area,
@@ -162,7 +129,7 @@ mod tests {
             Subject::domain(&d),
             "mode \"Enforce\"\r\nis invalid",
         );
-        assert_eq!(f.id, "STS-POL-05");
+        assert_eq!(f.id, ConformanceId::StsPol05);
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.area, Area::MtaSts);
         assert_eq!(f.rfc, "RFC 8461 §3.2");

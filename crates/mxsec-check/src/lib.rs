@@ -8,21 +8,26 @@
 //! coverage), and TLS-RPT. It ends with the verdict of a sender that enforces DANE and
 //! MTA-STS, and the exact answer the mxsec daemon would give Postfix.
 //!
-//! - [`catalogue`]: every kind of finding with its stable ID, severity, RFC section and fix.
-//! - [`finding`]: [`Finding`], [`Severity`], [`Subject`].
+//! - [`catalogue`]: every kind of finding with its stable ID, [`Severity`], RFC section and fix.
+//! - [`dane`]: the DANE judgement of one presented chain, shared with `mxsec tlsa verify`.
+//! - [`finding`]: [`Finding`] and its [`Subject`].
 //! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
 //!   JSON Schema) and [`report::text`] (the human report) render it.
 //!
 //! A broken remote configuration is never an `Err` here: it is a finding in the report.
 
 pub mod catalogue;
+pub mod dane;
 pub mod finding;
 mod judge;
+mod observed;
+mod options;
 pub mod report;
 pub mod run;
 mod wrong_owner;
 
-pub use catalogue::{Area, FindingKind};
-pub use finding::{Finding, Severity, Subject};
+pub use catalogue::{Area, FindingKind, Severity};
+pub use finding::{Finding, Subject};
+pub use options::CheckOptions;
 pub use report::{Report, Verdict};
-pub use run::{CheckOptions, Checker, CheckerError};
+pub use run::{Checker, CheckerError};

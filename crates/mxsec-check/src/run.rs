@@ -13,7 +13,8 @@
 //! Once the MX hosts and TLSA owners are known, the zones above every name the delivery
 //! depends on are looked up for their keys and DS digests ([`zones`]).
 //!
-//! What was gathered is then judged by [`crate::judge`], without further I/O.
+//! What was gathered ([`crate::observed`]) is then judged by [`crate::judge`], without
+//! further I/O.
 
 pub(crate) mod zones;
 
@@ -22,47 +23,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::join_all;
-use mxsec_net::dial::{DialError, Dialer, Refusal};
-use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RecordType, Resolved, TlsaLookup};
-use mxsec_net::observation::{self, address_list, HostLookups, MailHost};
-use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
-use mxsec_net::sts_fetch::{FetchOutcome, FetcherError, PolicyFetcher};
+use mxsec_net::dial::{DialError, Dialer};
+use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RData, RecordType, Resolved, TlsaLookup};
+use mxsec_net::observation::{self, address_list, MailHost};
+use mxsec_net::smtp_probe::{self, ProbeOptions, SMTP_PORT};
+use mxsec_net::sts_fetch::{FetcherError, PolicyFetcher};
 use mxsec_net::tls::Verification;
 use mxsec_net::trust::TrustConfig;
-use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::DomainName;
 use rustls_pki_types::{TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 
+use crate::judge::{self, Context};
+use crate::observed::{
+    AddressObserved, FetchObserved, HostObserved, Observed, RptObserved, StsObserved,
+};
+use crate::options::CheckOptions;
 use crate::report::{Family, Report};
 use crate::wrong_owner::{self, WrongOwner};
-
-/// How the audit runs.
-#[derive(Clone, Debug)]
-pub struct CheckOptions {
-    /// The name announced in EHLO.
-    pub ehlo_name: DomainName,
-    /// The local policy of the decision, as `mxsec query` uses it, so that the report's
-    /// `policy` is the daemon's answer.
-    pub decision: DecisionConfig,
-    /// Time limits of each SMTP probe.
-    pub probe_timeouts: ProbeTimeouts,
-    /// Warn when a WebPKI-valid MX certificate expires within this many days.
-    pub expiry_warning_days: i64,
-}
-
-impl CheckOptions {
-    /// Options with the defaults: 14 days of expiry warning, default probe timeouts and the
-    /// default decision configuration.
-    pub fn new(ehlo_name: DomainName) -> Self {
-        Self {
-            ehlo_name,
-            decision: DecisionConfig::default(),
-            probe_timeouts: ProbeTimeouts::default(),
-            expiry_warning_days: 14,
-        }
-    }
-}
 
 /// Why a [`Checker`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -123,9 +101,9 @@ impl Checker {
         let now = UnixTime::now();
         let observed = self.gather(domain).await;
         let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-        crate::judge::judge(
+        judge::judge(
             &observed,
-            &crate::judge::Context {
+            &Context {
                 now,
                 started,
                 duration_ms,
@@ -367,7 +345,7 @@ impl Checker {
 
     /// TLSA records at `_25._tcp.<domain>`, a common wrong place when the domain is not its
     /// own MX host (SCENARIOS.md D-07).
-    async fn apex_tlsa(&self, domain: &DomainName) -> Option<Resolved<Vec<mxsec_net::dns::RData>>> {
+    async fn apex_tlsa(&self, domain: &DomainName) -> Option<Resolved<Vec<RData>>> {
         let owner = domain.prepend("_25._tcp").ok()?;
         self.inner.dns.lookup(&owner, RecordType::TLSA).await.ok()
     }
@@ -404,80 +382,4 @@ fn zone_names(domain: &DomainName, hosts: &[HostObserved], sts: &StsObserved) ->
         }
     }
     names
-}
-
-/// A TXT RRset: each record as its character-strings.
-pub(crate) type TxtRecords = Vec<Vec<Vec<u8>>>;
-
-/// A TXT lookup.
-pub(crate) type TxtResult = Result<Resolved<TxtRecords>, DnsError>;
-
-/// Everything gathered about one domain, before judging.
-#[derive(Debug)]
-pub(crate) struct Observed {
-    pub(crate) domain: DomainName,
-    pub(crate) mx: Result<Resolved<MxSet>, DnsError>,
-    pub(crate) broken_at: Option<DomainName>,
-    pub(crate) hosts: Vec<HostObserved>,
-    pub(crate) sts: StsObserved,
-    pub(crate) rpt: RptObserved,
-    pub(crate) apex_tlsa: Option<Resolved<Vec<mxsec_net::dns::RData>>>,
-    /// The zones on the chain of the names above, in name order.
-    pub(crate) zones: Vec<zones::ZoneObserved>,
-}
-
-/// One MX host (or the implicit MX).
-#[derive(Debug)]
-pub(crate) struct HostObserved {
-    pub(crate) preference: Option<u16>,
-    pub(crate) name: DomainName,
-    pub(crate) addresses: Addresses,
-    pub(crate) tlsa: Result<TlsaLookup, DnsError>,
-    pub(crate) probes: Vec<AddressObserved>,
-    /// TLSA records at owners senders do not use for this host (D-07).
-    pub(crate) wrong_owners: Vec<WrongOwner>,
-}
-
-impl HostObserved {
-    /// The host's lookups, as the decision's input is built from them.
-    pub(crate) fn lookups(&self) -> HostLookups<'_> {
-        HostLookups {
-            name: &self.name,
-            addresses: &self.addresses,
-            tlsa: Some(&self.tlsa),
-        }
-    }
-}
-
-/// One address and its probe, or why the connect policy did not let it be probed.
-#[derive(Debug)]
-pub(crate) struct AddressObserved {
-    pub(crate) address: IpAddr,
-    pub(crate) probe: Result<ProbeReport, Refusal>,
-}
-
-/// The MTA-STS branch.
-#[derive(Debug)]
-pub(crate) struct StsObserved {
-    pub(crate) txt_name: Option<DomainName>,
-    pub(crate) txt: Option<TxtResult>,
-    pub(crate) wrong_owner: Option<Resolved<TxtRecords>>,
-    pub(crate) host: Option<DomainName>,
-    pub(crate) fetches: Vec<FetchObserved>,
-}
-
-/// The policy fetch over one address family.
-#[derive(Debug)]
-pub(crate) struct FetchObserved {
-    pub(crate) family: Family,
-    pub(crate) address: Option<IpAddr>,
-    pub(crate) outcome: Option<FetchOutcome>,
-}
-
-/// The TLS-RPT branch.
-#[derive(Debug)]
-pub(crate) struct RptObserved {
-    pub(crate) name: Option<DomainName>,
-    pub(crate) txt: Option<TxtResult>,
-    pub(crate) legacy: Option<Resolved<TxtRecords>>,
 }

@@ -49,6 +49,7 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::conformance::ConformanceId;
 use crate::dnssec::Security;
 use crate::mta_sts::matcher::MxPattern;
 use crate::mta_sts::policy::Mode;
@@ -277,7 +278,7 @@ impl MatchName {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Reason {
     /// The conformance ID of the rule applied (e.g. `DANE-DNS-04`).
-    pub rule: &'static str,
+    pub rule: ConformanceId,
     /// What was found, in plain words.
     pub text: String,
 }
@@ -298,7 +299,7 @@ pub fn decide(obs: &Observations, config: &DecisionConfig) -> Decision {
     Decision { policy, reasons }
 }
 
-fn reason(reasons: &mut Vec<Reason>, rule: &'static str, text: impl Into<String>) {
+fn reason(reasons: &mut Vec<Reason>, rule: ConformanceId, text: impl Into<String>) {
     reasons.push(Reason {
         rule,
         text: text.into(),
@@ -311,7 +312,11 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
     }
     let (mx_security, hosts) = match &obs.mx {
         MxState::Failed(failure) => {
-            reason(r, "DANE-DNS-03", format!("MX lookup failed: {failure}"));
+            reason(
+                r,
+                ConformanceId::DaneDns03,
+                format!("MX lookup failed: {failure}"),
+            );
             return TlsPolicy::TempFail(format!("MX lookup failed: {failure}"));
         }
         MxState::NoSuchDomain { security } => {
@@ -337,14 +342,18 @@ fn decide_inner(obs: &Observations, config: &DecisionConfig, r: &mut Vec<Reason>
     if mx_security == Security::Bogus {
         // A bogus RRset is a failed lookup, whatever carried it (DANE-DNS-03, PFX-04).
         let text = "MX lookup failed: DNSSEC bogus".to_owned();
-        reason(r, "DANE-DNS-03", text.clone());
+        reason(r, ConformanceId::DaneDns03, text.clone());
         return TlsPolicy::TempFail(text);
     }
     if hosts.is_empty() {
-        reason(r, "DANE-DISC-02", "no MX host to deliver to");
+        reason(r, ConformanceId::DaneDisc02, "no MX host to deliver to");
         return TlsPolicy::TempFail("no usable MX host".into());
     }
-    reason(r, "DANE-DISC-01", format!("MX RRset is {mx_security}"));
+    reason(
+        r,
+        ConformanceId::DaneDisc01,
+        format!("MX RRset is {mx_security}"),
+    );
     if let Some(temp) = dns_failure(mx_security, hosts, r) {
         return TlsPolicy::TempFail(temp);
     }
@@ -366,7 +375,7 @@ fn explicit_next_hop(destination: &Destination, r: &mut Vec<Reason>) -> Option<T
         }
         Destination::Address(ip) => format!("{ip} is an address literal: no policy applies"),
     };
-    reason(r, "STS-SEL-01", text);
+    reason(r, ConformanceId::StsSel01, text);
     Some(TlsPolicy::NoPolicy)
 }
 
@@ -390,7 +399,7 @@ fn sts_demand<'a>(
     let active = match sts {
         StsState::Active(active) => active,
         StsState::Absent => {
-            reason(r, "STS-FETCH-06", "no MTA-STS policy");
+            reason(r, ConformanceId::StsFetch06, "no MTA-STS policy");
             return StsDemand::Nothing;
         }
         StsState::Unknown(why) => return StsDemand::Unknown(why),
@@ -403,7 +412,7 @@ fn sts_demand<'a>(
             };
             reason(
                 r,
-                "STS-APP-01",
+                ConformanceId::StsApp01,
                 format!(
                     "MTA-STS enforce policy of {} ({source})",
                     active.policy_domain
@@ -414,7 +423,7 @@ fn sts_demand<'a>(
         Mode::Testing if config.strict_testing => {
             reason(
                 r,
-                "STS-APP-02",
+                ConformanceId::StsApp02,
                 "mode testing is treated as enforce (strict_testing)",
             );
             StsDemand::Enforce(active)
@@ -422,13 +431,17 @@ fn sts_demand<'a>(
         Mode::Testing => {
             reason(
                 r,
-                "STS-APP-02",
+                ConformanceId::StsApp02,
                 "MTA-STS mode testing: deliver as usual, report failures",
             );
             StsDemand::Nothing
         }
         Mode::None => {
-            reason(r, "STS-APP-03", "MTA-STS mode none: no active policy");
+            reason(
+                r,
+                ConformanceId::StsApp03,
+                "MTA-STS mode none: no active policy",
+            );
             StsDemand::Nothing
         }
     }
@@ -445,10 +458,14 @@ fn denial(
 ) -> TlsPolicy {
     if security == Security::Bogus {
         let text = "MX lookup failed: DNSSEC bogus".to_owned();
-        reason(r, "DANE-DNS-03", text.clone());
+        reason(r, ConformanceId::DaneDns03, text.clone());
         return TlsPolicy::TempFail(text);
     }
-    reason(r, "DANE-DISC-02", format!("{what} (DNSSEC {security})"));
+    reason(
+        r,
+        ConformanceId::DaneDisc02,
+        format!("{what} (DNSSEC {security})"),
+    );
     if security.is_secure() {
         return TlsPolicy::NoPolicy;
     }
@@ -459,13 +476,13 @@ fn denial(
                 "{what}, without DNSSEC proof, and the MTA-STS policy cache is unavailable \
                  ({why}): a cached policy may apply"
             );
-            reason(r, "STS-FETCH-07", text.clone());
+            reason(r, ConformanceId::StsFetch07, text.clone());
             TlsPolicy::TempFail(text)
         }
         StsDemand::Enforce(sts) => {
             reason(
                 r,
-                "PFX-04",
+                ConformanceId::Pfx04,
                 "an unsigned denial can be forged: the enforce policy's own patterns apply",
             );
             let matches = sts
@@ -500,7 +517,7 @@ fn secure_mx(
             dane_wins(demand, r);
             reason(
                 r,
-                "STS-APP-01",
+                ConformanceId::StsApp01,
                 "some MX hosts have no usable TLSA: they are skipped (dane-only), since \
                  opportunistic TLS there would downgrade the MTA-STS policy",
             );
@@ -509,7 +526,7 @@ fn secure_mx(
         (DaneSupport::Some | DaneSupport::SomeUnusable, StsDemand::Nothing) => {
             reason(
                 r,
-                "DANE-OPS-03",
+                ConformanceId::DaneOps03,
                 "some MX hosts have no DANE: they stay opportunistic (downgrade path)",
             );
             TlsPolicy::Dane
@@ -518,7 +535,7 @@ fn secure_mx(
         (DaneSupport::None, StsDemand::Nothing) => {
             reason(
                 r,
-                "STS-FETCH-06",
+                ConformanceId::StsFetch06,
                 "no DANE and no enforced MTA-STS: opportunistic TLS",
             );
             TlsPolicy::NoPolicy
@@ -527,7 +544,7 @@ fn secure_mx(
             if dane != DaneSupport::None {
                 reason(
                     r,
-                    "STS-APP-01",
+                    ConformanceId::StsApp01,
                     "no TLSA record is usable: the MTA-STS policy's PKIX check applies",
                 );
             }
@@ -552,7 +569,7 @@ fn insecure_mx(
             if dane != DaneSupport::None {
                 reason(
                     r,
-                    "DANE-DISC-01",
+                    ConformanceId::DaneDisc01,
                     "the MX RRset is not secure: TLSA cannot stand in for the MTA-STS policy, \
                      whose patterns alone stop a forged MX",
                 );
@@ -566,7 +583,7 @@ fn insecure_mx(
             DaneSupport::None => {
                 reason(
                     r,
-                    "STS-FETCH-06",
+                    ConformanceId::StsFetch06,
                     "no DANE and no enforced MTA-STS: opportunistic TLS",
                 );
                 TlsPolicy::NoPolicy
@@ -580,7 +597,7 @@ fn dane_wins(demand: &StsDemand<'_>, r: &mut Vec<Reason>) {
     if let StsDemand::Enforce(sts) = demand {
         reason(
             r,
-            "STS-APP-06",
+            ConformanceId::StsApp06,
             format!(
                 "DANE applies, so the MTA-STS policy of {} is not used",
                 sts.policy_domain
@@ -595,7 +612,7 @@ fn unknown_policy(why: &str, r: &mut Vec<Reason>) -> TlsPolicy {
         "MTA-STS policy cache unavailable ({why}) and no policy fetched: \
          a cached policy may apply"
     );
-    reason(r, "STS-FETCH-07", text.clone());
+    reason(r, ConformanceId::StsFetch07, text.clone());
     TlsPolicy::TempFail(text)
 }
 
@@ -609,7 +626,7 @@ fn secure_for_hosts(sts: &ActiveSts, hosts: &[HostState], r: &mut Vec<Reason>) -
         } else {
             reason(
                 r,
-                "STS-VAL-01",
+                ConformanceId::StsVal01,
                 format!(
                     "MX host {} is not covered by any mx pattern: never used",
                     host.name
@@ -620,7 +637,7 @@ fn secure_for_hosts(sts: &ActiveSts, hosts: &[HostState], r: &mut Vec<Reason>) -
     if !matches.is_empty() {
         reason(
             r,
-            "STS-APP-01",
+            ConformanceId::StsApp01,
             "PKIX-valid certificate for the MX host name required",
         );
     }
@@ -640,7 +657,7 @@ fn secure_or_temp(
     r: &mut Vec<Reason>,
 ) -> TlsPolicy {
     if matches.is_empty() {
-        reason(r, "STS-APP-01", none.clone());
+        reason(r, ConformanceId::StsApp01, none.clone());
         return TlsPolicy::TempFail(none);
     }
     TlsPolicy::Secure(SecurePolicy {
@@ -655,17 +672,17 @@ fn dns_failure(mx_security: Security, hosts: &[HostState], r: &mut Vec<Reason>) 
         match &host.addresses {
             AddressState::Failed(failure @ LookupFailure::Bogus(_)) => {
                 let text = format!("address lookup for {} failed: {failure}", host.name);
-                reason(r, "DANE-DNS-03", text.clone());
+                reason(r, ConformanceId::DaneDns03, text.clone());
                 return Some(text);
             }
             AddressState::Failed(failure) if mx_security.is_secure() => {
                 let text = format!("address lookup for {} failed: {failure}", host.name);
-                reason(r, "DANE-DNS-03", text.clone());
+                reason(r, ConformanceId::DaneDns03, text.clone());
                 return Some(text);
             }
             AddressState::Failed(failure) => reason(
                 r,
-                "DANE-DNS-03",
+                ConformanceId::DaneDns03,
                 format!(
                     "address lookup for {} failed ({failure}): host unreachable",
                     host.name
@@ -675,14 +692,14 @@ fn dns_failure(mx_security: Security, hosts: &[HostState], r: &mut Vec<Reason>) 
                 security: Security::Bogus,
             } => {
                 let text = format!("address lookup for {} failed: DNSSEC bogus", host.name);
-                reason(r, "DANE-DNS-03", text.clone());
+                reason(r, ConformanceId::DaneDns03, text.clone());
                 return Some(text);
             }
             AddressState::None | AddressState::Found { .. } => {}
         }
         if let TlsaState::Failed(failure) = &host.tlsa {
             let text = format!("TLSA lookup for {} failed: {failure}", host.name);
-            reason(r, "DANE-DNS-04", text.clone());
+            reason(r, ConformanceId::DaneDns04, text.clone());
             return Some(text);
         }
     }
@@ -723,17 +740,20 @@ fn dane_support(hosts: &[HostState], r: &mut Vec<Reason>) -> DaneSupport {
     for host in &reachable {
         let (rule, text) = match tlsa(host) {
             TlsaState::Usable => (
-                "DANE-DISC-04",
+                ConformanceId::DaneDisc04,
                 "secure TLSA with usable records: DANE authentication required",
             ),
             TlsaState::AllUnusable => (
-                "DANE-DISC-05",
+                ConformanceId::DaneDisc05,
                 "secure TLSA, but no record is usable: TLS required, not authenticated",
             ),
-            TlsaState::Absent => ("DANE-DISC-06", "no TLSA records"),
-            TlsaState::Insecure => ("DANE-DNS-05", "TLSA records are not DNSSEC-secure: ignored"),
+            TlsaState::Absent => (ConformanceId::DaneDisc06, "no TLSA records"),
+            TlsaState::Insecure => (
+                ConformanceId::DaneDns05,
+                "TLSA records are not DNSSEC-secure: ignored",
+            ),
             TlsaState::NotApplicable => (
-                "DANE-DNS-06",
+                ConformanceId::DaneDns06,
                 "addresses are not DNSSEC-secure: DANE cannot apply",
             ),
             TlsaState::Failed(_) => continue,

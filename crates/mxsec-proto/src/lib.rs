@@ -4,6 +4,7 @@
 //! file system and no clock (time is a parameter). That is what makes it exhaustively testable
 //! and fuzzable, and what lets the checker and the Postfix policy daemon share one truth.
 //!
+//! - [`conformance`]: the IDs of the conformance checklist and scenario catalogue, typed.
 //! - [`name`]: domain names normalised once (A-labels, lower case), and next-hop destinations.
 //! - [`dnssec`]: the DNSSEC status every DNS answer carries.
 //! - [`mta_sts`]: RFC 8461 TXT record, policy file and MX pattern matching.
@@ -17,6 +18,7 @@
 //! - [`decision`]: the one function that maps what was learnt about a destination to a policy.
 
 pub mod certificate;
+pub mod conformance;
 pub mod dane;
 pub mod decision;
 pub mod dnssec;

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::SystemTime;
 
-use mxsec_check::finding::Severity;
 use mxsec_check::report::{DaneVerdict, Delivery, StsVerdict};
 use mxsec_check::Report;
+use mxsec_check::Severity;
+use mxsec_proto::conformance::ConformanceId;
 use mxsec_proto::dane::tlsa::TlsaRecord;
 use mxsec_testbed::dns::{DnsServer, Zone};
 use mxsec_testbed::https::{HttpsServer, PolicyHost, Reply};
@@ -274,7 +275,7 @@ fn findings(report: &Report) -> String {
 }
 
 /// Whether the report has a finding with this ID and severity.
-fn has(report: &Report, id: &str, severity: Severity) -> bool {
+fn has(report: &Report, id: ConformanceId, severity: Severity) -> bool {
     report
         .findings
         .iter()
@@ -309,7 +310,7 @@ async fn dane_tlsa_03_records_from_the_live_mx_published_pass_check() {
     let authenticated = report
         .findings
         .iter()
-        .filter(|f| f.id == "DANE-AUTH-01" && f.severity == Severity::Pass)
+        .filter(|f| f.id == ConformanceId::DaneAuth01 && f.severity == Severity::Pass)
         .count();
     assert_eq!(authenticated, 2, "{}", findings(&report));
     assert!(
@@ -364,12 +365,15 @@ async fn dane_tlsa_04_record_for_another_key_fails_check_with_d_01() {
     assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
     // D-01: no TLSA record matches the served certificate, on both addresses.
     assert!(
-        has(&report, "D-01", Severity::Error),
+        has(&report, ConformanceId::D01, Severity::Error),
         "{}",
         findings(&report)
     );
     assert!(
-        !report.findings.iter().any(|f| f.id == "DANE-AUTH-01"),
+        !report
+            .findings
+            .iter()
+            .any(|f| f.id == ConformanceId::DaneAuth01),
         "{}",
         findings(&report)
     );
@@ -393,14 +397,14 @@ async fn sts_pol_07_policy_and_record_from_sts_init_published_pass_check() {
     // (STS-VAL-01) whose certificate passes on both addresses (STS-VAL-02).
     assert_eq!(report.verdict.mta_sts, StsVerdict::Testing);
     assert!(
-        has(&report, "STS-VAL-01", Severity::Pass),
+        has(&report, ConformanceId::StsVal01, Severity::Pass),
         "{}",
         findings(&report)
     );
     let passes = report
         .findings
         .iter()
-        .filter(|f| f.id == "STS-VAL-02" && f.severity == Severity::Pass)
+        .filter(|f| f.id == ConformanceId::StsVal02 && f.severity == Severity::Pass)
         .count();
     assert_eq!(passes, 2, "{}", findings(&report));
     assert!(
@@ -428,12 +432,12 @@ async fn sts_val_01_policy_whose_mx_does_not_cover_the_mx_fails_check_with_m_05(
     assert_eq!(report.verdict.mta_sts, StsVerdict::Testing);
     // Under `testing` the uncovered MX host is a warning (M-05); nothing says it is covered.
     assert!(
-        has(&report, "M-05", Severity::Warning),
+        has(&report, ConformanceId::M05, Severity::Warning),
         "{}",
         findings(&report)
     );
     assert!(
-        !has(&report, "STS-VAL-01", Severity::Pass),
+        !has(&report, ConformanceId::StsVal01, Severity::Pass),
         "{}",
         findings(&report)
     );
@@ -454,7 +458,7 @@ async fn sts_val_01_policy_whose_mx_does_not_cover_the_mx_fails_check_with_m_05(
     assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
     assert_eq!(report.verdict.mta_sts, StsVerdict::Enforce);
     assert!(
-        has(&report, "M-05", Severity::Error),
+        has(&report, ConformanceId::M05, Severity::Error),
         "{}",
         findings(&report)
     );
@@ -472,7 +476,7 @@ async fn sts_txt_03_record_with_a_broken_id_fails_check_with_sts_txt_03() {
     let (report, out) = site.check().await;
     assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
     assert!(
-        has(&report, "STS-TXT-03", Severity::Error),
+        has(&report, ConformanceId::StsTxt03, Severity::Error),
         "{}",
         findings(&report)
     );
@@ -491,7 +495,7 @@ async fn sts_txt_02_record_with_broken_syntax_fails_check_with_sts_txt_02() {
     let (report, out) = site.check().await;
     assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
     assert!(
-        has(&report, "STS-TXT-02", Severity::Error),
+        has(&report, ConformanceId::StsTxt02, Severity::Error),
         "{}",
         findings(&report)
     );
@@ -528,7 +532,7 @@ async fn dane_ops_01_next_key_published_ahead_passes_check_before_and_after_the_
     assert_eq!(out.status.code(), Some(0), "{}", findings(&report));
     assert_eq!(report.verdict.delivery, Delivery::Authenticated);
     assert!(
-        !has(&report, "D-14", Severity::Info),
+        !has(&report, ConformanceId::D14, Severity::Info),
         "{}",
         findings(&report)
     );
@@ -545,7 +549,7 @@ async fn dane_ops_01_next_key_published_ahead_passes_check_before_and_after_the_
     let authenticated = report
         .findings
         .iter()
-        .filter(|f| f.id == "DANE-AUTH-01" && f.severity == Severity::Pass)
+        .filter(|f| f.id == ConformanceId::DaneAuth01 && f.severity == Severity::Pass)
         .count();
     assert_eq!(authenticated, 2, "{}", findings(&report));
     assert_eq!(report.verdict.delivery, Delivery::Authenticated);
@@ -559,7 +563,7 @@ async fn dane_ops_01_next_key_published_ahead_passes_check_before_and_after_the_
     let (report, out) = site.check().await;
     assert_eq!(out.status.code(), Some(1), "{}", findings(&report));
     assert!(
-        has(&report, "D-01", Severity::Error),
+        has(&report, ConformanceId::D01, Severity::Error),
         "{}",
         findings(&report)
     );
@@ -640,7 +644,7 @@ async fn sts_ops_02_policy_from_sts_init_hosted_by_sts_serve_passes_check() {
     let passes = report
         .findings
         .iter()
-        .filter(|f| f.id == "STS-VAL-02" && f.severity == Severity::Pass)
+        .filter(|f| f.id == ConformanceId::StsVal02 && f.severity == Severity::Pass)
         .count();
     assert_eq!(passes, 2, "{}", findings(&report));
     assert!(

@@ -23,10 +23,10 @@ use mxsec_proto::name::DomainName;
 
 use crate::catalogue::FindingKind;
 use crate::finding::{Finding, Subject};
-use crate::run::zones::ZoneObserved;
-use crate::run::Observed;
+use crate::observed::Observed;
+use crate::observed::ZoneObserved;
 
-use super::push;
+use super::context::push;
 
 /// Pushes the findings about the zones' algorithms, keys and DS digests.
 pub(crate) fn judge_zones(zones: &[ZoneObserved], findings: &mut Vec<Finding>) {
@@ -149,7 +149,7 @@ fn is_at_or_below(name: &DomainName, zone: &DomainName) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::zones::ZoneKey;
+    use crate::observed::ZoneKey;
 
     fn name(s: &str) -> DomainName {
         DomainName::parse(s).unwrap()

@@ -5,39 +5,24 @@
 //! parsers, TLSA classification and matching, the policy decision), so the checker cannot
 //! disagree with the daemon.
 
+mod address;
+mod context;
 mod dnssec;
 mod hosts;
 mod mx;
+mod probe;
 mod rpt;
 mod stores;
 mod sts;
+mod tlsa;
 mod verdict;
 
 use mxsec_proto::decision::{decide, Observations};
 use mxsec_proto::name::Destination;
-use rustls_pki_types::{TrustAnchor, UnixTime};
-use time::OffsetDateTime;
 
-use crate::finding::Finding;
+use crate::observed::Observed;
 use crate::report::{Report, Summary, SCHEMA_VERSION};
-use crate::run::{CheckOptions, Observed};
-
-/// What judging needs besides the gathered data.
-pub(crate) struct Context<'a> {
-    /// The time certificates are judged at.
-    pub(crate) now: UnixTime,
-    /// When the audit started.
-    pub(crate) started: OffsetDateTime,
-    /// How long gathering took.
-    pub(crate) duration_ms: u64,
-    /// The WebPKI roots (plus any extra CA files).
-    pub(crate) roots: &'a [TrustAnchor<'static>],
-    /// The operating system's root store (plus any extra CA files), when loaded: every
-    /// recorded chain is also validated against it (PKIX-01).
-    pub(crate) os_roots: Option<&'a [TrustAnchor<'static>]>,
-    /// The options of the run.
-    pub(crate) options: &'a CheckOptions,
-}
+pub(crate) use context::Context;
 
 /// Turns what was gathered into the report.
 pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
@@ -92,14 +77,4 @@ pub(crate) fn judge(observed: &Observed, cx: &Context<'_>) -> Report {
         mta_sts: sts.section,
         tls_rpt: tls_rpt.section,
     }
-}
-
-/// Pushes a finding.
-pub(crate) fn push(
-    findings: &mut Vec<Finding>,
-    kind: crate::catalogue::FindingKind,
-    subject: crate::finding::Subject,
-    message: impl Into<String>,
-) {
-    findings.push(Finding::new(kind, subject, message));
 }

@@ -7,11 +7,11 @@ use mxsec_net::observation::{self, HostLookups};
 use mxsec_proto::decision::{LookupFailure, MxState};
 use mxsec_proto::dnssec::Security;
 
-use super::push;
+use super::context::push;
 use crate::catalogue::FindingKind as K;
 use crate::finding::{Finding, Subject};
+use crate::observed::{HostObserved, Observed};
 use crate::report::{DnsStatus, MxKind};
-use crate::run::{HostObserved, Observed};
 
 /// What the MX lookup gave, for the report and the decision.
 pub(super) struct MxJudged {

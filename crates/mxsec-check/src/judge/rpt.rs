@@ -3,14 +3,14 @@
 use mxsec_net::dns::Answer;
 use mxsec_proto::tlsrpt::record::{NoTlsRpt, TlsRptRecord, TlsRptWarning};
 
-use super::push;
+use super::context::push;
 use super::sts::concat;
 use crate::catalogue::FindingKind as K;
 use crate::finding::{Finding, Subject};
+use crate::observed::Observed;
 use crate::report::{
     DaneVerdict, DnsStatus, StsVerdict, TlsRptSection, TlsRptVerdict, TxtLookup, Verdict,
 };
-use crate::run::Observed;
 
 /// What the TLS-RPT branch gave.
 pub(super) struct RptJudged {

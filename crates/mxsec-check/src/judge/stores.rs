@@ -22,10 +22,10 @@ use std::fmt;
 use mxsec_proto::certificate::{self, ChainError};
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
-use super::{push, Context};
+use super::context::{push, Context};
 use crate::catalogue::FindingKind;
 use crate::finding::{Finding, Subject};
-use crate::run::Observed;
+use crate::observed::Observed;
 
 /// One of the two root stores compared.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]

@@ -7,11 +7,11 @@ use mxsec_proto::decision::{ActiveSts, StsSource, StsState};
 use mxsec_proto::mta_sts::policy::{Mode, Policy, PolicyError, PolicyWarning};
 use mxsec_proto::mta_sts::record::{NoPolicy, RecordWarning, StsRecord};
 
-use super::push;
+use super::context::push;
 use crate::catalogue::FindingKind as K;
 use crate::finding::{one_line, Finding, Subject};
+use crate::observed::Observed;
 use crate::report::{DnsStatus, MtaStsSection, PolicyFetch, PolicyReport, StsVerdict, TxtLookup};
-use crate::run::Observed;
 
 /// The longest `policy_ttl` of an answer, as the resolver uses (an hour).
 const MAX_ANSWER_TTL: u64 = 3600;
@@ -181,7 +181,7 @@ pub(super) fn judge(observed: &Observed, findings: &mut Vec<Finding>) -> StsJudg
             policy_host: host,
             fetches,
             policy: policy.map(|(p, _)| PolicyReport {
-                mode: p.mode.as_str().to_owned(),
+                mode: p.mode,
                 max_age: p.max_age,
                 mx: p.mx.iter().map(ToString::to_string).collect(),
             }),
@@ -205,7 +205,7 @@ pub(super) fn concat(strings: &[Vec<u8>]) -> String {
     one_line(&String::from_utf8_lossy(&strings.concat()))
 }
 
-fn fetch_report(f: &crate::run::FetchObserved) -> PolicyFetch {
+fn fetch_report(f: &crate::observed::FetchObserved) -> PolicyFetch {
     let mut report = PolicyFetch {
         family: f.family,
         address: f.address,
@@ -261,7 +261,7 @@ fn fetch_findings(
     findings: &mut Vec<Finding>,
 ) {
     let sts = &observed.sts;
-    let attempted: Vec<&crate::run::FetchObserved> =
+    let attempted: Vec<&crate::observed::FetchObserved> =
         sts.fetches.iter().filter(|f| f.address.is_some()).collect();
     if attempted.is_empty() {
         push(

@@ -1,21 +1,27 @@
 //! The report of one domain audit: the verdict, the findings and what was observed.
 //!
 //! The types here are plain data with serde derives; [`json`] documents the wire format and
-//! holds its JSON Schema, [`text`] renders the human report. The web front end returns the
-//! same types.
+//! holds its JSON Schema, [`text`] renders the human report for a terminal and [`html`] the
+//! same report for the web page. The two human reports walk one layout and take their words
+//! from one table, so they say the same thing. The web front end returns the same types.
 
+pub mod html;
 pub mod json;
+mod labels;
+mod layout;
 pub mod text;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
+use mxsec_proto::mta_sts::policy::Mode;
 use mxsec_proto::name::DomainName;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::finding::{Finding, Severity};
+use crate::catalogue::Severity;
+use crate::finding::Finding;
 
 /// The version of the JSON report format; see [`json`] for what changes it.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -636,7 +642,7 @@ impl Family {
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct PolicyReport {
     /// `enforce`, `testing` or `none`.
-    pub mode: String,
+    pub mode: Mode,
     /// The max_age in seconds, as published (before any clamping).
     pub max_age: u64,
     /// The `mx` patterns, in order.

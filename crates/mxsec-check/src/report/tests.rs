@@ -120,7 +120,7 @@ fn report(domain: &str, findings: Vec<Finding>, hosts: Vec<MxHost>, verdict: Ver
                 },
             ],
             policy: Some(PolicyReport {
-                mode: "enforce".to_owned(),
+                mode: Mode::Enforce,
                 max_age: 604_800,
                 mx: vec![format!("mx1.{domain}"), format!("*.{domain}")],
             }),
@@ -460,7 +460,7 @@ fn text_starts_with_the_summary() {
     assert!(lines[1].starts_with("FAIL  3 errors · 2 warnings · 1 note · 2 checks passed"));
     assert!(lines[3].contains("verdict   MTA-STS enforce · DANE usable · TLS-RPT absent"));
     assert!(lines[4].contains("Postfix   OK dane-only"));
-    assert!(lines[5].contains("senders   DANE+MTA-STS   deferred"));
+    assert!(lines[5].contains("senders   DANE and MTA-STS  deferred"));
     let problems = lines.iter().position(|l| l.contains("T-01")).unwrap();
     let first_section = lines.iter().position(|l| *l == "MX and DNSSEC").unwrap();
     assert!(

@@ -15,33 +15,12 @@ use hickory_proto::dnssec::PublicKey;
 use mxsec_net::dns::{Answer, Dns, RData, RecordType};
 use mxsec_proto::name::DomainName;
 
+use crate::observed::{ZoneKey, ZoneObserved};
+
 /// Lookups in flight at once.
 const PARALLEL: usize = 8;
 /// The most names whose zone is looked up for one domain.
 const MAX_NAMES: usize = 48;
-
-/// One zone key (a DNSKEY with the zone key flag, RFC 4034 §2.1.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ZoneKey {
-    /// The key tag (RFC 4034 Appendix B).
-    pub(crate) tag: u16,
-    /// The DNSSEC algorithm number.
-    pub(crate) algorithm: u8,
-    /// The public key field.
-    pub(crate) public_key: Vec<u8>,
-}
-
-/// One zone on the chain of the checked names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ZoneObserved {
-    /// The zone apex.
-    pub(crate) zone: DomainName,
-    /// Its zone keys.
-    pub(crate) keys: Vec<ZoneKey>,
-    /// The digest types of the DS RRset at its delegation; empty when there is none (an
-    /// insecure delegation) or it could not be looked up.
-    pub(crate) ds_digests: Vec<u8>,
-}
 
 /// Every name at or above `names`, root excluded, deepest first within each name, without
 /// repeats, at most [`MAX_NAMES`].

@@ -41,7 +41,8 @@ pub const MAX_ANSWER_BYTES: usize = 1232;
 /// record covers only some renewals (SCENARIOS.md D-02).
 pub const MULTI_INTERMEDIATE_CAS: &[&str] = &["Let's Encrypt"];
 
-/// The (usage, selector, matching type) of a record to generate.
+/// The (usage, selector, matching type) of a record: what DANE-TLSA-04 groups records by,
+/// and what is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RecordKind {
     /// Certificate usage: 2 (DANE-TA) or 3 (DANE-EE) can be generated.
@@ -222,6 +223,15 @@ pub enum PlanError {
 }
 
 impl RecordKind {
+    /// The kind of an existing record.
+    pub fn of(record: &TlsaRecord) -> Self {
+        Self {
+            usage: record.usage,
+            selector: record.selector,
+            matching: record.matching,
+        }
+    }
+
     /// Parses `u s m`, e.g. `3 1 1`.
     pub fn parse(text: &str) -> Option<Self> {
         let mut fields = text.split_whitespace().map(|f| f.parse::<u8>().ok());

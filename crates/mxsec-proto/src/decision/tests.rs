@@ -204,7 +204,7 @@ fn sts_app_06_dane_wins_over_sts_enforce() {
     );
     let d = decide(&o, &DecisionConfig::default());
     assert_eq!(d.policy, TlsPolicy::DaneOnly);
-    assert!(d.reasons.iter().any(|r| r.rule == "STS-APP-06"));
+    assert!(d.reasons.iter().any(|r| r.rule == ConformanceId::StsApp06));
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn dane_disc_01_partial_dane_without_enforce_is_dane() {
     );
     let d = decide(&o, &DecisionConfig::default());
     assert_eq!(d.policy, TlsPolicy::Dane);
-    assert!(d.reasons.iter().any(|r| r.rule == "DANE-OPS-03"));
+    assert!(d.reasons.iter().any(|r| r.rule == ConformanceId::DaneOps03));
 }
 
 /// Defect: `dane` let Postfix deliver to mx2 opportunistically, so stripping STARTTLS there

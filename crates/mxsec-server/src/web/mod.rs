@@ -8,12 +8,11 @@
 //! lives on loopback: the caller chooses, in [`WebConfig::network`].
 //!
 //! - [`server`]: routes, the streamed page, the API, headers (served by [`crate::http`]).
-//! - [`page`]: the HTML; [`html`]: escaping.
+//! - [`page`]: the page around the report ([`mxsec_check::report::html`]).
 //! - [`checks`]: running checks, the concurrency bound and the time limit.
 //! - [`limits`]: the per-client rate limit; [`input`]: validation of the domain typed.
 
 mod checks;
-mod html;
 mod input;
 mod limits;
 mod page;

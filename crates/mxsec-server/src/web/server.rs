@@ -172,7 +172,7 @@ async fn check_page(
     );
     let rest = async move {
         let body = match checks::finished(state).await {
-            CheckState::Done(report) => page::report(&report),
+            CheckState::Done(report) => mxsec_check::report::html::render(&report),
             CheckState::TimedOut(limit) => page::report_failed(
                 domain.as_str(),
                 &format!("The check did not finish within {} s.", limit.as_secs()),

@@ -337,7 +337,7 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
     ),
     audit(
         "tlsa-large",
-        &["DANE-TLSA-08", "R-04"],
+        &["DANE-TLSA-04", "DANE-TLSA-08", "R-04"],
         ["absent", "usable", "absent", "authenticated"],
     ),
     audit(

@@ -6,18 +6,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use mxsec_check::dane::{self, Usability};
 use mxsec_net::dial::{ConnectPolicy, DialError};
 use mxsec_net::dns::{Answer, DnsError};
 use mxsec_net::observation::address_list;
 use mxsec_net::smtp_probe::{probe_all, ProbeFailure, ProbeOptions};
 use mxsec_net::tls::Verification;
 use mxsec_proto::certificate;
-use mxsec_proto::dane::matching::{self, MatchedAt, ReferenceNames};
+use mxsec_proto::dane::matching::{MatchedAt, ReferenceNames};
 use mxsec_proto::dane::publish::{
     self, answer_size_warning, Credentials, PlanInput, RecordKind, DEFAULT_KINDS,
 };
 use mxsec_proto::dane::tlsa::TlsaRecord;
-use mxsec_proto::dane::usable::{self, RrsetUsability};
 use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::DomainName;
 use rustls_pki_types::pem::{self, SectionKind};
@@ -226,79 +226,65 @@ async fn verify(args: &TlsaVerifyArgs) -> Result<ExitCode> {
     }
 }
 
-/// Prints which record matches which certificate of `chain`; whether one authenticates it.
+/// Prints which record matches which certificate of `chain`, as the checker judges it
+/// ([`dane::judge_chain`]); whether one authenticates it.
 fn judge(records: &[TlsaRecord], chain: &[CertificateDer<'_>], names: &ReferenceNames) -> bool {
-    let classification = usable::classify(records);
-    for dropped in &classification.dropped {
+    let judgement = dane::judge_chain(records, chain, names, UnixTime::now());
+    for dropped in &judgement.dropped {
         println!("{}: not usable: {}", short(&dropped.record), dropped.reason);
     }
-    let mut authenticated = false;
-    match &classification.usability {
-        RrsetUsability::Usable(set) => {
-            let evaluation = matching::evaluate(chain, set, names, UnixTime::now());
-            for verdict in &evaluation.records {
-                match &verdict.result {
-                    Ok(m) => {
-                        authenticated = true;
-                        let (position, what) = match m.at {
-                            MatchedAt::Presented(0) => (0, "the server certificate".to_owned()),
-                            MatchedAt::Presented(i) => (
-                                i,
-                                format!(
-                                    "issuer {}",
-                                    chain.get(i).map(publish::subject_of).unwrap_or_default()
-                                ),
-                            ),
-                            MatchedAt::Record => (0, "the key in the record itself".to_owned()),
-                        };
-                        let name = m
-                            .name
-                            .as_ref()
-                            .map(|n| format!(", name {n} checked"))
-                            .unwrap_or_default();
-                        println!(
-                            "{}: matches {what} (certificate {} of the chain){name}",
-                            short(&verdict.record),
-                            position + 1
-                        );
-                    }
-                    Err(failure) => {
-                        let same_kind_matches = evaluation.records.iter().any(|v| {
-                            v.result.is_ok() && kind(&v.record) == kind(&verdict.record)
-                        });
-                        let note = if same_kind_matches {
-                            " (another record of this kind matches: fine for a pre-published next key or another issuing CA; otherwise remove it)"
-                        } else {
-                            ""
-                        };
-                        println!("{}: does not match: {failure}{note}", short(&verdict.record));
-                    }
-                }
-            }
-            // DANE-TLSA-04: every (usage, selector, matching type) present must match the
-            // current chain; one that matches nothing stands alone for a past or future chain.
-            let mut kinds: Vec<String> = evaluation.records.iter().map(|v| kind(&v.record)).collect();
-            kinds.sort();
-            kinds.dedup();
-            for k in kinds {
-                let matched = evaluation
-                    .records
-                    .iter()
-                    .any(|v| v.result.is_ok() && kind(&v.record) == k);
-                if !matched {
-                    eprintln!(
-                        "warning: no `{k}` record matches the current chain; records of a kind must \
-                         match the chain in service at every moment (DANE-TLSA-04)"
-                    );
-                }
-            }
-        }
-        RrsetUsability::AllUnusable => println!(
+    match judgement.usability {
+        Usability::Usable => {}
+        Usability::AllUnusable => println!(
             "no usable record: DANE senders require TLS but cannot authenticate the server (DANE-DISC-05)"
         ),
-        RrsetUsability::Empty => println!("no records"),
+        Usability::Empty => println!("no records"),
     }
-    authenticated
+    for verdict in &judgement.evaluation.records {
+        match &verdict.result {
+            Ok(m) => {
+                let (position, what) = match m.at {
+                    MatchedAt::Presented(0) => (0, "the server certificate".to_owned()),
+                    MatchedAt::Presented(i) => (
+                        i,
+                        format!(
+                            "issuer {}",
+                            chain.get(i).map(publish::subject_of).unwrap_or_default()
+                        ),
+                    ),
+                    MatchedAt::Record => (0, "the key in the record itself".to_owned()),
+                };
+                let name = m
+                    .name
+                    .as_ref()
+                    .map(|n| format!(", name {n} checked"))
+                    .unwrap_or_default();
+                println!(
+                    "{}: matches {what} (certificate {} of the chain){name}",
+                    short(&verdict.record),
+                    position + 1
+                );
+            }
+            Err(failure) => {
+                let note = if judgement.kind_matches(RecordKind::of(&verdict.record)) {
+                    " (another record of this kind matches: fine for a pre-published next key or another issuing CA; otherwise remove it)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{}: does not match: {failure}{note}",
+                    short(&verdict.record)
+                );
+            }
+        }
+    }
+    for kind in judgement.unmatched_kinds() {
+        eprintln!(
+            "warning: no `{kind}` record matches the current chain; records of a kind must \
+             match the chain in service at every moment (DANE-TLSA-04)"
+        );
+    }
+    judgement.authenticated()
 }
 
 /// The chain each address of `host` presents on port 25 after STARTTLS, in address order;
@@ -370,16 +356,6 @@ async fn live_chains(
         bail!("no address of {host} completed a TLS handshake");
     }
     Ok(chains)
-}
-
-/// `u s m` of a record.
-fn kind(record: &TlsaRecord) -> String {
-    record
-        .to_string()
-        .split(' ')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `u s m` and the first 16 hex digits, for messages.
