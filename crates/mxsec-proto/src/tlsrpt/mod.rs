@@ -4,13 +4,19 @@
 //! - [`report`]: the JSON aggregate report (§4).
 //! - [`ingest`]: reports as files (`.json`, `.json.gz`) and e-mail messages (§5).
 //! - [`result_type`]: the `result-type` vocabulary (§4.3).
+//! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
+//! - [`sessions`]: those lines joined into sessions with their recipient domain.
+//! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
 
+pub mod datagram;
 pub mod ingest;
+pub mod postfix_log;
 pub mod record;
 pub mod report;
 pub mod result_type;
+pub mod sessions;
 pub mod summary;
 
 pub use record::TlsRptRecord;
