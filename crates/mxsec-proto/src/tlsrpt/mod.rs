@@ -4,12 +4,15 @@
 //! - [`report`]: the JSON aggregate report (§4).
 //! - [`ingest`]: reports as files (`.json`, `.json.gz`) and e-mail messages (§5).
 //! - [`result_type`]: the `result-type` vocabulary (§4.3).
+//! - [`aggregate`]: one day's report for one policy domain, from the policies applied and
+//!   the sessions seen; the report file name.
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
 
+pub mod aggregate;
 pub mod datagram;
 pub mod ingest;
 pub mod postfix_log;
