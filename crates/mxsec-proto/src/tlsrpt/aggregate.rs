@@ -329,34 +329,55 @@ impl DayReport {
     /// Counts one session of this domain (sessions of other domains or days are the
     /// caller's to route; this one is taken as is).
     pub fn add_session(&mut self, session: &Session) {
-        let policy = self.policy_for(&session.mx_host);
-        let verdict = judge(&session.outcome, &policy, &session.mx_host);
+        self.add_sessions(
+            &session.mx_host,
+            session.relay.as_ref().map(|r| r.ip),
+            &session.outcome,
+            1,
+        );
+    }
+
+    /// Counts `count` sessions to `mx_host` (at `ip`) that went as `outcome`.
+    pub fn add_sessions(
+        &mut self,
+        mx_host: &str,
+        ip: Option<std::net::IpAddr>,
+        outcome: &SessionOutcome,
+        count: u64,
+    ) {
+        let policy = self.policy_for(mx_host);
+        let verdict = judge(outcome, &policy, mx_host);
         let tally = self.tally(&policy.policy);
         match verdict {
-            Ok(()) => tally.successes = tally.successes.saturating_add(1),
+            Ok(()) => tally.successes = tally.successes.saturating_add(count),
             Err(verdict) => {
-                tally.failures = tally.failures.saturating_add(1);
+                tally.failures = tally.failures.saturating_add(count);
                 let key = DetailKey {
                     verdict,
-                    mx_host: Some(session.mx_host.clone()).filter(|h| !h.is_empty()),
-                    receiving_ip: session.relay.as_ref().map(|r| r.ip),
+                    mx_host: Some(mx_host.to_owned()).filter(|h| !h.is_empty()),
+                    receiving_ip: ip,
                     helo: None,
                     additional: None,
                 };
                 let n = tally.details.entry(key).or_default();
-                *n = n.saturating_add(1);
+                *n = n.saturating_add(count);
             }
         }
     }
 
     /// Counts one policy of a libtlsrpt datagram: one session.
     pub fn add_datagram(&mut self, policy: &DatagramPolicy) {
+        self.add_datagrams(policy, 1);
+    }
+
+    /// Counts `count` sessions that a libtlsrpt datagram policy described alike.
+    pub fn add_datagrams(&mut self, policy: &DatagramPolicy, count: u64) {
         let tally = self.tally(&policy.policy);
         if !policy.failed {
-            tally.successes = tally.successes.saturating_add(1);
+            tally.successes = tally.successes.saturating_add(count);
             return;
         }
-        tally.failures = tally.failures.saturating_add(1);
+        tally.failures = tally.failures.saturating_add(count);
         for d in &policy.failures {
             let key = DetailKey {
                 verdict: Verdict {
@@ -369,7 +390,7 @@ impl DayReport {
                 additional: d.additional_information.clone(),
             };
             let n = tally.details.entry(key).or_default();
-            *n = n.saturating_add(d.failed_session_count);
+            *n = n.saturating_add(d.failed_session_count.saturating_mul(count));
         }
     }
 

@@ -46,7 +46,7 @@ pub struct Datagram {
 }
 
 /// One policy of a delivery request, and how its session ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DatagramPolicy {
     /// The policy (its domain defaults to the request's).
     pub policy: AppliedPolicy,

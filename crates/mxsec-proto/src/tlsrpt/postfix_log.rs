@@ -75,7 +75,10 @@ pub struct Relay {
 
 /// How far Postfix trusted the server certificate of an established session
 /// (`tls_log_summary`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Trust {
     /// No certificate (anonymous cipher suite).
     Anonymous,
@@ -88,8 +91,11 @@ pub enum Trust {
 }
 
 /// Why Postfix did not accept a server certificate (`tls_log_verify_error`), or why TLS did not
-/// happen; the kinds [`super::sessions`] maps to RFC 8460 result types.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// happen; the kinds [`super::aggregate`] maps to RFC 8460 result types.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum TlsFailure {
     /// `certificate has expired` (X509_V_ERR_CERT_HAS_EXPIRED).
     Expired,

@@ -30,7 +30,10 @@ pub const MAX_PROCESSES: usize = 4096;
 pub const MAX_WAITING: usize = 64;
 
 /// How one session went, before any policy is applied to it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum SessionOutcome {
     /// TLS was established and Postfix's checks, if any, passed.
     Tls {
