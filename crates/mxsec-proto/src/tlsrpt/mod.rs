@@ -6,6 +6,7 @@
 //! - [`result_type`]: the `result-type` vocabulary (§4.3).
 //! - [`aggregate`]: one day's report for one policy domain, from the policies applied and
 //!   the sessions seen; the report file name.
+//! - [`answered`]: the policies a policy server answered, as TLS-RPT records them.
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
@@ -14,6 +15,7 @@
 //!   day, failures by result type, MX and sending IP, and what to fix first.
 
 pub mod aggregate;
+pub mod answered;
 pub mod datagram;
 pub mod day_record;
 pub mod ingest;
