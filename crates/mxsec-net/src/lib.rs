@@ -20,5 +20,6 @@ pub mod store;
 pub mod sts_fetch;
 pub mod sts_serve;
 pub mod tls;
+pub mod tlsrpt;
 pub mod trust;
 pub mod ttl_cache;
