@@ -32,7 +32,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::resolver::DestinationResolver;
-use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore};
+use mxsec_net::store::{PolicyStore, RedisStore, ReportStore, SqliteStore};
+use mxsec_net::tlsrpt::recorder::Recorder;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -231,19 +232,21 @@ async fn build_engine(
         .clone()
         .with_cache(config.cache.dns_entries);
     metrics.set_dns_cache(dns_cache);
-    let store: Arc<dyn PolicyStore> = match &config.cache.store {
+    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config.cache.store {
         StoreSetting::Sqlite(path) => {
-            Arc::new(SqliteStore::open(path.clone()).await.with_context(|| {
+            let store = Arc::new(SqliteStore::open(path.clone()).await.with_context(|| {
                 format!(
                     "cannot open the policy store {} (cache.store)",
                     path.display()
                 )
-            })?)
+            })?);
+            (store.clone(), store)
         }
         StoreSetting::Redis { url, prefix } => {
-            Arc::new(RedisStore::connect(url, prefix).await.with_context(|| {
+            let store = Arc::new(RedisStore::connect(url, prefix).await.with_context(|| {
                 format!("cannot connect to the policy store {url} (cache.store)")
-            })?)
+            })?);
+            (store.clone(), store)
         }
     };
     let resolver = DestinationResolver::new(
@@ -251,7 +254,10 @@ async fn build_engine(
         resolving.fetcher.clone(),
         Some(store.clone()),
     );
-    let engine = Engine::new(Arc::new(resolver), store, config.cache.answer_entries);
+    let mut engine = Engine::new(Arc::new(resolver), store, config.cache.answer_entries);
+    if config.tlsrpt.is_some() {
+        engine.recorder = Some(Recorder::new(reports));
+    }
     metrics.set_answer_cache(engine.answer_cache());
     Ok(engine)
 }
