@@ -44,6 +44,8 @@ for target in $(cargo fuzz list); do
   case "$target" in
     smtp_reply) max_len=70000 ;;
     tlsrpt_report) max_len=16384 ;;
+    # Several log lines, so that the session tracker joins them; datagrams with policies.
+    postfix_log | tlsrpt_datagram) max_len=16384 ;;
     # Room for a few thousand mx patterns, enough to outgrow the socketmap reply limit.
     decision) max_len=16384 ;;
     *) max_len=4096 ;;

@@ -21,5 +21,6 @@ pub mod smtp_probe;
 pub mod store;
 pub mod sts_fetch;
 pub mod tls;
+pub mod tlsrpt;
 pub mod trust;
 pub mod ttl_cache;

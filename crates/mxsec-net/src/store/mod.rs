@@ -35,6 +35,7 @@
 
 mod codec;
 mod redis;
+pub mod reports;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ use mxsec_proto::mta_sts::cache::CacheEntry;
 use mxsec_proto::name::DomainName;
 
 pub use self::redis::RedisStore;
+pub use self::reports::{ReportBatch, ReportStore};
 pub use self::sqlite::SqliteStore;
 
 /// A change to one stored entry, made by [`PolicyStore::update`]: typically

@@ -27,6 +27,8 @@ use mxsec_proto::name::DomainName;
 use super::codec::{entry_from_json, entry_to_json};
 use super::{Change, PolicyStore, StoreError};
 
+mod reports;
+
 /// How long to wait for a connection, and for each reply, before failing the request.
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -24,10 +24,12 @@ use tokio::sync::oneshot;
 use super::codec::{self, from_sql_int, to_sql_int};
 use super::{Change, PolicyStore, RecordProblem, StoreError};
 
-/// The schema version this build writes and understands (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+mod reports;
 
-/// The schema, version 1. Times are Unix seconds. The policy columns are all NULL when the
+/// The schema version this build writes and understands (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 2;
+
+/// The schema, version 1 (version 2 adds the TLS-RPT tables, [`reports::MIGRATE_2`]). Times are Unix seconds. The policy columns are all NULL when the
 /// entry holds only failed fetches. The body is the policy's truth and is parsed again when
 /// read; `mode`, `max_age`, `refresh_at` and `policy_expires_at` are derived from it, kept
 /// for queries (`refresh_at` is indexed for [`PolicyStore::due_for_refresh`]) and for
@@ -499,9 +501,14 @@ fn ensure_schema(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let objects: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
         .map_err(|e| classify(path, e))?;
+    let migrate_2 = reports::MIGRATE_2;
     match version {
         0 if objects == 0 => conn
-            .execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+            .execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} {migrate_2} COMMIT;"))
+            .map_err(|e| classify(path, e)),
+        // A version 1 store gains the TLS-RPT tables; its policies stay as they are.
+        1 if tables == 1 => conn
+            .execute_batch(&format!("BEGIN IMMEDIATE; {migrate_2} COMMIT;"))
             .map_err(|e| classify(path, e)),
         SCHEMA_VERSION if tables == 1 => Ok(()),
         found if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {

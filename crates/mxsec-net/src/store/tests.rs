@@ -709,15 +709,15 @@ mod sqlite_file {
             .close()
             .await;
         rusqlite::Connection::open(&path)
-            .and_then(|c| c.execute_batch("PRAGMA user_version = 2"))
+            .and_then(|c| c.execute_batch("PRAGMA user_version = 3"))
             .expect("set version");
         let err = open_err(&path).await;
         assert!(
             matches!(
                 err,
                 StoreError::NewerSchema {
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),

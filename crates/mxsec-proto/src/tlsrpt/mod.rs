@@ -4,13 +4,26 @@
 //! - [`report`]: the JSON aggregate report (§4).
 //! - [`ingest`]: reports as files (`.json`, `.json.gz`) and e-mail messages (§5).
 //! - [`result_type`]: the `result-type` vocabulary (§4.3).
+//! - [`aggregate`]: one day's report for one policy domain, from the policies applied and
+//!   the sessions seen; the report file name.
+//! - [`answered`]: the policies a policy server answered, as TLS-RPT records them.
+//! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
+//! - [`sessions`]: those lines joined into sessions with their recipient domain.
+//! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
+//! - [`day_record`]: what a store keeps per policy domain and day until the report is sent.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
 
+pub mod aggregate;
+pub mod answered;
+pub mod datagram;
+pub mod day_record;
 pub mod ingest;
+pub mod postfix_log;
 pub mod record;
 pub mod report;
 pub mod result_type;
+pub mod sessions;
 pub mod summary;
 
 pub use record::TlsRptRecord;

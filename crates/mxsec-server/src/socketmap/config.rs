@@ -62,6 +62,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mxsec_net::dns::Backend;
+use mxsec_net::tlsrpt::config::TlsRptConfig;
 use mxsec_proto::decision::DecisionConfig;
 use serde::Deserialize;
 use toml::Spanned;
@@ -92,6 +93,8 @@ pub struct DaemonConfig {
     pub limits: Limits,
     /// The decision settings per socketmap map name (`[default_zone]`, `[zones.*]`).
     pub zones: Zones,
+    /// `[tlsrpt]`: record answers for TLS-RPT reports.
+    pub tlsrpt: Option<TlsRptConfig>,
 }
 
 /// Where the daemon listens.
@@ -364,6 +367,8 @@ struct File {
     default_zone: ZoneFile,
     #[serde(default)]
     zones: BTreeMap<String, ZoneFile>,
+    #[serde(default)]
+    tlsrpt: Option<TlsRptConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -732,6 +737,7 @@ impl File {
             refresh,
             limits,
             zones,
+            tlsrpt: self.tlsrpt,
         })
     }
 }
@@ -904,5 +910,20 @@ strict_testing = true
     fn sqlite_url_form() {
         let config = parse("[cache]\nstore = \"sqlite:///tmp/p.db\"\n").unwrap();
         assert_eq!(config.cache.store, StoreSetting::Sqlite("/tmp/p.db".into()));
+    }
+
+    #[test]
+    fn rpt_del_02_tlsrpt_section_is_one_field() {
+        assert_eq!(parse("").unwrap().tlsrpt, None);
+        let config = parse(
+            "[tlsrpt]\norganization_name = \"Example\"\ncontact_info = \"r@example.net\"\n\
+             submitter = \"example.net\"\nrelay = \"127.0.0.1:25\"\n",
+        )
+        .unwrap();
+        let tlsrpt = config.tlsrpt.expect("[tlsrpt]");
+        assert_eq!(tlsrpt.submitter, "example.net");
+        assert_eq!(tlsrpt.relay.as_deref(), Some("127.0.0.1:25"));
+        let message = error("[tlsrpt]\norganization_name = \"E\"\n");
+        assert!(message.contains("tlsrpt"), "{message}");
     }
 }

@@ -40,7 +40,8 @@ use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::dns::Backend;
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::setup::{NetSettings, Network, SetupError};
-use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore, StoreError};
+use mxsec_net::store::{PolicyStore, RedisStore, ReportStore, SqliteStore, StoreError};
+use mxsec_net::tlsrpt::recorder::Recorder;
 use mxsec_net::trust::OsStore;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Mutex, Semaphore};
@@ -283,25 +284,36 @@ async fn build_engine(
         Backend::Validate => config.cache.validation_entries,
         Backend::TrustAd => 0,
     });
-    let store: Arc<dyn PolicyStore> = match &config.cache.store {
-        StoreSetting::Sqlite(path) => Arc::new(SqliteStore::open(path.clone()).await.map_err(
-            |source| StartError::Store {
-                store: path.display().to_string(),
-                source,
-            },
-        )?),
+    // One store keeps both the policies and the TLS-RPT day records.
+    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config
+        .cache
+        .store
+    {
+        StoreSetting::Sqlite(path) => {
+            let store = Arc::new(SqliteStore::open(path.clone()).await.map_err(|source| {
+                StartError::Store {
+                    store: path.display().to_string(),
+                    source,
+                }
+            })?);
+            (store.clone(), store)
+        }
         StoreSetting::Redis { url, prefix } => {
-            Arc::new(RedisStore::connect(url, prefix).await.map_err(|source| {
+            let store = Arc::new(RedisStore::connect(url, prefix).await.map_err(|source| {
                 StartError::Store {
                     store: url.clone(),
                     source,
                 }
-            })?)
+            })?);
+            (store.clone(), store)
         }
     };
     let resolver =
         DestinationResolver::new(Arc::new(dns), network.fetcher.clone(), Some(store.clone()));
-    let engine = Engine::new(Arc::new(resolver), store, config.cache.answer_entries);
+    let mut engine = Engine::new(Arc::new(resolver), store, config.cache.answer_entries);
+    if config.tlsrpt.is_some() {
+        engine.recorder = Some(Recorder::new(reports));
+    }
     metrics.set_answer_cache(engine.answer_cache());
     Ok(engine)
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use mxsec_net::resolver::{DestinationResolver, FetchReport, Resolution};
 use mxsec_net::store::PolicyStore;
+use mxsec_net::tlsrpt::recorder::Recorder;
 use mxsec_proto::decision::{decide, DecisionConfig, Observations, StsState};
 use mxsec_proto::name::Destination;
 use mxsec_proto::postfix::netstring;
@@ -71,6 +72,8 @@ pub(crate) struct Engine {
     pub(crate) resolver: Arc<DestinationResolver>,
     pub(crate) store: Arc<dyn PolicyStore>,
     answers: Answers<Arc<Cached>>,
+    /// With `[tlsrpt]`: records each lookup's answer for the day's TLS-RPT reports.
+    pub(crate) recorder: Option<Recorder>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -93,6 +96,7 @@ impl Engine {
             resolver,
             store,
             answers: Answers::new(answer_entries),
+            recorder: None,
         }
     }
 
@@ -224,6 +228,7 @@ impl Service {
         let (max_ttl, failure_ttl) = (self.cache.max_answer_ttl, self.cache.failure_ttl);
         let key = destination.clone();
         let lookups = self.lookups.clone();
+        let recorder = self.engine.recorder.clone();
         self.engine
             .answers
             .lookup(destination, move || async move {
@@ -232,6 +237,9 @@ impl Service {
                 // Boxed once the turn comes: a lookup's state is large, and thousands may wait.
                 let resolution = Box::pin(resolver.resolve(&key)).await;
                 count_fetch(&metrics, &resolution);
+                if let Some(recorder) = &recorder {
+                    recorder.record(&resolution, time::OffsetDateTime::now_utc());
+                }
                 let ttl = answer_ttl(&resolution, resolution.ttl, max_ttl, failure_ttl);
                 (Arc::new(Cached::new(&resolution.observations)), ttl)
             })

@@ -1,0 +1,127 @@
+//! The TLS-RPT records in the SQLite store (schema version 2): `tlsrpt_day` holds one
+//! [`DayRecord`] as JSON per (day, domain), `tlsrpt_position` the position of each log.
+
+use mxsec_proto::name::DomainName;
+use mxsec_proto::tlsrpt::day_record::DayRecord;
+use rusqlite::{params, Connection, OptionalExtension};
+use time::Date;
+
+use super::super::codec;
+use super::super::reports::{
+    day_key, decode, encode, ReportBatch, ReportStore, MAX_DOMAINS_PER_DAY,
+};
+use super::super::StoreError;
+use super::{sqlite_error, SqliteStore};
+
+/// Schema version 1 to 2: the TLS-RPT tables.
+pub(super) const MIGRATE_2: &str = "
+CREATE TABLE tlsrpt_day (
+    day    TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (day, domain)
+) WITHOUT ROWID;
+CREATE TABLE tlsrpt_position (
+    source   TEXT PRIMARY KEY NOT NULL,
+    position TEXT NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+";
+
+#[async_trait::async_trait]
+impl ReportStore for SqliteStore {
+    async fn apply(&self, batch: ReportBatch) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        // One job, one savepoint: every change and the position, or none.
+        self.call(move |conn| {
+            for (day, domain, change) in &batch.changes {
+                let day = day_key(*day);
+                let stored: Option<String> = conn
+                    .prepare_cached("SELECT record FROM tlsrpt_day WHERE day = ?1 AND domain = ?2")
+                    .and_then(|mut s| {
+                        s.query_row(params![day, domain.as_str()], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(|e| sqlite_error(&path, e))?;
+                let mut record = match &stored {
+                    Some(json) => decode(&format!("{day} {domain}"), json)?,
+                    None if domains(conn, &path, &day)? >= MAX_DOMAINS_PER_DAY => continue,
+                    None => DayRecord::default(),
+                };
+                change(&mut record);
+                let json = encode(&record)?;
+                conn.prepare_cached(
+                    "INSERT INTO tlsrpt_day (day, domain, record) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (day, domain) DO UPDATE SET record = excluded.record",
+                )
+                .and_then(|mut s| s.execute(params![day, domain.as_str(), json]))
+                .map_err(|e| sqlite_error(&path, e))?;
+            }
+            if let Some((source, position)) = &batch.position {
+                conn.prepare_cached(
+                    "INSERT INTO tlsrpt_position (source, position) VALUES (?1, ?2) \
+                     ON CONFLICT (source) DO UPDATE SET position = excluded.position",
+                )
+                .and_then(|mut s| s.execute(params![source, position]))
+                .map_err(|e| sqlite_error(&path, e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn day(&self, day: Date) -> Result<Vec<(DomainName, DayRecord)>, StoreError> {
+        let path = self.path.clone();
+        let day = day_key(day);
+        self.call(move |conn| {
+            let rows: Vec<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT domain, record FROM tlsrpt_day WHERE day = ?1 ORDER BY domain",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![day], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()
+                })
+                .map_err(|e| sqlite_error(&path, e))?;
+            rows.into_iter()
+                .map(|(domain, json)| {
+                    let key = format!("{day} {domain}");
+                    Ok((codec::domain(&key, &domain)?, decode(&key, &json)?))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn position(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let path = self.path.clone();
+        let source = source.to_owned();
+        self.call(move |conn| {
+            conn.prepare_cached("SELECT position FROM tlsrpt_position WHERE source = ?1")
+                .and_then(|mut s| s.query_row(params![source], |r| r.get(0)).optional())
+                .map_err(|e| sqlite_error(&path, e))
+        })
+        .await
+    }
+
+    async fn forget_days_before(&self, day: Date) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let day = day_key(day);
+        self.call(move |conn| {
+            conn.prepare_cached("DELETE FROM tlsrpt_day WHERE day < ?1")
+                .and_then(|mut s| s.execute(params![day]))
+                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+                .map_err(|e| sqlite_error(&path, e))
+        })
+        .await
+    }
+}
+
+/// How many domains `day` has records for.
+fn domains(conn: &Connection, path: &std::path::Path, day: &str) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM tlsrpt_day WHERE day = ?1")
+        .and_then(|mut s| s.query_row(params![day], |r| r.get(0)))
+        .map_err(|e| sqlite_error(path, e))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}

@@ -1,0 +1,9 @@
+//! The TLS-RPT reporter's I/O (RFC 8460): what a sending MTA's policy server records about
+//! each destination, for the daily reports.
+//!
+//! - [`config`]: the `[tlsrpt]` section of the daemon configuration.
+//! - [`recorder`]: records, per policy domain and UTC day, the policies answered and their
+//!   policy-level failures, in the policy store ([`crate::store::ReportStore`]).
+
+pub mod config;
+pub mod recorder;
