@@ -278,7 +278,9 @@ async fn submit(
         total: 0,
     };
     session.expect("greeting", 2).await?;
-    session.command(&format!("EHLO {ehlo}\r\n"), "EHLO", 2).await?;
+    session
+        .command(&format!("EHLO {ehlo}\r\n"), "EHLO", 2)
+        .await?;
     session
         .command(&format!("MAIL FROM:<{from}>\r\n"), "MAIL", 2)
         .await?;
@@ -286,10 +288,7 @@ async fn submit(
         .command(&format!("RCPT TO:<{to}>\r\n"), "RCPT", 2)
         .await?;
     session.command("DATA\r\n", "DATA", 3).await?;
-    session
-        .send(&dot_stuff(message))
-        .await
-        .map_err(io)?;
+    session.send(&dot_stuff(message)).await.map_err(io)?;
     let accepted = session.expect("message", 2).await?;
     // The message is queued; a failing QUIT changes nothing.
     let _ = session.command("QUIT\r\n", "QUIT", 2).await;
@@ -368,7 +367,8 @@ impl Session<'_> {
         loop {
             if !self.buffer.is_empty() {
                 let progress = self.parser.feed(&self.buffer).map_err(|_| protocol())?;
-                self.buffer.drain(..progress.consumed.min(self.buffer.len()));
+                self.buffer
+                    .drain(..progress.consumed.min(self.buffer.len()));
                 if let Some(reply) = progress.reply {
                     return Ok(reply);
                 }

@@ -17,6 +17,7 @@ use mxsec_proto::tlsrpt::delivery::{gzip_report, subject, GZIP_MEDIA_TYPE};
 use mxsec_proto::tlsrpt::Report;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The headers the signature covers (RFC 6376 §5.4; RPT-DEL-02's headers included).
@@ -130,8 +131,8 @@ pub fn build_message(mail: &ReportMail<'_>, date: OffsetDateTime) -> Vec<u8> {
          covering {start} to {end}.\r\nThe report is attached as {file}.\r\n",
         submitter = mail.submitter,
         domain = mail.policy_domain,
-        start = mail.report.date_range.start_datetime,
-        end = mail.report.date_range.end_datetime,
+        start = rfc3339(mail.report.date_range.start_datetime),
+        end = rfc3339(mail.report.date_range.end_datetime),
         file = mail.file_name,
     );
     let id: String = mail
@@ -150,12 +151,23 @@ pub fn build_message(mail: &ReportMail<'_>, date: OffsetDateTime) -> Vec<u8> {
     MessageBuilder::new()
         .from(mail.from)
         .to(mail.to)
-        .subject(subject(mail.policy_domain, mail.submitter, mail.report))
+        // Raw: the subject is ASCII, and RFC 2047 encoding would hide it from filters.
+        .header(
+            "Subject",
+            Raw::new(subject(mail.policy_domain, mail.submitter, mail.report)),
+        )
         .date(date.unix_timestamp())
         .message_id(format!("{id}@{}", mail.submitter))
-        .header("TLS-Report-Domain", Raw::new(mail.policy_domain.to_string()))
+        .header(
+            "TLS-Report-Domain",
+            Raw::new(mail.policy_domain.to_string()),
+        )
         .header("TLS-Report-Submitter", Raw::new(mail.submitter.to_string()))
         .body(body)
         .write_to_vec()
         .unwrap_or_default()
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
 }

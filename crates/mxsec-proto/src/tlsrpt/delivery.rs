@@ -164,7 +164,10 @@ mod tests {
         // Nothing after 24 hours from the first attempt.
         let last = datetime!(2026-12-06 22:00 UTC);
         assert_eq!(next_attempt(first, 12, last), None);
-        assert_eq!(next_attempt(first, u32::MAX, first), Some(first + LONGEST_RETRY));
+        assert_eq!(
+            next_attempt(first, u32::MAX, first),
+            Some(first + LONGEST_RETRY)
+        );
     }
 
     #[test]
