@@ -21,9 +21,15 @@ use mxsec_net::proto::tlsrpt::ingest::{read, Container};
 use mxsec_net::proto::tlsrpt::record::ReportUri;
 use mxsec_net::proto::tlsrpt::report::{AppliedPolicy, PolicyResult, Summary};
 use mxsec_net::proto::tlsrpt::Report;
-use mxsec_net::tlsrpt::deliver::{https_client, Deliverer, DeliveryError, MailSetup, Outgoing};
+use mxsec_net::tlsrpt::deliver::{
+    https_client, Delivered, Deliverer, DeliveryError, MailSetup, Outgoing,
+};
 use mxsec_net::tlsrpt::mail::Dkim;
+use mxsec_testbed::https::{HttpsServer, PolicyHost, Reply};
+use mxsec_testbed::pki::{LeafSpec, ServedChain};
 use mxsec_testbed::smtp::{MxBehaviour, SmtpServer, StartTls};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use time::macros::{date, datetime};
 
 const SELECTOR: &str = "tlsrpt";
@@ -278,6 +284,101 @@ async fn rpt_del_04_relay_down_is_an_error_for_every_rua() {
     assert_eq!(failures.len(), 1);
     assert!(
         matches!(failures[0].1, DeliveryError::Relay { .. }),
+        "{failures:?}"
+    );
+}
+
+/// A report receiver at `https://reports.example.org:<port>/tlsrpt` answering `status`, and a
+/// client that trusts the testbed root and reaches it on loopback.
+async fn report_receiver(status: u16) -> (HttpsServer, reqwest::Client, String) {
+    let pki = crate::support::pki();
+    let leaf = crate::support::leaf(&pki, LeafSpec::new(["reports.example.org"]));
+    let host = PolicyHost::new(
+        "reports.example.org",
+        &leaf,
+        ServedChain::LeafAndIntermediate,
+        Reply::body(status, None, ""),
+    )
+    .path("/tlsrpt")
+    .accepts_post();
+    let server = HttpsServer::start("127.0.0.1:0".parse().expect("address"), vec![host], None)
+        .await
+        .expect("https server");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.root_pem().as_bytes()).expect("root"))
+        .expect("root");
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .resolve("reports.example.org", server.local_addr())
+        .build()
+        .expect("client");
+    let uri = format!(
+        "https://reports.example.org:{}/tlsrpt",
+        server.local_addr().port()
+    );
+    (server, http, uri)
+}
+
+async fn post_to(
+    status: u16,
+) -> (
+    HttpsServer,
+    String,
+    Result<Delivered, Vec<(String, DeliveryError)>>,
+) {
+    let (server, http, uri) = report_receiver(status).await;
+    let (dkim, _) = ed25519_dkim();
+    let mut deliverer = deliverer("127.0.0.1:9".parse().expect("address"), dkim);
+    deliverer.http = http;
+    let domain = name("example.org");
+    let rua = [ReportUri::parse(&uri).expect("uri")];
+    let result = deliverer
+        .deliver(
+            &Outgoing {
+                policy_domain: &domain,
+                rua: &rua,
+                report: &report(),
+                file_name: "x.json.gz",
+            },
+            datetime!(2026-12-06 01:00 UTC),
+        )
+        .await;
+    (server, uri, result)
+}
+
+#[tokio::test]
+async fn rpt_del_05_https_post_sends_the_gzip_report() {
+    let (server, uri, result) = post_to(201).await;
+    let delivered = result.expect("delivered");
+    assert_eq!(delivered.uri, uri);
+    assert_eq!(delivered.relay_reply, None);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(
+        requests[0].header("content-type"),
+        Some("application/tlsrpt+gzip")
+    );
+    assert_eq!(
+        read(&requests[0].body, Container::Gzip).expect("gzip report"),
+        [report()]
+    );
+}
+
+#[tokio::test]
+async fn rpt_del_05_non_2xx_status_is_a_failure() {
+    let (_server, _, result) = post_to(503).await;
+    let failures = result.expect_err("503");
+    assert!(
+        matches!(failures[0].1, DeliveryError::Status { status: 503, .. }),
         "{failures:?}"
     );
 }
