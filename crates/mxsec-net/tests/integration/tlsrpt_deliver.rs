@@ -24,7 +24,7 @@ use mxsec_net::proto::tlsrpt::Report;
 use mxsec_net::tlsrpt::deliver::{
     https_client, Delivered, Deliverer, DeliveryError, MailSetup, Outgoing,
 };
-use mxsec_net::tlsrpt::mail::Dkim;
+use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim};
 use mxsec_testbed::https::{HttpsServer, PolicyHost, Reply};
 use mxsec_testbed::pki::{LeafSpec, ServedChain};
 use mxsec_testbed::smtp::{MxBehaviour, SmtpServer, StartTls};
@@ -381,4 +381,56 @@ async fn rpt_del_05_non_2xx_status_is_a_failure() {
         matches!(failures[0].1, DeliveryError::Status { status: 503, .. }),
         "{failures:?}"
     );
+}
+
+/// A signer from PEM files made as docs/tlsrpt.md says (`openssl genpkey`), and its record.
+fn dkim_from_pem(pem: &str, p: &str, k: &str) -> (Dkim, String) {
+    let key = dkim_key_from_pem(pem.as_bytes()).expect("PEM key");
+    let record = format!("v=DKIM1; k={k}; s=tlsrpt; p={}", p.trim());
+    (Dkim::new(key, &name("example.net"), SELECTOR), record)
+}
+
+#[tokio::test]
+async fn rpt_del_03_openssl_rsa_and_ed25519_keys_sign_verifiable_mails() {
+    let signers = [
+        (
+            include_str!("data/dkim-rsa.pem"),
+            include_str!("data/dkim-rsa.p"),
+            "rsa",
+            "a=rsa-sha256",
+        ),
+        (
+            include_str!("data/dkim-ed25519.pem"),
+            include_str!("data/dkim-ed25519.p"),
+            "ed25519",
+            "a=ed25519-sha256",
+        ),
+    ];
+    for (pem, p, k, algorithm) in signers {
+        let server = mailbox().await;
+        let (dkim, record) = dkim_from_pem(pem, p, k);
+        let deliverer = deliverer(server.local_addr(), dkim);
+        let domain = name("example.org");
+        let rua = [ReportUri::parse("mailto:tlsrpt@example.org").expect("uri")];
+        deliverer
+            .deliver(
+                &Outgoing {
+                    policy_domain: &domain,
+                    rua: &rua,
+                    report: &report(),
+                    file_name: "x.json.gz",
+                },
+                datetime!(2026-12-06 01:00 UTC),
+            )
+            .await
+            .expect("delivered");
+        let data = &server.messages()[0].data;
+        assert!(String::from_utf8_lossy(data).contains(algorithm), "{k}");
+        assert!(dkim_verifies(data, &record).await, "{k} signature verifies");
+    }
+}
+
+#[test]
+fn rpt_del_03_pem_without_a_key_is_refused() {
+    assert!(dkim_key_from_pem(b"not a key").is_err());
 }
