@@ -16,8 +16,8 @@
 //!
 //! The server speaks just enough HTTP/1.1 for that: one request per connection, request head
 //! at most 16 KiB, read within ten seconds, `Connection: close` on every response. Every
-//! request is recorded ([`HttpsServer::requests`]) so tests can see the SNI name, path, Host
-//! and request headers a client sent.
+//! request is recorded ([`HttpsServer::requests`]) so tests can see the SNI name, path, Host,
+//! request headers and, for hosts that accept `POST` (TLS-RPT receivers), the body a client sent.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -40,6 +40,9 @@ pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
 
 /// The largest request head the server reads.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// The largest request body the server reads.
+pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// How long the server waits for a TLS handshake and a request head.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -173,6 +176,7 @@ pub struct PolicyHost {
     path: String,
     reply: Reply,
     browser_only: bool,
+    accepts_post: bool,
 }
 
 impl PolicyHost {
@@ -189,6 +193,7 @@ impl PolicyHost {
             path: POLICY_PATH.to_owned(),
             reply,
             browser_only: false,
+            accepts_post: false,
         }
     }
 
@@ -206,6 +211,13 @@ impl PolicyHost {
         self
     }
 
+    /// Also answers `POST` at its path, recording the request body: a TLS-RPT report receiver
+    /// (RFC 8460 §5.4, RPT-DEL-05).
+    pub fn accepts_post(mut self) -> Self {
+        self.accepts_post = true;
+        self
+    }
+
     /// The host name.
     pub fn name(&self) -> &str {
         &self.name
@@ -219,6 +231,7 @@ impl fmt::Debug for PolicyHost {
             .field("path", &self.path)
             .field("reply", &self.reply)
             .field("browser_only", &self.browser_only)
+            .field("accepts_post", &self.accepts_post)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +247,9 @@ pub struct Request {
     pub path: String,
     /// The request headers, names in lower case, in order.
     pub headers: Vec<(String, String)>,
+    /// The request body, read for `POST` by its `Content-Length` (at most
+    /// [`MAX_REQUEST_BODY`] octets); empty otherwise.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -443,12 +459,28 @@ async fn serve_connection(
         let reply = Reply::body(400, Some("text/plain"), "bad request\n");
         return respond(&mut tls, &reply).await;
     };
-    let request = Request {
+    let mut request = Request {
         sni: sni.clone(),
         method,
         path,
         headers,
+        body: Vec::new(),
     };
+    if request.method == "POST" {
+        let length = request
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if length > MAX_REQUEST_BODY {
+            let reply = Reply::body(413, Some("text/plain"), "too large\n");
+            return respond(&mut tls, &reply).await;
+        }
+        let mut body = vec![0u8; length];
+        tokio::time::timeout(REQUEST_TIMEOUT, tls.read_exact(&mut body))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        request.body = body;
+    }
     requests
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -471,7 +503,8 @@ fn choose_reply(host: &PolicyHost, request: &Request) -> Reply {
             "<html><body>Access denied</body></html>\n",
         );
     }
-    if request.method != "GET" && request.method != "HEAD" {
+    let post = host.accepts_post && request.method == "POST";
+    if request.method != "GET" && request.method != "HEAD" && !post {
         return Reply::body(405, Some("text/plain"), "method not allowed\n");
     }
     if request.path != host.path {

@@ -6,4 +6,5 @@ mod pkix;
 mod ssrf;
 mod starttls;
 mod support;
+mod tlsrpt_deliver;
 mod verifier;

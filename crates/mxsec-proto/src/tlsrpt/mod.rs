@@ -10,6 +10,7 @@
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
+//! - [`delivery`]: the gzip body, mail subject, send time and retry schedule of a report.
 //! - [`day_record`]: what a store keeps per policy domain and day until the report is sent.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
@@ -18,6 +19,7 @@ pub mod aggregate;
 pub mod answered;
 pub mod datagram;
 pub mod day_record;
+pub mod delivery;
 pub mod ingest;
 pub mod postfix_log;
 pub mod record;

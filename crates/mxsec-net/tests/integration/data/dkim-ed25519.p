@@ -1,0 +1,1 @@
+3cihkhoE2rvYgDbIbA7aW8mJvw8li+KKVcfKbddClAM=
