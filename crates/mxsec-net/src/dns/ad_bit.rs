@@ -29,15 +29,15 @@ use hickory_net::NetError;
 use hickory_proto::op::{DnsResponse, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::CNAME;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError};
 use super::exchange::{exchange, Flags};
+use super::message::{domain, lowest_ttl, malformed, negative_ttl, rcode_error, to_name};
 use super::types::{Answer, CnameHop, DnsError};
-use super::validating::{domain, malformed, rcode_error, to_name};
 use crate::ttl_cache::{TtlCache, TtlLimits};
 
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
@@ -309,25 +309,6 @@ impl DnsBackend for AdBit {
             ttl: ttl.unwrap_or(0),
         })
     }
-}
-
-/// The lowest TTL of `records`, signatures excluded.
-pub(super) fn lowest_ttl<'a>(records: impl Iterator<Item = &'a Record>) -> Option<u32> {
-    records
-        .filter(|r| r.record_type() != RecordType::RRSIG)
-        .map(|r| r.ttl)
-        .min()
-}
-
-/// The negative TTL of a denial: the lesser of the SOA record's TTL and its MINIMUM field
-/// (RFC 2308 §5), from the authority section.
-pub(super) fn negative_ttl<'a>(authorities: impl Iterator<Item = &'a Record>) -> Option<u32> {
-    authorities
-        .filter_map(|r| match &r.data {
-            RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
-            _ => None,
-        })
-        .min()
 }
 
 /// An RFC 8914 extended error that reports a DNSSEC failure, as a reason.

@@ -39,6 +39,7 @@ mod cache;
 mod chain;
 mod config;
 mod exchange;
+mod message;
 mod opt_out;
 mod stack;
 pub mod trust_anchor;
@@ -378,7 +379,7 @@ async fn resolve(
         let progressed = !step.aliases.is_empty();
         for hop in step.aliases {
             if hop.owner != current {
-                return Err(validating::malformed(
+                return Err(message::malformed(
                     name,
                     rtype,
                     &format!("CNAME chain jumps from {current} to {}", hop.owner),
@@ -406,7 +407,7 @@ async fn resolve(
             return Ok(Resolved::new(chain, current, outcome, ttl));
         }
         if !progressed {
-            return Err(validating::malformed(
+            return Err(message::malformed(
                 name,
                 rtype,
                 "the resolver gave neither data, nor a denial, nor a CNAME",
@@ -438,7 +439,7 @@ async fn cname_chain(
         else {
             return Ok(chain);
         };
-        let target = validating::domain(host, rtype, &target)?;
+        let target = message::domain(host, rtype, &target)?;
         if target == *host || chain.iter().any(|h| h.owner == target) {
             return Err(DnsError::CnameLoop {
                 name: host.clone(),
@@ -477,7 +478,7 @@ async fn alias_check(backend: &dyn DnsBackend, host: &DomainName) -> (AliasCheck
         .records()
         .and_then(|records| validating::first_cname(records))
     {
-        Some(target) => match validating::domain(host, RecordType::CNAME, &target) {
+        Some(target) => match message::domain(host, RecordType::CNAME, &target) {
             Ok(target) => AliasCheck::Alias(Dnssec::new(security, target)),
             Err(e) => AliasCheck::Failed(e),
         },

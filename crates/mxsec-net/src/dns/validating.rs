@@ -44,10 +44,10 @@ use hickory_resolver::net::{DnsError as HickoryDnsError, NetError, NoRecords};
 use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
-use super::ad_bit::{lowest_ttl, negative_ttl};
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
 use super::exchange::{exchange, Flags};
+use super::message::{domain, lowest_ttl, malformed, negative_ttl, rcode_error, to_name};
 use super::opt_out::next_closer_in_opt_out_span;
 use super::stack::ValidatingStack;
 use super::trust_anchor::{self, AnchorEntry};
@@ -490,37 +490,11 @@ fn denial_answer(
     }
 }
 
-pub(crate) fn rcode_error(name: &DomainName, rtype: RecordType, code: ResponseCode) -> DnsError {
-    match code {
-        ResponseCode::ServFail => DnsError::ServFail {
-            name: name.clone(),
-            rtype,
-        },
-        ResponseCode::Refused => DnsError::Refused {
-            name: name.clone(),
-            rtype,
-        },
-        other => DnsError::ResponseCode {
-            name: name.clone(),
-            rtype,
-            code: u16::from(other),
-        },
-    }
-}
-
 fn bogus(name: &DomainName, rtype: RecordType, reason: &str) -> DnsError {
     DnsError::Bogus {
         name: name.clone(),
         rtype,
         reason: reason.to_owned(),
-    }
-}
-
-pub(crate) fn malformed(name: &DomainName, rtype: RecordType, detail: &str) -> DnsError {
-    DnsError::Malformed {
-        name: name.clone(),
-        rtype,
-        detail: detail.to_owned(),
     }
 }
 
@@ -541,31 +515,6 @@ pub(crate) fn first_cname(records: &[RData]) -> Option<Name> {
     records.iter().find_map(|r| match r {
         RData::CNAME(CNAME(target)) => Some(target.clone()),
         _ => None,
-    })
-}
-
-/// A name for hickory: the normalised name with its trailing dot.
-pub(crate) fn to_name(name: &DomainName, rtype: RecordType) -> Result<Name, DnsError> {
-    Name::from_ascii(name.to_fqdn()).map_err(|e| DnsError::Other {
-        name: name.clone(),
-        rtype,
-        detail: e.to_string(),
-    })
-}
-
-/// A name from an answer, normalised; one that is not a domain name makes the answer
-/// malformed.
-pub(crate) fn domain(
-    name: &DomainName,
-    rtype: RecordType,
-    found: &Name,
-) -> Result<DomainName, DnsError> {
-    DomainName::parse(&found.to_ascii()).map_err(|e| {
-        malformed(
-            name,
-            rtype,
-            &format!("{found} in the answer is not a domain name: {e}"),
-        )
     })
 }
 

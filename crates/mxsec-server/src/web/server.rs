@@ -137,32 +137,24 @@ async fn check_page(
         }
     };
     if let Err(wait) = app.limiter.take(peer.ip(), Instant::now()) {
-        let secs = whole_seconds(wait);
-        let mut response = html(
+        return retry_page(
             StatusCode::TOO_MANY_REQUESTS,
-            page::notice(
-                domain.as_str(),
-                "Too many checks",
-                &format!("You have started many checks in a short time. Retry in {secs} s."),
-            ),
+            &domain,
+            "Too many checks",
+            "You have started many checks in a short time.",
+            wait,
         );
-        retry_after(response.headers_mut(), secs);
-        return response;
     }
     let state = match app.checks.start(&domain) {
         Ok(state) => state,
         Err(Busy { retry_after: wait }) => {
-            let secs = whole_seconds(wait);
-            let mut response = html(
+            return retry_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                page::notice(
-                    domain.as_str(),
-                    "Busy",
-                    &format!("The checker is busy with other checks. Retry in {secs} s."),
-                ),
-            );
-            retry_after(response.headers_mut(), secs);
-            return response;
+                &domain,
+                "Busy",
+                "The checker is busy with other checks.",
+                wait,
+            )
         }
     };
     let start = format!(
@@ -331,6 +323,23 @@ fn see_other(domain: &DomainName) -> Response {
             page::bad_input(domain.as_str(), "that is not a domain name"),
         ),
     }
+}
+
+/// A notice page that asks to retry after `wait` (HTTP 429 or 503, with `Retry-After`).
+fn retry_page(
+    status: StatusCode,
+    domain: &DomainName,
+    title: &str,
+    why: &str,
+    wait: Duration,
+) -> Response {
+    let secs = whole_seconds(wait);
+    let mut response = html(
+        status,
+        page::notice(domain.as_str(), title, &format!("{why} Retry in {secs} s.")),
+    );
+    retry_after(response.headers_mut(), secs);
+    response
 }
 
 fn retry_after(headers: &mut HeaderMap, secs: u64) {

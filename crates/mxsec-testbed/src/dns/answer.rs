@@ -32,7 +32,8 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::catalog::{Catalog, CompiledZone, Node, Rrset};
+use super::catalog::{Catalog, CompiledZone};
+use super::node::{Node, Rrset};
 use super::wildcard;
 
 /// The most CNAMEs followed in one answer.

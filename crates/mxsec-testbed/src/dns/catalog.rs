@@ -15,6 +15,7 @@ use hickory_proto::rr::rdata::{CNAME, MX, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::keys::{self, Validity, ZoneKey};
+use super::node::{Node, Rrset};
 use super::nsec3::{self, Chain};
 use super::zone::{fqdn, Bogus, Data, Denial, Fault, KeyAlgorithm, SigBreak, Signing, Zone};
 use super::ZoneError;
@@ -50,22 +51,6 @@ impl KeyStore {
             detail: "key store lost a key".to_owned(),
         })
     }
-}
-
-/// An RRset and the RRSIGs over it (none in an unsigned zone).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Rrset {
-    pub(crate) records: Vec<Record>,
-    pub(crate) rrsigs: Vec<Record>,
-}
-
-/// Everything at one owner name of a zone.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Node {
-    pub(crate) rrsets: BTreeMap<RecordType, Rrset>,
-    pub(crate) nsec: Option<Rrset>,
-    /// A delegation point: the NS here is the parent side of a zone cut (not signed).
-    pub(crate) delegation: bool,
 }
 
 /// One zone, ready to answer from.

@@ -68,6 +68,7 @@
 mod answer;
 mod catalog;
 mod keys;
+mod node;
 mod nsec3;
 mod server;
 mod unbound;

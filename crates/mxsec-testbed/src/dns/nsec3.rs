@@ -20,7 +20,7 @@ use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC3, NSEC3PARAM};
 use hickory_proto::dnssec::Nsec3HashAlgorithm;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::catalog::{Node, Rrset};
+use super::node::{Node, Rrset};
 use super::zone::Nsec3;
 use super::ZoneError;
 

@@ -21,7 +21,8 @@
 
 use hickory_proto::rr::Name;
 
-use super::catalog::{CompiledZone, Node, Rrset};
+use super::catalog::CompiledZone;
+use super::node::{Node, Rrset};
 
 /// A wildcard answering for a name that is not in its zone.
 pub(crate) struct Expansion<'z> {

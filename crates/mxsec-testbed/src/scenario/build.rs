@@ -10,7 +10,7 @@ use crate::https::{PolicyHost, Reply};
 use crate::pki::{Leaf, LeafSpec, ServedChain, TestPki};
 use crate::smtp::{Credentials, MxBehaviour, StartTls, TlsIdentity};
 
-use super::TestbedError;
+use super::error::TestbedError;
 
 /// What one address of an MX host does on port 25.
 #[derive(Clone, Debug)]

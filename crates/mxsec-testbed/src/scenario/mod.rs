@@ -16,6 +16,7 @@ mod audit;
 mod build;
 mod catalogue;
 mod delivery;
+mod error;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -25,11 +26,12 @@ use std::time::SystemTime;
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
 pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
+pub use error::TestbedError;
 
-use crate::dns::{Denial, DnsServer, DnsServerError, Zone, ZoneError};
-use crate::https::{HttpsError, HttpsServer};
-use crate::pki::{PkiError, TestPki};
-use crate::smtp::{SmtpServer, SmtpServerError};
+use crate::dns::{Denial, DnsServer, Zone};
+use crate::https::HttpsServer;
+use crate::pki::TestPki;
+use crate::smtp::SmtpServer;
 use build::{Allocator, MxServerSpec};
 
 /// One reproducible situation: a domain of the simulated internet.
@@ -111,35 +113,6 @@ impl fmt::Display for ExpectedAnswer {
             Self::AnyTemp => f.write_str("\"TEMP <reason>\""),
         }
     }
-}
-
-/// Why the testbed could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TestbedError {
-    /// A certificate could not be made.
-    #[error("test PKI: {0}")]
-    Pki(#[from] PkiError),
-    /// A zone is inconsistent.
-    #[error("zone: {0}")]
-    Zone(#[from] ZoneError),
-    /// The DNS server did not start.
-    #[error("DNS server: {0}")]
-    Dns(#[from] DnsServerError),
-    /// The HTTPS policy host server did not start.
-    #[error("HTTPS server: {0}")]
-    Https(#[from] HttpsError),
-    /// An SMTP server did not start.
-    #[error("SMTP server: {0}")]
-    Smtp(#[from] SmtpServerError),
-    /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
 }
 
 /// Where the testbed's published addresses lead.

@@ -1,21 +1,15 @@
 //! `mxsec tlsrpt record` and `mxsec tlsrpt read` (RFC 8460).
 
 use std::fmt::Write as _;
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use mxsec_net::tlsrpt::files;
 use mxsec_proto::name::DomainName;
-use mxsec_proto::tlsrpt::ingest::{self, Container, IngestError, MAX_INPUT_SIZE};
 use mxsec_proto::tlsrpt::record::{render_record, txt_owner};
-use mxsec_proto::tlsrpt::report::Report;
 use mxsec_proto::tlsrpt::summary::{Aggregate, Aggregator, DomainDay, UNKNOWN};
 
 use crate::cli::{TlsrptCommand, TlsrptReadArgs, TlsrptRecordArgs};
-
-/// How deep `read` descends into directories.
-const MAX_DIR_DEPTH: usize = 16;
 
 /// Runs `mxsec tlsrpt …`.
 pub(crate) async fn run(command: TlsrptCommand) -> Result<ExitCode> {
@@ -67,14 +61,14 @@ fn read(args: &TlsrptReadArgs) -> Result<ExitCode> {
     let mut files = Vec::new();
     let mut failures = 0usize;
     for path in &args.paths {
-        if let Err(error) = collect(path, true, 0, &mut files) {
-            eprintln!("mxsec: {}: {error:#}", path.display());
+        if let Err(error) = files::collect(path, &mut files) {
+            eprintln!("mxsec: {}: {error}", path.display());
             failures += 1;
         }
     }
     let mut aggregator = Aggregator::new();
     for file in &files {
-        match read_file(file) {
+        match files::read(file) {
             Ok(reports) => {
                 for report in &reports {
                     aggregator.add(report);
@@ -97,63 +91,6 @@ fn read(args: &TlsrptReadArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Gathers report files: `path` itself if it is a file named on the command line (whatever
-/// its name), or the `.json`, `.json.gz`, `.gz` and `.eml` files below a directory, sorted.
-/// Symbolic links to directories are not followed.
-fn collect(path: &Path, named: bool, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
-    let meta = if named {
-        std::fs::metadata(path)
-    } else {
-        std::fs::symlink_metadata(path)
-    }
-    .context("cannot read")?;
-    if meta.is_file() {
-        if named || Container::from_file_name(&path.to_string_lossy()).is_some() {
-            out.push(path.to_owned());
-        }
-        return Ok(());
-    }
-    if !meta.is_dir() || depth >= MAX_DIR_DEPTH {
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .context("cannot list the directory")?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for entry in entries {
-        collect(&entry, false, depth + 1, out)?;
-    }
-    Ok(())
-}
-
-/// Why one file could not be read.
-#[derive(Debug, thiserror::Error)]
-enum FileError {
-    #[error("cannot read: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{size} bytes is larger than the limit of {MAX_INPUT_SIZE}")]
-    TooLarge { size: u64 },
-    #[error("{0}")]
-    Ingest(#[from] IngestError),
-}
-
-fn read_file(path: &Path) -> Result<Vec<Report>, FileError> {
-    let limit = u64::try_from(MAX_INPUT_SIZE).unwrap_or(u64::MAX);
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)?;
-    if bytes.len() > MAX_INPUT_SIZE {
-        return Err(FileError::TooLarge {
-            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-        });
-    }
-    let container = Container::from_file_name(&path.to_string_lossy())
-        .unwrap_or_else(|| Container::sniff(&bytes));
-    Ok(ingest::read(&bytes, container)?)
 }
 
 /// The text summary: per domain and day, then what to fix first.

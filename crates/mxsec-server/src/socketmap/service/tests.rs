@@ -15,7 +15,8 @@ use tokio::sync::watch;
 
 use super::*;
 use crate::socketmap::config::StoreSetting;
-use crate::socketmap::{build_engine, server, DaemonOptions};
+use crate::socketmap::engine::{build_engine, DaemonOptions};
+use crate::socketmap::server;
 
 /// A service answering from the testbed, with its own policy store.
 struct Fixture {
