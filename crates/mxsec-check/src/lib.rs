@@ -10,6 +10,7 @@
 //!
 //! - [`catalogue`]: every kind of finding with its stable ID, severity, RFC section and fix.
 //! - [`finding`]: [`Finding`], [`Severity`], [`Subject`].
+//! - [`scan`]: many domains at once, streaming, resumable.
 //! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
 //!   JSON Schema) and [`report::text`] (the human report) render it.
 //!
@@ -20,6 +21,7 @@ pub mod finding;
 mod judge;
 pub mod report;
 pub mod run;
+pub mod scan;
 mod wrong_owner;
 
 pub use catalogue::{Area, FindingKind};
