@@ -10,6 +10,7 @@
 //!
 //! - [`catalogue`]: every kind of finding with its stable ID, severity, RFC section and fix.
 //! - [`finding`]: [`Finding`], [`Severity`], [`Subject`].
+//! - [`prober`]: the STARTTLS probes, shared across a scan.
 //! - [`scan`]: many domains at once, streaming, resumable.
 //! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
 //!   JSON Schema) and [`report::text`] (the human report) render it.
@@ -19,6 +20,7 @@
 pub mod catalogue;
 pub mod finding;
 mod judge;
+pub mod prober;
 pub mod report;
 pub mod run;
 pub mod scan;

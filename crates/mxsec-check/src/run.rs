@@ -25,7 +25,7 @@ use futures::future::join_all;
 use mxsec_net::dial::{DialError, Dialer, Refusal};
 use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RecordType, Resolved, TlsaLookup};
 use mxsec_net::observation::{self, address_list, HostLookups, MailHost};
-use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
+use mxsec_net::smtp_probe::{ProbeOptions, ProbeReport, ProbeTimeouts, SMTP_PORT};
 use mxsec_net::sts_fetch::{FetchOutcome, FetcherError, PolicyFetcher};
 use mxsec_net::tls::Verification;
 use mxsec_net::trust::TrustConfig;
@@ -34,6 +34,7 @@ use mxsec_proto::name::DomainName;
 use rustls_pki_types::{TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 
+use crate::prober::Prober;
 use crate::report::{Family, Report};
 use crate::wrong_owner::{self, WrongOwner};
 
@@ -49,17 +50,20 @@ pub struct CheckOptions {
     pub probe_timeouts: ProbeTimeouts,
     /// Warn when a WebPKI-valid MX certificate expires within this many days.
     pub expiry_warning_days: i64,
+    /// Runs the STARTTLS probes: directly, or shared across the checks of a scan.
+    pub prober: Prober,
 }
 
 impl CheckOptions {
     /// Options with the defaults: 14 days of expiry warning, default probe timeouts and the
-    /// default decision configuration.
+    /// default decision configuration, every probe made directly.
     pub fn new(ehlo_name: DomainName) -> Self {
         Self {
             ehlo_name,
             decision: DecisionConfig::default(),
             probe_timeouts: ProbeTimeouts::default(),
             expiry_warning_days: 14,
+            prober: Prober::direct(),
         }
     }
 }
@@ -284,7 +288,9 @@ impl Checker {
             },
         );
         options.timeouts = self.inner.options.probe_timeouts;
-        let report = smtp_probe::probe(&self.inner.dialer, address, &options).await;
+        let report = (self.inner.options.prober)
+            .probe(&self.inner.dialer, address, &options)
+            .await;
         AddressObserved {
             address,
             probe: Ok(report),
@@ -453,7 +459,7 @@ impl HostObserved {
 #[derive(Debug)]
 pub(crate) struct AddressObserved {
     pub(crate) address: IpAddr,
-    pub(crate) probe: Result<ProbeReport, Refusal>,
+    pub(crate) probe: Result<Arc<ProbeReport>, Refusal>,
 }
 
 /// The MTA-STS branch.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, TryStreamExt};
+use mxsec_check::prober::{ProbeLimits, Prober};
 use mxsec_check::scan::{self, Done, Order, Outcome, Progress, ScanOptions};
 use mxsec_check::{CheckOptions, Checker};
 use mxsec_net::dial::{AddressMap, Dialer};
@@ -17,6 +18,10 @@ use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
 async fn checker(testbed: &Testbed) -> Checker {
+    checker_with(testbed, Prober::direct()).await
+}
+
+async fn checker_with(testbed: &Testbed, prober: Prober) -> Checker {
     let config = DnsConfig::builder()
         .backend(Backend::Validate)
         .nameserver(testbed.dns_addr())
@@ -36,6 +41,7 @@ async fn checker(testbed: &Testbed) -> Checker {
     let dialer = Dialer::new(Duration::from_secs(3)).with_address_map(map);
     let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
     options.probe_timeouts.total = Duration::from_secs(8);
+    options.prober = prober;
     Checker::new(dns, &trust, dialer, options).unwrap()
 }
 
@@ -125,4 +131,29 @@ async fn resume_skips_what_the_results_hold_and_checks_the_rest() {
     assert_eq!(counts.read, 13);
     assert_eq!(counts.skipped, 6);
     assert_eq!(counts.finished, 7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_prober_probes_each_address_and_sni_once_with_the_same_verdicts() {
+    let testbed = Testbed::start().await.unwrap();
+    let prober = Prober::shared(ProbeLimits::default());
+    let checker = checker_with(&testbed, prober.clone()).await;
+    let mut lines = inputs();
+    lines.remove(5);
+    let once = run(&checker, &lines, Done::default(), Order::Input).await;
+    let after_once = prober.stats();
+    let twice = run(&checker, &lines, Done::default(), Order::Input).await;
+    let after_twice = prober.stats();
+    assert!(after_once.run > 0);
+    assert_eq!(
+        after_twice.run, after_once.run,
+        "every probe of the second pass is reused"
+    );
+    assert_eq!(after_twice.requested, 2 * after_once.requested);
+    for (a, b) in once.iter().zip(&twice) {
+        let (Outcome::Report(a), Outcome::Report(b)) = (a, b) else {
+            panic!("every line is a domain");
+        };
+        assert_eq!(a.verdict, b.verdict, "{}", a.domain.as_str());
+    }
 }

@@ -103,6 +103,14 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "RESULTS")]
     pub(crate) resume: Option<PathBuf>,
 
+    /// At most N new SMTP connections per second, over the whole run.
+    #[arg(long, value_name = "N")]
+    pub(crate) rate: Option<u32>,
+
+    /// At most N SMTP connections to one address at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) per_address: usize,
+
     /// How many domains to check at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub(crate) concurrency: u16,

@@ -72,7 +72,7 @@ pub(super) fn judge(
     let any_connected = observed.hosts.iter().any(|h| {
         h.probes
             .iter()
-            .any(|a| a.probe.as_ref().is_ok_and(connected))
+            .any(|a| a.probe.as_deref().is_ok_and(connected))
     });
     for host in &observed.hosts {
         let (report, fact) = judge_host(observed, host, mx, policy, &roots, cx, findings);
@@ -344,7 +344,7 @@ fn tlsa_findings(
     let chain_issuers: Vec<CertificateDer<'static>> = host
         .probes
         .iter()
-        .filter_map(|a| a.probe.as_ref().ok())
+        .filter_map(|a| a.probe.as_deref().ok())
         .filter_map(chain_of)
         .flat_map(|c| c.into_iter().skip(1))
         .collect();

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use futures::future::Either;
 use futures::stream::{self, Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mxsec_check::prober::{ProbeLimits, Prober};
 use mxsec_check::report::text::{self, TextOptions};
 use mxsec_check::scan::{self, input, Done, Order, Outcome, Progress, ScanOptions};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report};
@@ -52,6 +53,12 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     options.probe_timeouts.command = args.resolve.timeout;
     options.probe_timeouts.handshake = args.resolve.timeout;
     options.probe_timeouts.total = args.resolve.timeout * 3;
+    // One probe per (MX address, SNI name) for the whole run, within the connection limits.
+    options.prober = Prober::shared(ProbeLimits {
+        per_address: args.per_address,
+        rate: args.rate,
+        ..ProbeLimits::default()
+    });
     let checker = Checker::new(
         (*resolving.dns).clone(),
         &resolving.trust,
