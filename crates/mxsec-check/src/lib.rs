@@ -11,6 +11,8 @@
 //! - [`catalogue`]: every kind of finding with its stable ID, [`Severity`], RFC section and fix.
 //! - [`dane`]: the DANE judgement of one presented chain, shared with `mxsec tlsa verify`.
 //! - [`finding`]: [`Finding`] and its [`Subject`].
+//! - [`prober`]: the STARTTLS probes, shared across a scan.
+//! - [`scan`]: many domains at once, streaming, resumable.
 //! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
 //!   JSON Schema) and [`report::text`] (the human report) render it.
 //!
@@ -22,8 +24,10 @@ pub mod finding;
 mod judge;
 mod observed;
 mod options;
+pub mod prober;
 pub mod report;
 pub mod run;
+pub mod scan;
 mod wrong_owner;
 
 pub use catalogue::{Area, FindingKind, Severity};

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use std::sync::Arc;
+
 use mxsec_net::dial::Refusal;
 use mxsec_net::dns::{Addresses, DnsError, MxSet, RData, Resolved, TlsaLookup};
 use mxsec_net::observation::HostLookups;
@@ -61,7 +63,7 @@ impl HostObserved {
 #[derive(Debug)]
 pub(crate) struct AddressObserved {
     pub(crate) address: IpAddr,
-    pub(crate) probe: Result<ProbeReport, Refusal>,
+    pub(crate) probe: Result<Arc<ProbeReport>, Refusal>,
 }
 
 /// The MTA-STS branch.

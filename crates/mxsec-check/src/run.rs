@@ -26,7 +26,7 @@ use futures::future::join_all;
 use mxsec_net::dial::{DialError, Dialer};
 use mxsec_net::dns::{Addresses, Dns, DnsError, MxSet, RData, RecordType, Resolved, TlsaLookup};
 use mxsec_net::observation::{self, address_list, MailHost};
-use mxsec_net::smtp_probe::{self, ProbeOptions, SMTP_PORT};
+use mxsec_net::smtp_probe::{ProbeOptions, SMTP_PORT};
 use mxsec_net::sts_fetch::{FetcherError, PolicyFetcher};
 use mxsec_net::tls::Verification;
 use mxsec_net::trust::TrustConfig;
@@ -262,7 +262,9 @@ impl Checker {
             },
         );
         options.timeouts = self.inner.options.probe_timeouts;
-        let report = smtp_probe::probe(&self.inner.dialer, address, &options).await;
+        let report = (self.inner.options.prober)
+            .probe(&self.inner.dialer, address, &options)
+            .await;
         AddressObserved {
             address,
             probe: Ok(report),

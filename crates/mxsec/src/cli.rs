@@ -206,6 +206,25 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub(crate) passes: bool,
 
+    /// The order of the reports: `input` (the order of the domains given) or `completion`
+    /// (as each check ends, so that no domain waits for a slower one).
+    #[arg(long, value_enum, default_value_t = OrderChoice::Input, value_name = "ORDER")]
+    pub(crate) order: OrderChoice,
+
+    /// Skip the domains this JSON-lines results file already holds (a previous `--json`
+    /// run), to carry on a scan that stopped: `mxsec check --json --file LIST --resume
+    /// OUT.jsonl >> OUT.jsonl`.
+    #[arg(long, value_name = "RESULTS")]
+    pub(crate) resume: Option<PathBuf>,
+
+    /// At most N new SMTP connections per second, over the whole run.
+    #[arg(long, value_name = "N")]
+    pub(crate) rate: Option<u32>,
+
+    /// At most N SMTP connections to one address at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) per_address: usize,
+
     /// How many domains to check at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub(crate) concurrency: u16,
@@ -237,6 +256,15 @@ pub(crate) struct ConnectArgs {
     /// senders on the internet can reach are probed. Such addresses stay noted (N-01).
     #[arg(long)]
     pub(crate) allow_private: bool,
+}
+
+/// The order of `mxsec check`'s reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OrderChoice {
+    /// The order of the input.
+    Input,
+    /// As each check ends.
+    Completion,
 }
 
 /// When to colour the human report.

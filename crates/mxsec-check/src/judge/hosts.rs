@@ -60,7 +60,7 @@ pub(super) fn judge(
     let any_connected = observed.hosts.iter().any(|h| {
         h.probes
             .iter()
-            .any(|a| a.probe.as_ref().is_ok_and(connected))
+            .any(|a| a.probe.as_deref().is_ok_and(connected))
     });
     if any_address && !any_connected {
         push(

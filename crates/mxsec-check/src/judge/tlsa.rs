@@ -233,7 +233,7 @@ fn publishing_advice(
     let chain_issuers: Vec<CertificateDer<'static>> = host
         .probes
         .iter()
-        .filter_map(|a| a.probe.as_ref().ok())
+        .filter_map(|a| a.probe.as_deref().ok())
         .filter_map(chain_of)
         .flat_map(|c| c.into_iter().skip(1))
         .collect();

@@ -1,41 +1,44 @@
 //! `mxsec check`: audit domains, concurrently, and print the human report or JSON lines.
+//!
+//! The scan itself (streaming input, bounded work in flight, order, `--resume`) is
+//! [`mxsec_check::scan`]; this module reads the command line and prints.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use futures::stream::{self, StreamExt};
+use futures::future::Either;
+use futures::stream::{self, Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mxsec_check::report::json::{self, Failure};
+use mxsec_check::prober::{ProbeLimits, Prober};
 use mxsec_check::report::text::{self, TextOptions};
+use mxsec_check::scan::{self, input, Done, Order, Outcome, Progress, ScanOptions};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report};
 use mxsec_net::dial::ConnectPolicy;
 use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::DomainName;
+use tokio::io::{AsyncBufRead, BufReader};
 
-use crate::cli::{CheckArgs, ColorChoice};
+use crate::cli::{CheckArgs, ColorChoice, OrderChoice};
 use crate::config::network;
 
-/// The largest domain list read with `--file`.
-const MAX_LIST_BYTES: u64 = 64 << 20;
-
-/// The outcome for one input line.
-enum Outcome {
-    Report(Box<Report>),
-    Failure(Failure),
-}
-
 pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
-    let mut inputs = args.domains.clone();
-    if let Some(path) = &args.file {
-        inputs.extend(read_list(path)?);
-    }
-    if inputs.is_empty() {
-        bail!("no domain to check");
-    }
     let ehlo = DomainName::parse(&args.ehlo)
         .with_context(|| format!("--ehlo {:?} is not a domain name", args.ehlo))?;
+    let done = match &args.resume {
+        Some(path) => {
+            let file = tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("cannot open --resume {}", path.display()))?;
+            Done::read(BufReader::new(file))
+                .await
+                .with_context(|| format!("cannot read --resume {}", path.display()))?
+        }
+        None => Done::default(),
+    };
+    let inputs = inputs(&args).await?;
     let resolving = network(
         &args.resolve,
         ConnectPolicy::allowing_private(args.connect.allow_private),
@@ -50,6 +53,12 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     options.probe_timeouts.command = args.resolve.timeout;
     options.probe_timeouts.handshake = args.resolve.timeout;
     options.probe_timeouts.total = args.resolve.timeout * 3;
+    // One probe per (MX address, SNI name) for the whole run, within the connection limits.
+    options.prober = Prober::shared(ProbeLimits {
+        per_address: args.per_address,
+        rate: args.rate,
+        ..ProbeLimits::default()
+    });
     let checker = Checker::new(
         (*resolving.dns).clone(),
         &resolving.trust,
@@ -62,33 +71,31 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
         color: use_color(args.color),
         verbose: args.passes,
     };
-    let progress = progress_bar(inputs.len());
-    let mut results = stream::iter(inputs)
-        .map(|input| {
-            let checker = checker.clone();
-            let progress = progress.clone();
-            async move {
-                progress.set_message(input.clone());
-                let outcome = match DomainName::parse(input.trim()) {
-                    Ok(domain) => Outcome::Report(Box::new(checker.check(&domain).await)),
-                    Err(e) => Outcome::Failure(Failure::new(input, e.to_string())),
-                };
-                progress.inc(1);
-                outcome
-            }
-        })
-        .buffered(usize::from(args.concurrency));
+    let total = args.file.is_none().then_some(args.domains.len());
+    let progress = progress_bar(total);
+    let counts = Arc::new(Progress::default());
+    let scan_options = ScanOptions {
+        concurrency: usize::from(args.concurrency),
+        order: match args.order {
+            OrderChoice::Input => Order::Input,
+            OrderChoice::Completion => Order::Completion,
+        },
+    };
+    let results = scan::scan(checker, inputs, done, scan_options, Arc::clone(&counts));
+    let mut results = std::pin::pin!(results);
 
     let mut status = 0u8;
     let mut first = true;
     let mut hints = Hints::default();
     while let Some(outcome) = results.next().await {
+        let outcome = outcome.context("cannot read the domain list")?;
         let rendered = match &outcome {
             Outcome::Report(r) => {
                 status = status.max(r.exit_status());
                 hints.note(r);
+                progress.set_message(r.domain.as_str().to_owned());
                 if args.json {
-                    json::to_line(r)
+                    outcome.to_json_line()
                 } else {
                     text::render(r, text_options)
                 }
@@ -96,12 +103,13 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
             Outcome::Failure(f) => {
                 status = 2;
                 if args.json {
-                    json::failure_to_line(f)
+                    outcome.to_json_line()
                 } else {
                     text::render_failure(&f.input, &f.error, text_options)
                 }
             }
         };
+        progress.inc(1);
         progress.suspend(|| -> Result<()> {
             let mut out = std::io::stdout().lock();
             if !args.json && !first {
@@ -118,8 +126,38 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
         first = false;
     }
     progress.finish_and_clear();
+    let counts = counts.counts();
+    if counts.skipped > 0 {
+        eprintln!(
+            "mxsec check: {} domains skipped, already in --resume",
+            counts.skipped
+        );
+    }
+    if counts.read == 0 {
+        bail!("no domain to check");
+    }
     hints.print(&args);
     Ok(ExitCode::from(status))
+}
+
+/// The domains of the command line, then those of `--file` as they are read.
+async fn inputs(args: &CheckArgs) -> Result<impl Stream<Item = std::io::Result<String>>> {
+    let given = stream::iter(args.domains.clone().into_iter().map(Ok));
+    let reader: Option<Box<dyn AsyncBufRead + Send + Unpin>> = match &args.file {
+        None => None,
+        Some(path) if path == Path::new("-") => Some(Box::new(BufReader::new(tokio::io::stdin()))),
+        Some(path) => {
+            let file = tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("cannot read --file {}", path.display()))?;
+            Some(Box::new(BufReader::new(file)))
+        }
+    };
+    let listed = match reader {
+        Some(reader) => Either::Left(input::lines(reader)),
+        None => Either::Right(stream::empty()),
+    };
+    Ok(given.chain(listed))
 }
 
 /// What the reports suggest about the command line itself, said once on standard error
@@ -172,56 +210,21 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// A progress bar on standard error when it is a terminal and there is more than one domain;
-/// hidden otherwise.
-fn progress_bar(total: usize) -> ProgressBar {
-    if total < 2 || !std::io::stderr().is_terminal() {
+/// A progress bar on standard error when it is a terminal and there is more than one domain
+/// (or a list of unknown length); hidden otherwise.
+fn progress_bar(total: Option<usize>) -> ProgressBar {
+    if total.is_some_and(|n| n < 2) || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(
-        Some(u64::try_from(total).unwrap_or(u64::MAX)),
-        ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}") {
+    let length = total.map(|n| u64::try_from(n).unwrap_or(u64::MAX));
+    let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stderr());
+    let template = if length.is_some() {
+        "{bar:30} {pos}/{len} {elapsed} {wide_msg}"
+    } else {
+        "{pos} checked {elapsed} {per_sec} {wide_msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
-}
-
-/// Reads one domain per line; blank lines and `#` comments are skipped; `-` is stdin.
-fn read_list(path: &Path) -> Result<Vec<String>> {
-    let mut text = String::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(MAX_LIST_BYTES)
-            .read_to_string(&mut text)
-            .context("cannot read the domain list from standard input")?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_LIST_BYTES).read_to_string(&mut text))
-            .with_context(|| format!("cannot read --file {}", path.display()))?;
-    }
-    Ok(parse_list(&text))
-}
-
-fn parse_list(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domain_lists_skip_blank_lines_and_comments() {
-        assert_eq!(
-            parse_list("a.example\n\n# all of b\nb.example  # the second\n  c.example\r\n"),
-            ["a.example", "b.example", "c.example"]
-        );
-    }
 }
