@@ -2,8 +2,10 @@
 //! each destination, for the daily reports.
 //!
 //! - [`config`]: the `[tlsrpt]` section of the daemon configuration.
+//! - [`follow`]: follows Postfix's log and counts its sessions, resuming where it stopped.
 //! - [`recorder`]: records, per policy domain and UTC day, the policies answered and their
 //!   policy-level failures, in the policy store ([`crate::store::ReportStore`]).
 
 pub mod config;
+pub mod follow;
 pub mod recorder;
