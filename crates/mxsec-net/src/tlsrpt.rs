@@ -3,9 +3,11 @@
 //!
 //! - [`config`]: the `[tlsrpt]` section of the daemon configuration.
 //! - [`follow`]: follows Postfix's log and counts its sessions, resuming where it stopped.
+//! - [`listen`]: receives libtlsrpt datagrams on a Unix socket and counts them.
 //! - [`recorder`]: records, per policy domain and UTC day, the policies answered and their
 //!   policy-level failures, in the policy store ([`crate::store::ReportStore`]).
 
 pub mod config;
 pub mod follow;
+pub mod listen;
 pub mod recorder;
