@@ -11,6 +11,7 @@
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
+//! - [`gzip`]: a report as sent, gzip-compressed JSON.
 //! - [`day_record`]: what a store keeps per policy domain and day until the report is sent.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
@@ -19,6 +20,7 @@ pub mod aggregate;
 pub mod answered;
 pub mod datagram;
 pub mod day_record;
+pub mod gzip;
 pub mod ingest;
 pub mod lines;
 pub mod postfix_log;
