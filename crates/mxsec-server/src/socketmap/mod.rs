@@ -29,6 +29,7 @@ mod refresh;
 mod server;
 mod service;
 mod shutdown;
+pub mod tlsrpt;
 mod unix;
 
 use std::io;
@@ -98,6 +99,8 @@ pub struct Daemon {
     tasks: JoinSet<()>,
     tcp: Vec<SocketAddr>,
     metrics: Option<SocketAddr>,
+    /// The libtlsrpt socket bound (`tlsrpt.datagram_socket`), removed at shutdown.
+    datagram_socket: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -150,6 +153,13 @@ impl Daemon {
                 shutdown::stopped(&mut shutdown).await;
             }));
         }
+        let mut datagram_socket = None;
+        if let (Some(settings), Some(recorder)) =
+            (&config.tlsrpt, shared.current().engine.recorder.as_ref())
+        {
+            datagram_socket =
+                tlsrpt::start_collectors(settings, recorder.store(), &metrics, &mut tasks)?;
+        }
         tasks.spawn(refresh::run(shared.clone(), shutdown.clone()));
         tracing::info!("mxsec daemon ready");
         Ok(Self {
@@ -161,6 +171,7 @@ impl Daemon {
             tasks,
             tcp,
             metrics: metrics_addr,
+            datagram_socket,
         })
     }
 
@@ -187,6 +198,19 @@ impl Daemon {
         let running = &self.running;
         if config.listen != running.listen {
             tracing::warn!("[listen] changed: restart the daemon to apply it");
+        }
+        if config
+            .tlsrpt
+            .as_ref()
+            .map(|t| (&t.maillog, &t.datagram_socket))
+            != running
+                .tlsrpt
+                .as_ref()
+                .map(|t| (&t.maillog, &t.datagram_socket))
+        {
+            tracing::warn!(
+                "tlsrpt.maillog or tlsrpt.datagram_socket changed: restart the daemon to apply it"
+            );
         }
         let engine = if config.dns != running.dns
             || config.ca_files != running.ca_files
@@ -230,6 +254,9 @@ impl Daemon {
         self.tasks.abort_all();
         if let Some(unix) = &self.running.listen.unix {
             let _ = std::fs::remove_file(&unix.path);
+        }
+        if let Some(socket) = &self.datagram_socket {
+            let _ = std::fs::remove_file(socket);
         }
         tracing::info!("mxsec daemon stopped");
     }
