@@ -97,7 +97,7 @@ async fn rpt_del_01_day_reports_are_built_per_domain_and_written_as_gzip_files()
     let bytes = std::fs::read(&paths[0]).expect("read");
     assert_eq!(
         read(&bytes, Container::Gzip).expect("a valid .json.gz report"),
-        [a.report.clone()]
+        std::slice::from_ref(&a.report)
     );
     // Nothing recorded that day: no report.
     assert!(
