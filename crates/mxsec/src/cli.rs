@@ -657,6 +657,9 @@ pub(crate) enum TlsrptCommand {
     /// Exit status 0 when every file was read, 1 when some could not be (each is named on
     /// stderr with what is wrong; the others are still counted).
     Read(TlsrptReadArgs),
+    /// Build the day's reports (one per policy domain, RFC 8460 §4) from what `mxsec daemon`
+    /// recorded, and write them as .json.gz files named per RFC 8460 §5.1 (RPT-DEL-01).
+    Report(TlsrptReportArgs),
 }
 
 /// `mxsec tlsrpt record`.
@@ -674,6 +677,26 @@ pub(crate) struct TlsrptRecordArgs {
     /// TTL to write in the zone-file line.
     #[arg(long, value_name = "SECONDS", requires = "domain")]
     pub(crate) ttl: Option<u32>,
+}
+
+/// `mxsec tlsrpt report`.
+#[derive(Debug, Args)]
+pub(crate) struct TlsrptReportArgs {
+    /// Write the reports to --out instead of sending them.
+    #[arg(long, required = true)]
+    pub(crate) dry_run: bool,
+
+    /// The UTC day to report on, YYYY-MM-DD (default: yesterday).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) date: Option<String>,
+
+    /// The directory the report files are written to.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) out: PathBuf,
+
+    /// The daemon's configuration file: its [tlsrpt] section and store.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 /// `mxsec tlsrpt read`.

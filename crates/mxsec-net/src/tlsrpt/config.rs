@@ -9,6 +9,7 @@
 //! dkim_key = "/etc/mxsec/tlsrpt.dkim.pem"  # RSA or Ed25519 private key, PEM
 //! relay = "127.0.0.1:25"                   # where report mails are submitted
 //! maillog = "/var/log/mail.log"            # Postfix's log (maillog_file or syslog)
+//! maillog_utc_offset = 0                   # seconds east of UTC of its `Dec  6 10:00:00` stamps
 //! datagram_socket = "/run/mxsec/tlsrpt.sock" # libtlsrpt datagrams (Postfix >= 3.10)
 //! max_delay = 14400                        # random delay after midnight UTC, seconds
 //! ```
@@ -40,6 +41,10 @@ pub struct TlsRptConfig {
     /// Postfix's log file to follow.
     #[serde(default)]
     pub maillog: Option<PathBuf>,
+    /// The offset from UTC, in seconds, of the local time in the log's BSD time stamps
+    /// (`Dec  6 10:00:00`); RFC 3339 stamps carry their own (RPT-TIME-01).
+    #[serde(default)]
+    pub maillog_utc_offset: i32,
     /// The Unix datagram socket libtlsrpt sends to.
     #[serde(default)]
     pub datagram_socket: Option<PathBuf>,

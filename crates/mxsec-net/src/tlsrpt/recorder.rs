@@ -34,6 +34,11 @@ impl Recorder {
         Self { store }
     }
 
+    /// The store it writes to.
+    pub fn store(&self) -> &Arc<dyn ReportStore> {
+        &self.store
+    }
+
     /// Records, in the background, the policies answered from `resolution` on the UTC day of
     /// `now`. Must be called inside a Tokio runtime.
     pub fn record(&self, resolution: &Resolution, now: OffsetDateTime) {

@@ -7,6 +7,7 @@
 //! - [`aggregate`]: one day's report for one policy domain, from the policies applied and
 //!   the sessions seen; the report file name.
 //! - [`answered`]: the policies a policy server answered, as TLS-RPT records them.
+//! - [`lines`]: a log read in chunks, split into bounded lines with the offset reached.
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
@@ -21,6 +22,7 @@ pub mod datagram;
 pub mod day_record;
 pub mod delivery;
 pub mod ingest;
+pub mod lines;
 pub mod postfix_log;
 pub mod record;
 pub mod report;

@@ -16,6 +16,9 @@
 //! | `mxsec_policies_cached` | gauge | |
 //! | `mxsec_connections_open` | gauge | |
 //! | `mxsec_connections_total` | counter | |
+//! | `mxsec_tlsrpt_log_lines_total` | counter | `kind`: `read`, `too-long` |
+//! | `mxsec_tlsrpt_sessions_total` | counter | |
+//! | `mxsec_tlsrpt_datagrams_total` | counter | `outcome`: `accepted`, `rejected` |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -77,6 +80,11 @@ pub(crate) struct Metrics {
     dns_cache: Mutex<Option<Arc<CachingBackend>>>,
     answer_cache: Mutex<Option<Arc<dyn CacheEntries>>>,
     validation_capacity: AtomicU64,
+    log_lines: AtomicU64,
+    log_too_long: AtomicU64,
+    log_sessions: AtomicU64,
+    datagrams_accepted: AtomicU64,
+    datagrams_rejected: AtomicU64,
 }
 
 /// The kind of a socketmap answer, the label of `mxsec_queries_total`.
@@ -163,6 +171,21 @@ impl Metrics {
             RefreshOutcome::Failed => &self.refresh_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts what a step of the log follower read (TLS-RPT).
+    pub(crate) fn log_read(&self, lines: u64, too_long: u64, sessions: u64) {
+        self.log_lines.fetch_add(lines, Ordering::Relaxed);
+        self.log_too_long.fetch_add(too_long, Ordering::Relaxed);
+        self.log_sessions.fetch_add(sessions, Ordering::Relaxed);
+    }
+
+    /// Counts libtlsrpt datagrams received (TLS-RPT).
+    pub(crate) fn datagrams(&self, accepted: u64, rejected: u64) {
+        self.datagrams_accepted
+            .fetch_add(accepted, Ordering::Relaxed);
+        self.datagrams_rejected
+            .fetch_add(rejected, Ordering::Relaxed);
     }
 
     /// Sets the number of policies in the store.
@@ -410,6 +433,46 @@ impl Metrics {
             "mxsec_connections_total {}",
             get(&self.connections_total)
         );
+        header(
+            &mut out,
+            "mxsec_tlsrpt_log_lines_total",
+            "counter",
+            "Lines of Postfix's log read for TLS reports; too-long ones are skipped.",
+        );
+        for (kind, counter) in [("read", &self.log_lines), ("too-long", &self.log_too_long)] {
+            let _ = writeln!(
+                out,
+                "mxsec_tlsrpt_log_lines_total{{kind=\"{kind}\"}} {}",
+                get(counter)
+            );
+        }
+        header(
+            &mut out,
+            "mxsec_tlsrpt_sessions_total",
+            "counter",
+            "Postfix TLS sessions counted from its log for TLS reports (RFC 8460).",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_tlsrpt_sessions_total {}",
+            get(&self.log_sessions)
+        );
+        header(
+            &mut out,
+            "mxsec_tlsrpt_datagrams_total",
+            "counter",
+            "libtlsrpt datagrams received, by outcome.",
+        );
+        for (outcome, counter) in [
+            ("accepted", &self.datagrams_accepted),
+            ("rejected", &self.datagrams_rejected),
+        ] {
+            let _ = writeln!(
+                out,
+                "mxsec_tlsrpt_datagrams_total{{outcome=\"{outcome}\"}} {}",
+                get(counter)
+            );
+        }
         out
     }
 }

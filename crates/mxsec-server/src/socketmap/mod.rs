@@ -31,9 +31,11 @@ mod refresh;
 mod server;
 mod service;
 mod shutdown;
+pub mod tlsrpt;
 mod unix;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -57,6 +59,8 @@ pub struct Daemon {
     tasks: JoinSet<()>,
     tcp: Vec<SocketAddr>,
     metrics: Option<SocketAddr>,
+    /// The libtlsrpt socket bound (`tlsrpt.datagram_socket`), removed at shutdown.
+    datagram_socket: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -109,6 +113,13 @@ impl Daemon {
                 shutdown::stopped(&mut shutdown).await;
             }));
         }
+        let mut datagram_socket = None;
+        if let (Some(settings), Some(recorder)) =
+            (&config.tlsrpt, shared.current().engine.recorder.as_ref())
+        {
+            datagram_socket =
+                tlsrpt::start_collectors(settings, recorder.store(), &metrics, &mut tasks)?;
+        }
         tasks.spawn(refresh::run(shared.clone(), shutdown.clone()));
         tracing::info!("mxsec daemon ready");
         Ok(Self {
@@ -120,6 +131,7 @@ impl Daemon {
             tasks,
             tcp,
             metrics: metrics_addr,
+            datagram_socket,
         })
     }
 
@@ -146,6 +158,19 @@ impl Daemon {
         let running = &self.running;
         if config.listen != running.listen {
             tracing::warn!("[listen] changed: restart the daemon to apply it");
+        }
+        if config
+            .tlsrpt
+            .as_ref()
+            .map(|t| (&t.maillog, &t.datagram_socket))
+            != running
+                .tlsrpt
+                .as_ref()
+                .map(|t| (&t.maillog, &t.datagram_socket))
+        {
+            tracing::warn!(
+                "tlsrpt.maillog or tlsrpt.datagram_socket changed: restart the daemon to apply it"
+            );
         }
         let engine = if config.dns != running.dns
             || config.ca_files != running.ca_files
@@ -189,6 +214,9 @@ impl Daemon {
         self.tasks.abort_all();
         if let Some(unix) = &self.running.listen.unix {
             let _ = std::fs::remove_file(&unix.path);
+        }
+        if let Some(socket) = &self.datagram_socket {
+            let _ = std::fs::remove_file(socket);
         }
         tracing::info!("mxsec daemon stopped");
     }

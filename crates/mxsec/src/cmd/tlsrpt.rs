@@ -1,6 +1,7 @@
-//! `mxsec tlsrpt record` and `mxsec tlsrpt read` (RFC 8460).
+//! `mxsec tlsrpt record`, `mxsec tlsrpt read` and `mxsec tlsrpt report` (RFC 8460).
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -9,7 +10,7 @@ use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::record::{render_record, txt_owner};
 use mxsec_proto::tlsrpt::summary::{Aggregate, Aggregator, DomainDay, UNKNOWN};
 
-use crate::cli::{TlsrptCommand, TlsrptReadArgs, TlsrptRecordArgs};
+use crate::cli::{TlsrptCommand, TlsrptReadArgs, TlsrptRecordArgs, TlsrptReportArgs};
 
 /// Runs `mxsec tlsrpt …`.
 pub(crate) async fn run(command: TlsrptCommand) -> Result<ExitCode> {
@@ -18,7 +19,42 @@ pub(crate) async fn run(command: TlsrptCommand) -> Result<ExitCode> {
         TlsrptCommand::Read(args) => tokio::task::spawn_blocking(move || read(&args))
             .await
             .context("the report reader stopped")?,
+        TlsrptCommand::Report(args) => report(&args).await,
     }
+}
+
+async fn report(args: &TlsrptReportArgs) -> Result<ExitCode> {
+    use mxsec_server::socketmap::config::DEFAULT_PATH;
+    use mxsec_server::socketmap::tlsrpt::write_day_reports;
+    use mxsec_server::socketmap::DaemonConfig;
+
+    let day = match &args.date {
+        Some(date) => time::Date::parse(
+            date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .with_context(|| format!("--date {date}: expected YYYY-MM-DD"))?,
+        None => time::OffsetDateTime::now_utc()
+            .date()
+            .previous_day()
+            .context("no previous day")?,
+    };
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    let config = DaemonConfig::load(&path)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
+    let written = write_day_reports(&config, day, &args.out).await?;
+    for file in &written {
+        println!("{}", file.display());
+    }
+    eprintln!(
+        "mxsec: {} report(s) for {day} written to {}",
+        written.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn record(args: &TlsrptRecordArgs) -> Result<ExitCode> {

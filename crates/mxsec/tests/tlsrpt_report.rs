@@ -1,0 +1,130 @@
+//! `mxsec daemon` with `[tlsrpt]`: its collectors count the sessions of Postfix's log and the
+//! libtlsrpt datagrams, and `mxsec tlsrpt report --dry-run` writes the day's reports as
+//! `.json.gz` files (RPT-DEL-01) that `mxsec tlsrpt read` accepts.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mxsec_proto::tlsrpt::ingest::{read, Container};
+use mxsec_server::socketmap::{Daemon, DaemonConfig, DaemonOptions};
+
+/// A verified TLS session to mx.a.example, with an RFC 3339 stamp on `day`.
+fn session(day: &str, pid: u32) -> String {
+    format!(
+        "{day}T10:00:00.000000+00:00 h postfix/smtp[{pid}]: Verified TLS connection established to \
+         mx.a.example[192.0.2.1]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n\
+         {day}T10:00:01.000000+00:00 h postfix/smtp[{pid}]: QUEUE{pid}: to=<x@a.example>, \
+         relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)\n"
+    )
+}
+
+/// libtlsrpt's datagram for a delivery to b.example without any policy (doc/example.txt, 1).
+const NO_POLICY: &str = "{\"dpv\": \"1\",\"d\": \"b.example\",\"pr\": \
+    \"v=TLSRPTv1; rua=mailto:r@b.example\",\"policies\":[{\"policy-type\":9,\"t\":0,\"f\":0}]}";
+
+fn dry_run(config: &Path, day: &str, out: &Path) -> Vec<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["tlsrpt", "report", "--dry-run", "--date", day, "--out"])
+        .arg(out)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run mxsec tlsrpt report");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .expect("read --out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpt_del_01_daemon_collects_and_dry_run_writes_the_days_reports() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = dir.path().join("maillog");
+    let socket = dir.path().join("tlsrpt.sock");
+    let config_path = dir.path().join("mxsec.toml");
+    let day = time::OffsetDateTime::now_utc().date();
+    let day = format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    );
+    std::fs::write(
+        &config_path,
+        format!(
+            "[listen]\ntcp = [\"127.0.0.1:0\"]\n\n[dns]\nresolver = \"127.0.0.1:9\"\n\n\
+             [cache]\nstore = \"{store}\"\n\n[tlsrpt]\norganization_name = \"Sender\"\n\
+             contact_info = \"tlsrpt@sender.example\"\nsubmitter = \"sender.example\"\n\
+             maillog = \"{log}\"\ndatagram_socket = \"{socket}\"\n",
+            store = dir.path().join("p.sqlite3").display(),
+            log = log.display(),
+            socket = socket.display(),
+        ),
+    )
+    .expect("write the configuration");
+    std::fs::write(&log, session(&day, 1)).expect("write the log");
+    let config = DaemonConfig::load(&config_path).expect("configuration");
+    let daemon = Daemon::start(config, DaemonOptions::default())
+        .await
+        .expect("start the daemon");
+
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| f.write_all(session(&day, 2).as_bytes()))
+        .expect("append to the log");
+    let client = std::os::unix::net::UnixDatagram::unbound().expect("client socket");
+    client
+        .send_to(NO_POLICY.as_bytes(), &socket)
+        .expect("send a datagram");
+
+    let out = dir.path().join("out");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let names = loop {
+        let _ = std::fs::remove_dir_all(&out);
+        let names = dry_run(&config_path, &day, &out);
+        let a_done = names.iter().any(|n| n.contains("!a.example!")) && {
+            let a = names.iter().find(|n| n.contains("!a.example!")).expect("a");
+            let bytes = std::fs::read(out.join(a)).expect("read");
+            let report = &read(&bytes, Container::Gzip).expect("report")[0];
+            report.policies[0].summary.total_successful_session_count == 2
+        };
+        if a_done && names.len() == 2 {
+            break names;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reports never complete: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        names[0].starts_with("sender.example!a.example!"),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("sender.example!b.example!"),
+        "{names:?}"
+    );
+    assert!(names.iter().all(|n| n.ends_with(".json.gz")));
+    let read_back = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["tlsrpt", "read"])
+        .arg(&out)
+        .output()
+        .expect("run mxsec tlsrpt read");
+    assert!(read_back.status.success());
+    daemon.shutdown().await;
+    assert!(
+        !socket.exists(),
+        "the datagram socket is removed at shutdown"
+    );
+}
