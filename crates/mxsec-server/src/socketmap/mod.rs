@@ -285,10 +285,7 @@ async fn build_engine(
         Backend::TrustAd => 0,
     });
     // One store keeps both the policies and the TLS-RPT day records.
-    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config
-        .cache
-        .store
-    {
+    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config.cache.store {
         StoreSetting::Sqlite(path) => {
             let store = Arc::new(SqliteStore::open(path.clone()).await.map_err(|source| {
                 StartError::Store {
