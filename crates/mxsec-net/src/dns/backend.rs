@@ -38,4 +38,10 @@ pub trait DnsBackend: Send + Sync + std::fmt::Debug {
     ///
     /// A [`DnsError`] when no trustworthy answer was obtained.
     async fn query(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError>;
+
+    /// The DNSKEY, DS and NS responses the back end keeps now to validate with; 0 for a back
+    /// end that validates nothing itself (`trust-ad`).
+    fn chain_entries(&self) -> usize {
+        0
+    }
 }

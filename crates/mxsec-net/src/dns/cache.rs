@@ -131,6 +131,10 @@ impl DnsBackend for CachingBackend {
             ..step
         })
     }
+
+    fn chain_entries(&self) -> usize {
+        self.inner.chain_entries()
+    }
 }
 
 impl CachingBackend {

@@ -12,7 +12,8 @@
 //!
 //! - keeps the responses to DNSKEY, DS and NS queries (the raw responses: the validator
 //!   checks them every time they are used, so keeping them trusts nothing new) for their
-//!   TTL, at most [`KEY_ENTRIES`] of at most [`MAX_KEPT_RESPONSE`] octets each, the
+//!   TTL, at most one per [`VALIDATION_ENTRIES_PER_RESPONSE`] entries of the validation
+//!   cache (so the one setting bounds both) of at most [`MAX_KEPT_RESPONSE`] octets each, the
 //!   shortest-lived going first when full, and lets concurrent identical queries share one
 //!   exchange;
 //! - as soon as a response carries signatures, asks at once for the DNSKEY and DS RRsets of
@@ -36,8 +37,10 @@ use hickory_resolver::net::{DnsError as HickoryDnsError, NetError};
 
 use crate::ttl_cache::{TtlCache, TtlLimits};
 
-/// The most DNSKEY, DS and NS responses kept.
-pub(crate) const KEY_ENTRIES: usize = 1_024;
+/// How many entries of the validation cache (`DnsConfig::validation_cache_entries`) allow
+/// one DNSKEY, DS or NS response kept: 1,024 responses for the default 8,192 proofs. A
+/// response kept is up to [`MAX_KEPT_RESPONSE`] octets, a proof far less.
+pub(crate) const VALIDATION_ENTRIES_PER_RESPONSE: usize = 8;
 /// The largest response kept, in octets on the wire; a larger one is used and not kept.
 pub(crate) const MAX_KEPT_RESPONSE: usize = 4_096;
 /// The most authority records of a denial kept (an SOA and the NSEC or NSEC3 records that
@@ -66,19 +69,25 @@ struct State {
 }
 
 impl<H: DnsHandle> ChainHandle<H> {
-    /// Wraps `inner`, the handle that reaches the name servers.
-    pub(crate) fn new(inner: H) -> Self {
+    /// Wraps `inner`, the handle that reaches the name servers, keeping at most `capacity`
+    /// responses.
+    pub(crate) fn new(inner: H, capacity: usize) -> Self {
         Self {
             inner,
             state: Arc::new(State {
                 kept: TtlCache::new(TtlLimits {
                     max_ttl: MAX_KEPT,
                     max_negative_ttl: MAX_KEPT,
-                    ..TtlLimits::with_capacity(KEY_ENTRIES)
+                    ..TtlLimits::with_capacity(capacity)
                 }),
                 flights: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The number of responses and denials kept now.
+    pub(crate) fn len(&self) -> usize {
+        self.state.kept.len()
     }
 
     /// The kept response to `(name, rtype)`, or the exchange that will give it, started now

@@ -10,6 +10,8 @@
 //! truncation, the CNAME chain and its intermediate records kept, no response cache), and
 //! calls `DnssecDnsHandle::validation_cache_size` with the configured capacity. Under the
 //! validator, [`ChainHandle`] keeps and prefetches the DNSKEY, DS and NS answers it needs.
+//! The same validator, without the CNAME layer, answers [`ValidatingStack::response`] (the
+//! wildcard re-check of `wildcard.rs`), so one configured bound covers every validation cache.
 //!
 //! What `Resolver` adds and mxsec does not need is left out: search domains (names are
 //! always fully qualified here) and `/etc/hosts` (a static host entry carries no DNSSEC
@@ -20,37 +22,47 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::dnssec::TrustAnchors;
-use hickory_proto::op::{DnsRequestOptions, Query};
+use hickory_proto::op::{DnsRequestOptions, DnsResponse, Query};
 use hickory_proto::rr::{Name, RecordType};
 use hickory_resolver::caching_client::CachingClient;
 use hickory_resolver::config::{NameServerConfig, ResolverOpts};
 use hickory_resolver::lookup::Lookup;
 use hickory_resolver::net::dnssec::DnssecDnsHandle;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::xfer::RetryDnsHandle;
-use hickory_resolver::net::NetError;
+use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer, RetryDnsHandle};
+use hickory_resolver::net::{DnsError as HickoryDnsError, NetError};
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
-use super::chain::ChainHandle;
+use super::chain::{ChainHandle, VALIDATION_ENTRIES_PER_RESPONSE};
 use super::config::DnsConfigError;
 
-/// The layers, outermost first: CNAME chasing, validation, the chain of trust kept and
-/// prefetched ([`ChainHandle`]), retries, the name servers.
-type Client = CachingClient<
-    DnssecDnsHandle<ChainHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>>,
->;
+/// The validator and the layers under it: the chain of trust kept and prefetched
+/// ([`ChainHandle`]), retries, the name servers.
+type Validator = DnssecDnsHandle<Chain>;
+
+/// The chain of trust kept and prefetched, over retries and the name servers.
+type Chain = ChainHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>;
+
+/// The whole stack: CNAME chasing over the [`Validator`].
+type Client = CachingClient<Validator>;
 
 /// Validating lookups through mxsec's own hickory stack, with a validation cache of a
 /// configured size.
 #[derive(Clone)]
 pub(crate) struct ValidatingStack {
     client: Client,
+    /// A clone of the client's validator: clones share one validation cache and one
+    /// [`ChainHandle`].
+    validator: Validator,
+    /// A clone of the validator's [`ChainHandle`], for its size.
+    chain: Chain,
     options: DnsRequestOptions,
 }
 
 impl ValidatingStack {
     /// Builds the stack over `servers`, trusting `anchors`, keeping at most
-    /// `validation_entries` RRset proofs.
+    /// `validation_entries` RRset proofs and one DNSKEY, DS or NS response per
+    /// [`VALIDATION_ENTRIES_PER_RESPONSE`] of them.
     pub(crate) fn new(
         servers: &[SocketAddr],
         timeout: Duration,
@@ -78,11 +90,16 @@ impl ValidatingStack {
         let context = Arc::new(PoolContext::new(opts, tls));
         let pool =
             NameServerPool::from_config(name_servers, context, TokioRuntimeProvider::default());
-        let chain = ChainHandle::new(RetryDnsHandle::new(pool, 1));
-        let validator = DnssecDnsHandle::with_trust_anchor(chain, anchors)
+        let chain = ChainHandle::new(
+            RetryDnsHandle::new(pool, 1),
+            validation_entries / VALIDATION_ENTRIES_PER_RESPONSE,
+        );
+        let validator = DnssecDnsHandle::with_trust_anchor(chain.clone(), anchors)
             .validation_cache_size(validation_entries);
         Ok(Self {
-            client: CachingClient::new(0, validator, true),
+            client: CachingClient::new(0, validator.clone(), true),
+            validator,
+            chain,
             options,
         })
     }
@@ -92,6 +109,29 @@ impl ValidatingStack {
         self.client
             .lookup(Query::query(name, rtype), self.options)
             .await
+    }
+
+    /// The DNSKEY, DS and NS responses and denials the chain layer keeps now.
+    pub(crate) fn chain_entries(&self) -> usize {
+        self.chain.len()
+    }
+
+    /// The validated response to `(name, rtype)` from the validator alone, CNAMEs not
+    /// followed: one response, each record with its own proof, also when hickory finds its
+    /// proof of denial or of no closer match bogus; `None` when no response came (a network
+    /// error).
+    pub(crate) async fn response(&self, name: &Name, rtype: RecordType) -> Option<DnsResponse> {
+        let query = Query::query(name.clone(), rtype);
+        match self
+            .validator
+            .lookup(query, self.options)
+            .first_answer()
+            .await
+        {
+            Ok(response) => Some(response),
+            Err(NetError::Dns(HickoryDnsError::Nsec { response, .. })) => Some(*response),
+            Err(_) => None,
+        }
     }
 }
 

@@ -52,14 +52,12 @@ use super::opt_out::next_closer_in_opt_out_span;
 use super::stack::ValidatingStack;
 use super::trust_anchor::{self, AnchorEntry};
 use super::types::{Answer, CnameHop, DnsError};
-use super::wildcard::{any_expanded, expansion_status, Rechecker};
+use super::wildcard::{any_expanded, expansion_status};
 
 /// hickory's validator over mxsec's own handle stack ([`ValidatingStack`]): an explicit
 /// trust anchor, no response cache, and a validation cache of the configured size.
 pub(crate) struct Validating {
     stack: ValidatingStack,
-    /// Asks again about answers with a wildcard expansion.
-    wildcards: Rechecker,
     servers: Vec<std::net::SocketAddr>,
     timeout: Duration,
     /// The trust anchor, as a bogus answer names it.
@@ -77,7 +75,6 @@ impl Validating {
     pub(crate) async fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
         let servers = config.resolve_nameservers()?;
         let anchors = Arc::new(load_anchors(&config.trust_anchor, &servers, config.timeout).await?);
-        let wildcards = Rechecker::new(&servers, config.timeout, Arc::clone(&anchors))?;
         let stack = ValidatingStack::new(
             &servers,
             config.timeout,
@@ -86,7 +83,6 @@ impl Validating {
         )?;
         Ok(Self {
             stack,
-            wildcards,
             servers,
             timeout: config.timeout,
             anchor: anchor_name(&config.trust_anchor),
@@ -155,7 +151,7 @@ impl Validating {
         rtype: RecordType,
         fqdn: &Name,
     ) -> Option<Result<Step, DnsError>> {
-        let response = self.wildcards.response(fqdn, rtype).await?;
+        let response = self.stack.response(fqdn, rtype).await?;
         any_expanded(&response.answers)
             .then(|| positive(name, rtype, &response.answers, &response.authorities))
     }
@@ -267,6 +263,10 @@ impl DnsBackend for Validating {
             },
             other => other,
         })
+    }
+
+    fn chain_entries(&self) -> usize {
+        self.stack.chain_entries()
     }
 }
 

@@ -21,35 +21,22 @@
 //!
 //! The status goes no higher than the RRset's own signature status. An expanded RRset needs
 //! the response it came in: hickory keeps only the last response of a CNAME chain it follows,
-//! and turns its own wrong Bogus into an error without records, so [`Rechecker`] asks the
-//! question again through hickory's validator without its CNAME layer, which returns the one
-//! response with every record's own proof, whatever hickory concluded about the whole.
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+//! and turns its own wrong Bogus into an error without records, so the question is asked
+//! again through hickory's validator without its CNAME layer
+//! ([`ValidatingStack::response`](super::stack::ValidatingStack::response), the same
+//! validator and validation cache as every other lookup), which returns the one response
+//! with every record's own proof, whatever hickory concluded about the whole.
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC, RRSIG};
-use hickory_proto::dnssec::{Proof, TrustAnchors};
-use hickory_proto::op::{DnsRequestOptions, DnsResponse, Query};
+use hickory_proto::dnssec::Proof;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::config::{NameServerConfig, ResolverOpts};
-use hickory_resolver::net::dnssec::DnssecDnsHandle;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer, RetryDnsHandle};
-use hickory_resolver::net::{DnsError as HickoryDnsError, NetError};
-use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 use mxsec_proto::dnssec::Security;
 
-use super::config::DnsConfigError;
 use super::opt_out::links;
 
 /// The most NSEC3 hash iterations a proof may use and still be Secure: hickory's soft
 /// limit, above which its denials are Insecure too (RFC 9276 §3.2).
 pub(crate) const MAX_ITERATIONS: u16 = 100;
-
-/// How many RRset proofs the re-asking validator keeps (it sees only wildcard answers).
-const VALIDATION_ENTRIES: usize = 4_096;
 
 /// The validated RRSIG over `(owner, covered)` when it shows a wildcard expansion.
 fn expanding_rrsig<'a>(
@@ -166,68 +153,6 @@ fn shared_ancestor(a: &Name, b: &Name) -> Name {
         .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
         .count();
     a.trim_to(shared)
-}
-
-/// hickory's validator over the name servers, without its CNAME-chasing layer: one response
-/// per question, each record with its own proof.
-#[derive(Clone)]
-pub(crate) struct Rechecker {
-    handle: DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>,
-    options: DnsRequestOptions,
-}
-
-impl Rechecker {
-    /// A validator over `servers` trusting `anchors`, with the options of the `validate` back
-    /// end's resolver (EDNS(0) with DO, one attempt, `timeout` per exchange, UDP then TCP).
-    pub(crate) fn new(
-        servers: &[SocketAddr],
-        timeout: Duration,
-        anchors: Arc<TrustAnchors>,
-    ) -> Result<Self, DnsConfigError> {
-        let name_servers = servers.iter().map(|addr| {
-            let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-            for connection in &mut ns.connections {
-                connection.port = addr.port();
-            }
-            ns
-        });
-        let mut opts = ResolverOpts::default();
-        opts.timeout = timeout;
-        opts.attempts = 1;
-        opts.edns0 = true;
-        opts.validate = true;
-        let mut options = DnsRequestOptions::default();
-        options.recursion_desired = opts.recursion_desired;
-        options.use_edns = opts.edns0;
-        options.edns_payload_len = opts.edns_payload_len;
-        options.edns_set_dnssec_ok = true;
-        let tls = TlsConfig::new().map_err(|e| DnsConfigError::Resolver(e.to_string()))?;
-        let pool = NameServerPool::from_config(
-            name_servers,
-            Arc::new(PoolContext::new(opts, tls)),
-            TokioRuntimeProvider::default(),
-        );
-        let handle = DnssecDnsHandle::with_trust_anchor(RetryDnsHandle::new(pool, 1), anchors)
-            .validation_cache_size(VALIDATION_ENTRIES);
-        Ok(Self { handle, options })
-    }
-
-    /// The validated response to `(name, rtype)`, also when hickory finds its proof of
-    /// denial or of no closer match bogus; `None` when no response came (a network error).
-    pub(crate) async fn response(&self, name: &Name, rtype: RecordType) -> Option<DnsResponse> {
-        let query = Query::query(name.clone(), rtype);
-        match self.handle.lookup(query, self.options).first_answer().await {
-            Ok(response) => Some(response),
-            Err(NetError::Dns(HickoryDnsError::Nsec { response, .. })) => Some(*response),
-            Err(_) => None,
-        }
-    }
-}
-
-impl std::fmt::Debug for Rechecker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rechecker").finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, RecordType, TrustAnchorSource};
+use mxsec_net::dns::{Backend, Dns, DnsBackend, DnsConfig, RecordType, TrustAnchorSource};
 use mxsec_net::proto::name::DomainName;
 use mxsec_testbed::dns::{DnsServer, Zone};
 
@@ -78,6 +78,70 @@ fn pfx_03_validation_cache_stays_within_its_size() {
         assert!(
             unbounded > 4 * NOISE,
             "an unbounded cache grew by {unbounded} bytes only: the test no longer measures it"
+        );
+    });
+}
+
+/// The chain layer's share of the validation cache bound: one response kept per eight
+/// proofs (`VALIDATION_ENTRIES_PER_RESPONSE` in `dns/chain.rs`).
+const CHAIN_ENTRIES: usize = ENTRIES / 8;
+
+/// The DNSKEY, DS and NS responses kept after asking [`WARM_UP`] names in an insecurely
+/// delegated zone: each unsigned answer makes the validator look for its zone cut with NS
+/// and DS queries at every ancestor of the name (RFC 4035 §5.2), so every name adds
+/// responses to keep.
+async fn chain_kept(entries: usize) -> usize {
+    let server = DnsServer::builder()
+        .zones([
+            Zone::new("signed.test").mx(10, "mx.signed.test"),
+            Zone::new("plain.test").insecure().mx(10, "mx.plain.test"),
+        ])
+        .start()
+        .await
+        .unwrap();
+    let config = DnsConfig::builder()
+        .backend(Backend::Validate)
+        .nameserver(server.addr())
+        .trust_anchor(TrustAnchorSource::Text(
+            server.trust_anchor().dnskey_line().to_owned(),
+        ))
+        .timeout(Duration::from_secs(10))
+        .validation_cache_entries(entries)
+        .build();
+    let (dns, cache) = Dns::new(&config).await.unwrap().with_cache(0);
+    stream::iter(0..WARM_UP)
+        .map(|i| {
+            let dns = &dns;
+            async move {
+                let name = DomainName::parse(&format!("n{i}.plain.test")).unwrap();
+                // The answer (an insecure NXDOMAIN) does not matter here, only what it cost.
+                let _ = dns.lookup(&name, RecordType::MX).await;
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    cache.chain_entries()
+}
+
+/// PFX-03: the responses the validator's chain layer keeps stay within the share of
+/// `validation_cache_entries` it is given, whatever names are asked.
+#[test]
+fn pfx_03_chain_cache_stays_within_its_size() {
+    run(async {
+        let bounded = chain_kept(ENTRIES).await;
+        let unbounded = chain_kept(1_048_576).await;
+        println!(
+            "hostile: {WARM_UP} names in an insecure zone, chain responses kept with a \
+             validation cache of {ENTRIES}: {bounded}; of 1,048,576: {unbounded}"
+        );
+        assert!(
+            bounded <= CHAIN_ENTRIES,
+            "{bounded} responses kept, bound {CHAIN_ENTRIES}"
+        );
+        assert!(
+            unbounded > 4 * CHAIN_ENTRIES,
+            "{unbounded} responses kept without a bound: the test no longer fills the cache"
         );
     });
 }

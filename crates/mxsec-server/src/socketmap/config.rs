@@ -31,7 +31,8 @@
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
 //! answer_entries = 30000             # destinations whose answers are kept, at most
 //! dns_entries = 30000                 # DNS RRsets and denials kept, at most
-//! validation_entries = 8192          # DNSSEC proofs kept (dnssec = "validate"), at most
+//! validation_entries = 8192          # DNSSEC proofs kept (dnssec = "validate"), at most;
+//!                                     # and one DNSKEY/DS/NS response per 8 of them
 //!
 //! [refresh]
 //! enabled = true                      # proactive refresh of cached policies (STS-FETCH-08)
@@ -173,7 +174,8 @@ pub struct CacheSettings {
     pub answer_entries: usize,
     /// The most DNS RRsets and denials kept at once.
     pub dns_entries: usize,
-    /// The most DNSSEC proofs of RRsets kept at once (`dnssec = "validate"`).
+    /// The most DNSSEC proofs of RRsets kept at once (`dnssec = "validate"`); the
+    /// validator's chain layer keeps one DNSKEY, DS or NS response per eight of them.
     pub validation_entries: usize,
 }
 

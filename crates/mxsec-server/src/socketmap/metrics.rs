@@ -11,6 +11,7 @@
 //! | `mxsec_answer_cache_entries` | gauge | |
 //! | `mxsec_dns_cache_entries` | gauge | |
 //! | `mxsec_dnssec_validation_cache_capacity` | gauge | |
+//! | `mxsec_dnssec_chain_cache_entries` | gauge | |
 //! | `mxsec_sts_fetches_total` | counter | `result`: `success` or the RFC 8460 result type |
 //! | `mxsec_refreshes_total` | counter | `outcome`: `refreshed`, `unchanged`, `failed` |
 //! | `mxsec_policies_cached` | gauge | |
@@ -30,7 +31,7 @@ use std::time::Duration;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
-use mxsec_net::dns::CachingBackend;
+use mxsec_net::dns::{CachingBackend, DnsBackend};
 use mxsec_proto::decision::TlsPolicy;
 use tokio::net::TcpListener;
 
@@ -305,8 +306,13 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let (hits, misses, dns_entries) = dns.map_or((0, 0, 0), |source| {
-            (source.hits(), source.misses(), source.entries())
+        let (hits, misses, dns_entries, chain_entries) = dns.map_or((0, 0, 0, 0), |source| {
+            (
+                source.hits(),
+                source.misses(),
+                source.entries(),
+                source.chain_entries(),
+            )
         });
         let answer_entries = self
             .answer_cache
@@ -348,6 +354,13 @@ impl Metrics {
             "mxsec_dnssec_validation_cache_capacity {}",
             get(&self.validation_capacity)
         );
+        header(
+            &mut out,
+            "mxsec_dnssec_chain_cache_entries",
+            "gauge",
+            "DNSKEY, DS and NS responses the validator's chain layer keeps (at most cache.validation_entries / 8; 0 with trust-ad).",
+        );
+        let _ = writeln!(out, "mxsec_dnssec_chain_cache_entries {chain_entries}");
 
         header(
             &mut out,
@@ -552,6 +565,8 @@ mod tests {
             "mxsec_answer_cache_entries 42",
             "mxsec_dns_cache_entries 0",
             "mxsec_dnssec_validation_cache_capacity 16384",
+            "mxsec_dnssec_chain_cache_entries 0",
+            "# TYPE mxsec_dnssec_chain_cache_entries gauge",
             "# TYPE mxsec_dnssec_validation_cache_capacity gauge",
             "# TYPE mxsec_answer_cache_entries gauge",
             "# TYPE mxsec_dns_cache_entries gauge",

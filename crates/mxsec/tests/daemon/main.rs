@@ -68,6 +68,9 @@ fn pfx_01_every_scenario_pipelined_on_one_connection() {
         scenarios.len()
     );
     assert!(daemon.metric("mxsec_dns_cache_entries") > 0);
+    // dnssec = "validate" with the default 8,192 proofs: at most 1,024 chain responses.
+    let chain = daemon.metric("mxsec_dnssec_chain_cache_entries");
+    assert!(chain > 0 && chain <= 1_024, "{chain} chain responses kept");
     assert!(daemon.metric("mxsec_queries_total{answer=\"notfound\"}") >= 4);
     assert!(daemon.stop(), "SIGTERM: clean exit");
 }
