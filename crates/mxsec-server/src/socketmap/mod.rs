@@ -7,7 +7,10 @@
 //! - [`service`]: from a request to its reply, through zones, caches and the resolver.
 //! - [`answers`]: the answer cache and the lookups in flight, and how a forget reaches both.
 //! - [`refresh`]: the proactive refresh of cached policies (STS-FETCH-08).
-//! - [`metrics`]: counters and the `/metrics` endpoint.
+//! - [`metrics`]: counters and the `/metrics` endpoint; [`why`]: the `/why` endpoint beside it,
+//!   the reasons behind the answer for a destination (`mxsec doctor --why`).
+//! - [`notices`]: the log of `TEMP` answers and refused policies, once per destination and
+//!   interval.
 //! - [`client`]: one lookup against a running daemon (`mxsec query --daemon`).
 //!
 //! Lifecycle: the configuration is read and checked, the store opened and every socket bound
@@ -25,11 +28,13 @@ pub mod config;
 
 mod answers;
 mod metrics;
+mod notices;
 mod refresh;
 mod server;
 mod service;
 mod shutdown;
 mod unix;
+mod why;
 
 use std::io;
 use std::net::SocketAddr;
@@ -146,7 +151,7 @@ impl Daemon {
             tracing::info!(address = %local, "metrics listening");
             metrics_addr = Some(local);
             let mut shutdown = shutdown.clone();
-            tasks.spawn(metrics::serve(listener, metrics.clone(), async move {
+            tasks.spawn(metrics::serve(listener, shared.clone(), async move {
                 shutdown::stopped(&mut shutdown).await;
             }));
         }
@@ -285,10 +290,7 @@ async fn build_engine(
         Backend::TrustAd => 0,
     });
     // One store keeps both the policies and the TLS-RPT day records.
-    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config
-        .cache
-        .store
-    {
+    let (store, reports): (Arc<dyn PolicyStore>, Arc<dyn ReportStore>) = match &config.cache.store {
         StoreSetting::Sqlite(path) => {
             let store = Arc::new(SqliteStore::open(path.clone()).await.map_err(|source| {
                 StartError::Store {
