@@ -175,7 +175,7 @@ pub fn render(why: &Value) -> String {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|a| text(a))
+            .map(&text)
             .collect();
         let _ = writeln!(
             out,
