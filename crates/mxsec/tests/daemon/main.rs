@@ -294,8 +294,8 @@ fn pfx_04_doctor_why_explains_a_temp_answer_logged_once() {
         assert!(daemon.query("postfix", &bogus).starts_with("TEMP "));
     }
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_mxsec"))
-        .args(["doctor", "--why", &bogus, "--daemon-config"])
-        .arg(&daemon.config)
+        .args(["doctor", "--why", &bogus, "--metrics"])
+        .arg(daemon.metrics.to_string())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
