@@ -111,11 +111,25 @@ pub(crate) struct DoctorArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) daemon_config: Option<PathBuf>,
 
+    /// Instead of checking the setup, ask the running daemon why it answers as it does for
+    /// DOMAIN: the reasons with their IDs, the lookups and fetch behind them, the cache age.
+    #[arg(long, value_name = "DOMAIN")]
+    pub(crate) why: Option<String>,
+
+    /// With --why: the daemon's metrics address (`listen.metrics`), which serves `/why`; read
+    /// from --daemon-config when given, else 127.0.0.1:9461.
+    #[arg(long, value_name = "ADDR", requires = "why")]
+    pub(crate) metrics: Option<SocketAddr>,
+
+    /// With --why: the map name Postfix uses, for its zone's options.
+    #[arg(long, value_name = "NAME", requires = "why")]
+    pub(crate) map: Option<String>,
+
     /// Seconds one DNS query or policy lookup may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub(crate) timeout: u64,
 
-    /// Print the findings as JSON.
+    /// Print the findings (or the reasons, with --why) as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

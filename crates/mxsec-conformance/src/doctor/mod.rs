@@ -15,10 +15,14 @@
 //! | `DOC-RES-04` | TLSA answers come over TCP (large answers need it) |
 //! | `DOC-DMN-01` | the policy daemon of each socketmap table answers |
 //! | `DOC-DMN-02` | the daemon's policy store is writable |
+//!
+//! [`why`] asks the daemon for the reasons behind its answer for one destination
+//! (`mxsec doctor --why DOMAIN`).
 
 pub mod daemon;
 pub mod postfix;
 pub mod resolver;
+pub mod why;
 
 use std::fmt;
 use std::path::PathBuf;

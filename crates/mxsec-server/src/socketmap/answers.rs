@@ -95,12 +95,10 @@ where
         }
     }
 
-    /// The cached answer for `destination`, if it has not expired at `now`.
-    pub(crate) fn get(&self, destination: &Destination, now: Instant) -> Option<V> {
-        self.state
-            .cache
-            .get(destination, now)
-            .map(|(value, _)| value)
+    /// The cached answer for `destination` and how long it has left, if it has not expired
+    /// at `now`.
+    pub(crate) fn get(&self, destination: &Destination, now: Instant) -> Option<(V, Duration)> {
+        self.state.cache.get(destination, now)
     }
 
     /// The answer of the lookup of `destination` in flight since the last forget, or of a new
@@ -186,13 +184,13 @@ mod tests {
             answers.forget(&d);
             let new = answers.lookup(&d, || async { (2, HOUR) }).await;
             assert_eq!(new, 2, "a request after the forget joined the old lookup");
-            assert_eq!(answers.get(&d, Instant::now()), Some(2));
+            assert_eq!(answers.get(&d, Instant::now()).map(|(v, _)| v), Some(2));
             gate.notify_one();
         };
         let (old, ()) = tokio::join!(old, after_forget);
         // The old lookup's callers get its answer, but it does not replace the newer one.
         assert_eq!(old, 1);
-        assert_eq!(answers.get(&d, Instant::now()), Some(2));
+        assert_eq!(answers.get(&d, Instant::now()).map(|(v, _)| v), Some(2));
     }
 
     #[tokio::test]
@@ -214,7 +212,7 @@ mod tests {
         };
         let (old, ()) = tokio::join!(old, forget);
         assert_eq!(old, 1);
-        assert_eq!(answers.get(&d, Instant::now()), None);
+        assert_eq!(answers.get(&d, Instant::now()).map(|(v, _)| v), None);
         assert_eq!(answers.len(), 0);
     }
 
@@ -235,7 +233,7 @@ mod tests {
         }
         assert_eq!(entries.entries(), 3);
         let last = Destination::parse("d9.example").expect("destination");
-        assert_eq!(answers.get(&last, Instant::now()), Some(9));
+        assert_eq!(answers.get(&last, Instant::now()).map(|(v, _)| v), Some(9));
 
         let none = Answers::<u32>::new(0);
         none.lookup(&destination(), || async { (1, HOUR) }).await;
@@ -258,8 +256,8 @@ mod tests {
         let (a, b) = tokio::join!(lookup(), lookup());
         assert_eq!((a, b), (7, 7));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        assert_eq!(answers.get(&d, Instant::now()), Some(7));
+        assert_eq!(answers.get(&d, Instant::now()).map(|(v, _)| v), Some(7));
         answers.forget(&d);
-        assert_eq!(answers.get(&d, Instant::now()), None);
+        assert_eq!(answers.get(&d, Instant::now()).map(|(v, _)| v), None);
     }
 }

@@ -35,6 +35,8 @@ use mxsec_net::dns::{CachingBackend, DnsBackend};
 use mxsec_proto::decision::TlsPolicy;
 use tokio::net::TcpListener;
 
+use super::service::Shared;
+use super::why;
 use crate::http::{self, Transport};
 
 /// The answer types counted in `mxsec_queries_total`, in output order.
@@ -106,6 +108,18 @@ pub(crate) enum AnswerKind {
 }
 
 impl AnswerKind {
+    /// The label of this kind in `mxsec_queries_total` and in `/why`.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::DaneOnly => "dane-only",
+            Self::Dane => "dane",
+            Self::Encrypt => "encrypt",
+            Self::Secure => "secure",
+            Self::NotFound => "notfound",
+            Self::Temp => "temp",
+        }
+    }
+
     /// The kind of answer a policy gives.
     pub(crate) fn of(policy: &TlsPolicy) -> Self {
         match policy {
@@ -495,24 +509,29 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// Serves `GET /metrics` on `listener` until `shutdown` completes; any other path is 404.
+/// Serves `GET /metrics` and `GET /why` ([`why`](super::why)) on `listener` until
+/// `shutdown` completes; any other path is 404.
 pub(crate) async fn serve(
     listener: TcpListener,
-    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let router = Router::new().route(
-        "/metrics",
-        get(move || {
-            let metrics = metrics.clone();
-            async move {
-                (
-                    [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-                    metrics.render(),
-                )
-            }
-        }),
-    );
+    let metrics = shared.metrics.clone();
+    let router = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
+        .route("/why", get(why::handle))
+        .with_state(shared);
     let limits = http::Limits::connections(MAX_SCRAPERS);
     if let Err(err) = http::serve(listener, router, Transport::Plain, limits, shutdown).await {
         tracing::error!(error = %err, "metrics endpoint stopped");

@@ -8,7 +8,10 @@
 //! - [`engine`]: DNS, the policy fetcher, the store and the resolver a start or a reload builds.
 //! - [`answers`]: the answer cache and the lookups in flight, and how a forget reaches both.
 //! - [`refresh`]: the proactive refresh of cached policies (STS-FETCH-08).
-//! - [`metrics`]: counters and the `/metrics` endpoint.
+//! - [`metrics`]: counters and the `/metrics` endpoint; [`why`]: the `/why` endpoint beside it,
+//!   the reasons behind the answer for a destination (`mxsec doctor --why`).
+//! - [`notices`]: the log of `TEMP` answers and refused policies, once per destination and
+//!   interval.
 //! - [`client`]: one lookup against a running daemon (`mxsec query --daemon`).
 //!
 //! Lifecycle: the configuration is read and checked, the store opened and every socket bound
@@ -27,12 +30,14 @@ pub mod config;
 mod answers;
 mod engine;
 mod metrics;
+mod notices;
 mod refresh;
 mod server;
 mod service;
 mod shutdown;
 pub mod tlsrpt;
 mod unix;
+mod why;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,7 +114,7 @@ impl Daemon {
             tracing::info!(address = %local, "metrics listening");
             metrics_addr = Some(local);
             let mut shutdown = shutdown.clone();
-            tasks.spawn(metrics::serve(listener, metrics.clone(), async move {
+            tasks.spawn(metrics::serve(listener, shared.clone(), async move {
                 shutdown::stopped(&mut shutdown).await;
             }));
         }

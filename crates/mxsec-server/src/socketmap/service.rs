@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use mxsec_net::resolver::{DestinationResolver, FetchReport, Resolution};
 use mxsec_net::store::PolicyStore;
 use mxsec_net::tlsrpt::recorder::Recorder;
-use mxsec_proto::decision::{decide, DecisionConfig, Observations, StsState};
+use mxsec_proto::decision::{decide, DecisionConfig, Observations, Reason, StsState};
 use mxsec_proto::name::Destination;
 use mxsec_proto::postfix::netstring;
 use mxsec_proto::postfix::socketmap::{SocketmapReply, SocketmapRequest};
@@ -34,6 +34,8 @@ use tokio::sync::Semaphore;
 use super::answers::Answers;
 use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
 use super::metrics::{AnswerKind, CacheEntries, Metrics};
+use super::notices::{Notice, Notices, NOTICE_INTERVAL};
+use super::why::{Lookups, Why, WhyError};
 
 /// What every connection shares: the counters and the current service, which `SIGHUP`
 /// replaces.
@@ -72,6 +74,8 @@ pub(crate) struct Engine {
     pub(crate) resolver: Arc<DestinationResolver>,
     pub(crate) store: Arc<dyn PolicyStore>,
     answers: Answers<Arc<Cached>>,
+    /// Logs `TEMP` answers and refused policies, once per destination and interval.
+    notices: Arc<Notices>,
     /// With `[tlsrpt]`: records each lookup's answer for the day's TLS-RPT reports.
     pub(crate) recorder: Option<Recorder>,
 }
@@ -96,6 +100,7 @@ impl Engine {
             resolver,
             store,
             answers: Answers::new(answer_entries),
+            notices: Arc::new(Notices::new(NOTICE_INTERVAL)),
             recorder: None,
         }
     }
@@ -119,36 +124,50 @@ impl Engine {
 }
 
 /// The reply to a destination for each combination of zone options (`strict_testing`,
-/// `tlsrpt`), rendered from the decision's observations when the destination is looked up.
-/// Equal replies share one buffer, and the observations are not kept: a cached destination
-/// costs a few hundred bytes.
+/// `tlsrpt`), rendered from the decision's observations when the destination is looked up,
+/// with the decision's reasons and a bounded summary of the lookups behind it (for `/why`).
+/// Equal replies share one buffer, and the observations are not kept.
 struct Cached {
     /// Indexed by `2 * strict_testing + tlsrpt`.
-    replies: [(Arc<[u8]>, AnswerKind); 4],
+    replies: [Rendered; 4],
+    /// The lookups and the fetch behind the replies.
+    lookups: Arc<Lookups>,
+    /// When the destination was looked up.
+    at: Instant,
+}
+
+/// One reply, its kind and the decision's reasons.
+#[derive(Clone)]
+struct Rendered {
+    bytes: Arc<[u8]>,
+    kind: AnswerKind,
+    reasons: Arc<[Reason]>,
 }
 
 impl Cached {
-    fn new(observations: &Observations) -> Self {
-        let mut replies: [(Arc<[u8]>, AnswerKind); 4] = std::array::from_fn(|slot| {
-            let config = DecisionConfig {
-                strict_testing: slot & 2 != 0,
-                tlsrpt: slot & 1 != 0,
-            };
-            render(observations, config)
-        });
+    fn new(resolution: &Resolution, at: Instant) -> Self {
+        let mut replies: [Rendered; 4] =
+            std::array::from_fn(|slot| render(&resolution.observations, slot_config(slot)));
         for at in 1..replies.len() {
             let (earlier, later) = replies.split_at_mut(at);
             let Some(current) = later.first_mut() else {
                 continue;
             };
-            if let Some((same, _)) = earlier.iter().find(|(bytes, _)| *bytes == current.0) {
-                current.0 = same.clone();
+            if let Some(same) = earlier.iter().find(|r| r.bytes == current.bytes) {
+                current.bytes = same.bytes.clone();
+            }
+            if let Some(same) = earlier.iter().find(|r| r.reasons == current.reasons) {
+                current.reasons = same.reasons.clone();
             }
         }
-        Self { replies }
+        Self {
+            replies,
+            lookups: Arc::new(Lookups::of(resolution)),
+            at,
+        }
     }
 
-    fn reply(&self, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
+    fn rendered(&self, config: DecisionConfig) -> &Rendered {
         let [plain, tlsrpt, strict, strict_tlsrpt] = &self.replies;
         match (config.strict_testing, config.tlsrpt) {
             (false, false) => plain,
@@ -156,17 +175,30 @@ impl Cached {
             (true, false) => strict,
             (true, true) => strict_tlsrpt,
         }
-        .clone()
+    }
+
+    fn reply(&self, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
+        let rendered = self.rendered(config);
+        (rendered.bytes.clone(), rendered.kind)
     }
 }
 
-fn render(observations: &Observations, config: DecisionConfig) -> (Arc<[u8]>, AnswerKind) {
+/// The zone options of reply slot `slot`.
+fn slot_config(slot: usize) -> DecisionConfig {
+    DecisionConfig {
+        strict_testing: slot & 2 != 0,
+        tlsrpt: slot & 1 != 0,
+    }
+}
+
+fn render(observations: &Observations, config: DecisionConfig) -> Rendered {
     let decision = decide(observations, &config);
     let payload = decision.socketmap_payload(&config);
-    (
-        netstring::encode(payload.as_bytes()).into(),
-        AnswerKind::of(&decision.policy),
-    )
+    Rendered {
+        bytes: netstring::encode(payload.as_bytes()).into(),
+        kind: AnswerKind::of(&decision.policy),
+        reasons: decision.reasons.into(),
+    }
 }
 
 /// Answers requests with one configuration.
@@ -200,7 +232,7 @@ impl Service {
     pub(crate) async fn answer(&self, request: &SocketmapRequest) -> (Arc<[u8]>, AnswerKind) {
         let config = self.zones.get(request.map());
         let destination = request.key();
-        if let Some(cached) = self.engine.answers.get(destination, Instant::now()) {
+        if let Some((cached, _)) = self.engine.answers.get(destination, Instant::now()) {
             self.metrics.answer_cache(true);
             return cached.reply(config);
         }
@@ -219,6 +251,46 @@ impl Service {
         }
     }
 
+    /// The answer for `destination` (named `name`) to map `map`, with its reasons: the
+    /// cached one, or else one looked up now as a request would (`/why`).
+    pub(crate) async fn why(
+        &self,
+        destination: &Destination,
+        name: &str,
+        map: &str,
+        now: Instant,
+    ) -> Result<Why, WhyError> {
+        let (cached, remaining, was_cached) = match self.engine.answers.get(destination, now) {
+            Some((cached, remaining)) => (cached, Some(remaining), true),
+            None => {
+                let cached =
+                    tokio::time::timeout(self.limits.query_timeout, self.lookup(destination))
+                        .await
+                        .map_err(|_| WhyError::Timeout)?;
+                let remaining = self
+                    .engine
+                    .answers
+                    .get(destination, Instant::now())
+                    .map(|(_, remaining)| remaining);
+                (cached, remaining, false)
+            }
+        };
+        let rendered = cached.rendered(self.zones.get(map));
+        Ok(Why {
+            destination: name.to_owned(),
+            map: map.to_owned(),
+            kind: rendered.kind.label(),
+            reply: reply_text(&rendered.bytes),
+            reasons: rendered.reasons.to_vec(),
+            lookups: Lookups::clone(&cached.lookups),
+            cached: was_cached,
+            age_seconds: Instant::now()
+                .saturating_duration_since(cached.at)
+                .as_secs(),
+            expires_in_seconds: remaining.map(|left| left.as_secs()),
+        })
+    }
+
     /// A lookup of `destination`, shared with every concurrent request for it; its result is
     /// cached.
     async fn lookup(&self, destination: &Destination) -> Arc<Cached> {
@@ -229,6 +301,7 @@ impl Service {
         let key = destination.clone();
         let lookups = self.lookups.clone();
         let recorder = self.engine.recorder.clone();
+        let notices = self.engine.notices.clone();
         self.engine
             .answers
             .lookup(destination, move || async move {
@@ -241,10 +314,31 @@ impl Service {
                     recorder.record(&resolution, time::OffsetDateTime::now_utc());
                 }
                 let ttl = answer_ttl(&resolution, resolution.ttl, max_ttl, failure_ttl);
-                (Arc::new(Cached::new(&resolution.observations)), ttl)
+                let cached = Cached::new(&resolution, Instant::now());
+                let replies = cached.replies.iter().map(|rendered| {
+                    (
+                        reply_text(&rendered.bytes),
+                        rendered.kind == AnswerKind::Temp,
+                        &*rendered.reasons,
+                    )
+                });
+                if let Some(notice) = Notice::of(replies, &resolution) {
+                    notices.log(&key, &resolution.destination, &notice, Instant::now());
+                }
+                (Arc::new(cached), ttl)
             })
             .await
     }
+}
+
+/// The payload of a netstring reply, for people.
+fn reply_text(netstring: &[u8]) -> String {
+    let payload = netstring
+        .iter()
+        .position(|b| *b == b':')
+        .and_then(|colon| netstring.get(colon + 1..netstring.len().saturating_sub(1)))
+        .unwrap_or_default();
+    String::from_utf8_lossy(payload).into_owned()
 }
 
 /// Counts the policy fetch made for this resolution, if any.

@@ -285,3 +285,38 @@ fn wait_for(done: impl Fn() -> bool) {
     }
     panic!("condition not reached in 10 s");
 }
+
+/// `mxsec doctor --why` asks a running daemon for the reasons behind its answer, and the
+/// daemon logs the TEMP with the same reasons once, however often it is asked.
+#[test]
+fn pfx_04_doctor_why_explains_a_temp_answer_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &Setup::new(dir.path()));
+    let bogus = Scenario::find("d05-bogus-ds").unwrap().domain();
+    for _ in 0..3 {
+        assert!(daemon.query("postfix", &bogus).starts_with("TEMP "));
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["doctor", "--why", &bogus, "--metrics"])
+        .arg(daemon.metrics.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with(&format!("{bogus}: TEMP ")), "{stdout}");
+    assert!(stdout.contains("DANE-DNS-03"), "{stdout}");
+    assert!(stdout.contains("MX: failed"), "{stdout}");
+    let notices = daemon
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains("mxsec doctor --why") && line.contains(&bogus))
+        .count();
+    assert_eq!(notices, 1, "one TEMP notice per destination and interval");
+    assert!(daemon.stop());
+}

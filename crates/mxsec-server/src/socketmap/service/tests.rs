@@ -188,3 +188,102 @@ async fn pfx_01_pipelined_replies_come_in_request_order() {
         "replies out of request order"
     );
 }
+
+#[tokio::test]
+async fn pfx_04_why_tells_the_reasons_lookups_and_age_of_a_temp_answer() {
+    let fixture = Fixture::start(|config| config.cache.failure_ttl = Duration::from_secs(5)).await;
+    let service = fixture.shared.current();
+    let bogus = request("d05-bogus-ds.test");
+
+    // Not cached yet: looked up as a request would, then cached.
+    let why = service
+        .why(bogus.key(), "d05-bogus-ds.test", "postfix", Instant::now())
+        .await
+        .expect("why");
+    assert!(!why.cached);
+    assert_eq!(why.kind, "temp");
+    assert!(why.reply.starts_with("TEMP "), "{}", why.reply);
+    let json = serde_json::to_value(&why).expect("JSON");
+    let rules: Vec<&str> = json["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|reason| reason["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"DANE-DNS-03"), "{json:#}");
+    assert_eq!(json["lookups"]["mx"]["outcome"], "failed", "{json:#}");
+    assert!(json["lookups"]["mx"]["error"].is_string(), "{json:#}");
+    let left = why.expires_in_seconds.expect("cached after the lookup");
+    assert!(left <= 5, "{left}");
+
+    // The answer a request then gets is the one explained, from the cache.
+    let (reply, kind) = fixture.ask("d05-bogus-ds.test").await;
+    assert_eq!(
+        (reply.as_str(), kind),
+        (why.reply.as_str(), AnswerKind::Temp)
+    );
+    let again = service
+        .why(bogus.key(), "d05-bogus-ds.test", "postfix", Instant::now())
+        .await
+        .expect("why");
+    assert!(again.cached);
+    assert_eq!(again.reasons, why.reasons);
+
+    // The TEMP was logged once: a notice for it is not due again within the interval.
+    assert!(!service.engine.notices.due(bogus.key(), Instant::now()));
+}
+
+#[tokio::test]
+async fn pfx_01_why_is_served_beside_metrics() {
+    let fixture = Fixture::start(|_| {}).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (_stop, mut stopped) = watch::channel(false);
+    let endpoint = tokio::spawn(crate::socketmap::metrics::serve(
+        listener,
+        fixture.shared.clone(),
+        async move {
+            let _ = stopped.changed().await;
+        },
+    ));
+
+    let (status, body) = get(addr, "/why?domain=sts-enforce.test").await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(json["kind"], "secure", "{json:#}");
+    assert_eq!(json["destination"], "sts-enforce.test");
+    assert_eq!(json["lookups"]["mta_sts"]["fetch"], "ok", "{json:#}");
+    assert!(
+        json["reasons"].as_array().is_some_and(|r| !r.is_empty()),
+        "{json:#}"
+    );
+    let (status, _) = get(addr, "/why").await;
+    assert_eq!(status, 400);
+    let (status, _) = get(addr, "/why?domain=not%20a%20name").await;
+    assert_eq!(status, 400);
+    endpoint.abort();
+}
+
+/// The status and body of `GET path` on `addr`.
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("in time")
+    .expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_owned())
+}
