@@ -161,6 +161,10 @@ pub fn render(why: &Value) -> String {
         );
     }
     let lookups = &why["lookups"];
+    if lookups.is_null() {
+        out.push_str("lookups: kept only for TEMP answers and answers after a failure\n");
+        return out;
+    }
     out.push_str("lookups:\n");
     let mx = &lookups["mx"];
     let _ = writeln!(

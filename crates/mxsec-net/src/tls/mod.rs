@@ -3,6 +3,7 @@
 //!
 //! - [`dane_verifier`]: the rustls verifier ([`MxCertVerifier`]), its modes ([`Verification`])
 //!   and what it records ([`CertificateObservation`]).
+//! - [`files`]: PEM credentials and TLSA record files, read bounded (`mxsec tlsa`).
 //! - [`pkix`]: WebPKI verification for MTA-STS MX hosts ([`PkixCheck`], [`PkixReport`]).
 //!
 //! Every configuration uses the ring provider, TLS 1.2 or 1.3 only (STS-VAL-04,
@@ -10,6 +11,7 @@
 //! verification, and every probe must see and judge the chain.
 
 pub mod dane_verifier;
+pub mod files;
 pub mod pkix;
 
 use std::sync::Arc;

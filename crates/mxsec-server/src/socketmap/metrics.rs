@@ -23,21 +23,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::http::header::CONTENT_TYPE;
-use axum::routing::get;
-use axum::Router;
 use mxsec_net::dns::{CachingBackend, DnsBackend};
 use mxsec_proto::decision::TlsPolicy;
-use tokio::net::TcpListener;
-
-use super::service::Shared;
-use super::why;
-use crate::http::{self, Transport};
 
 /// The answer types counted in `mxsec_queries_total`, in output order.
 const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
@@ -49,7 +40,7 @@ const BUCKETS: [f64; 16] = [
 ];
 
 /// The most `/metrics` connections served at once.
-const MAX_SCRAPERS: usize = 16;
+pub(crate) const MAX_SCRAPERS: usize = 16;
 
 /// A cache whose number of entries is reported as a gauge.
 pub(crate) trait CacheEntries: Send + Sync + std::fmt::Debug {
@@ -507,35 +498,6 @@ impl Metrics {
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// Serves `GET /metrics` and `GET /why` ([`why`](super::why)) on `listener` until
-/// `shutdown` completes; any other path is 404.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let metrics = shared.metrics.clone();
-    let router = Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    (
-                        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-                        metrics.render(),
-                    )
-                }
-            }),
-        )
-        .route("/why", get(why::handle))
-        .with_state(shared);
-    let limits = http::Limits::connections(MAX_SCRAPERS);
-    if let Err(err) = http::serve(listener, router, Transport::Plain, limits, shutdown).await {
-        tracing::error!(error = %err, "metrics endpoint stopped");
-    }
 }
 
 #[cfg(test)]

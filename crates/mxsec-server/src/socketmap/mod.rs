@@ -8,8 +8,8 @@
 //! - [`engine`]: DNS, the policy fetcher, the store and the resolver a start or a reload builds.
 //! - [`answers`]: the answer cache and the lookups in flight, and how a forget reaches both.
 //! - [`refresh`]: the proactive refresh of cached policies (STS-FETCH-08).
-//! - [`metrics`]: counters and the `/metrics` endpoint; [`why`]: the `/why` endpoint beside it,
-//!   the reasons behind the answer for a destination (`mxsec doctor --why`).
+//! - [`metrics`]: counters; [`why`]: the reasons behind the answer for a destination
+//!   (`mxsec doctor --why`); [`endpoint`]: `/metrics` and `/why` on the loopback metrics port.
 //! - [`notices`]: the log of `TEMP` answers and refused policies, once per destination and
 //!   interval.
 //! - [`client`]: one lookup against a running daemon (`mxsec query --daemon`).
@@ -28,6 +28,7 @@ pub mod client;
 pub mod config;
 
 mod answers;
+mod endpoint;
 mod engine;
 mod metrics;
 mod notices;
@@ -114,7 +115,7 @@ impl Daemon {
             tracing::info!(address = %local, "metrics listening");
             metrics_addr = Some(local);
             let mut shutdown = shutdown.clone();
-            tasks.spawn(metrics::serve(listener, shared.clone(), async move {
+            tasks.spawn(endpoint::serve(listener, shared.clone(), async move {
                 shutdown::stopped(&mut shutdown).await;
             }));
         }

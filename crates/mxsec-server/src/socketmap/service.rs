@@ -125,13 +125,16 @@ impl Engine {
 
 /// The reply to a destination for each combination of zone options (`strict_testing`,
 /// `tlsrpt`), rendered from the decision's observations when the destination is looked up,
-/// with the decision's reasons and a bounded summary of the lookups behind it (for `/why`).
-/// Equal replies share one buffer, and the observations are not kept.
+/// with the decision's reasons and, for a `TEMP` answer or one reached after a failure, a
+/// bounded summary of the lookups behind it (for `/why`). Equal replies share one buffer, and
+/// the observations are not kept: the cache holds up to `cache.answer_entries` destinations,
+/// and a summary for every healthy one would multiply its memory.
 struct Cached {
     /// Indexed by `2 * strict_testing + tlsrpt`.
     replies: [Rendered; 4],
-    /// The lookups and the fetch behind the replies.
-    lookups: Arc<Lookups>,
+    /// The lookups and the fetch behind the replies, for a `TEMP` answer or one reached after a
+    /// failure.
+    lookups: Option<Arc<Lookups>>,
     /// When the destination was looked up.
     at: Instant,
 }
@@ -160,9 +163,11 @@ impl Cached {
                 current.reasons = same.reasons.clone();
             }
         }
+        let explain =
+            resolution.has_failure() || replies.iter().any(|r| r.kind == AnswerKind::Temp);
         Self {
+            lookups: explain.then(|| Arc::new(Lookups::of(resolution))),
             replies,
-            lookups: Arc::new(Lookups::of(resolution)),
             at,
         }
     }
@@ -282,7 +287,7 @@ impl Service {
             kind: rendered.kind.label(),
             reply: reply_text(&rendered.bytes),
             reasons: rendered.reasons.to_vec(),
-            lookups: Lookups::clone(&cached.lookups),
+            lookups: cached.lookups.as_deref().cloned(),
             cached: was_cached,
             age_seconds: Instant::now()
                 .saturating_duration_since(cached.at)

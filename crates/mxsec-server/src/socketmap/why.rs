@@ -14,19 +14,9 @@
 //! | 400 | no `domain`, or one that is not a destination name |
 //! | 504 | the lookup did not finish within `limits.query_timeout` |
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{RawQuery, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use mxsec_net::resolver::{HostReport, MxReport, Resolution, StsReport};
 use mxsec_proto::decision::Reason;
-use mxsec_proto::name::Destination;
 use serde::Serialize;
-
-use super::service::Shared;
 
 /// The most MX hosts a summary keeps.
 const MAX_HOSTS: usize = 16;
@@ -116,8 +106,9 @@ pub(crate) struct Why {
     pub(crate) reply: String,
     /// The decision's reasons, each with the conformance ID of its rule.
     pub(crate) reasons: Vec<Reason>,
-    /// The lookups and the fetch the answer was decided from.
-    pub(crate) lookups: Lookups,
+    /// The lookups and the fetch the answer was decided from: kept for a `TEMP` answer or one
+    /// reached after a failure, absent (`null`) for others.
+    pub(crate) lookups: Option<Lookups>,
     /// Whether the answer was in the cache when asked (else it was looked up for this request).
     pub(crate) cached: bool,
     /// Seconds since the lookup.
@@ -131,44 +122,4 @@ pub(crate) struct Why {
 pub(crate) enum WhyError {
     /// The lookup did not finish within `limits.query_timeout`.
     Timeout,
-}
-
-/// Serves `/why`.
-pub(crate) async fn handle(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let query = query.unwrap_or_default();
-    let Some(domain) = parameter(&query, "domain") else {
-        return (StatusCode::BAD_REQUEST, "missing domain=\n").into_response();
-    };
-    let Ok(destination) = Destination::parse(domain) else {
-        return (StatusCode::BAD_REQUEST, "not a destination name\n").into_response();
-    };
-    let map = parameter(&query, "map").unwrap_or_default();
-    let name = domain.trim().to_ascii_lowercase();
-    match shared
-        .current()
-        .why(&destination, &name, map, Instant::now())
-        .await
-    {
-        Ok(why) => match serde_json::to_string_pretty(&why) {
-            Ok(json) => ([(CONTENT_TYPE, "application/json")], json + "\n").into_response(),
-            Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),
-        },
-        Err(WhyError::Timeout) => (
-            StatusCode::GATEWAY_TIMEOUT,
-            "the lookup did not finish within limits.query_timeout\n",
-        )
-            .into_response(),
-    }
-}
-
-/// The value of parameter `name` in the query string `query`, taken as it is: domain names and
-/// map names need no percent-decoding, and a `%` makes the name invalid.
-fn parameter<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
 }

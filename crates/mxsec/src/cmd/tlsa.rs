@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use mxsec_check::dane::{self, Usability};
@@ -11,26 +10,18 @@ use mxsec_net::dial::{ConnectPolicy, DialError};
 use mxsec_net::dns::{Answer, DnsError};
 use mxsec_net::observation::address_list;
 use mxsec_net::smtp_probe::{probe_all, ProbeFailure, ProbeOptions};
+use mxsec_net::tls::files::{read_pem, read_records, Pem};
 use mxsec_net::tls::Verification;
 use mxsec_proto::certificate;
 use mxsec_proto::dane::matching::{MatchedAt, ReferenceNames};
-use mxsec_proto::dane::publish::{
-    self, answer_size_warning, Credentials, PlanInput, RecordKind, DEFAULT_KINDS,
-};
+use mxsec_proto::dane::publish::{self, answer_size_warning, PlanInput, RecordKind, DEFAULT_KINDS};
 use mxsec_proto::dane::tlsa::TlsaRecord;
 use mxsec_proto::dnssec::Security;
 use mxsec_proto::name::DomainName;
-use rustls_pki_types::pem::{self, SectionKind};
-use rustls_pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
-    UnixTime,
-};
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::cli::{ConnectArgs, ResolveArgs, TlsaArgs, TlsaCommand, TlsaVerifyArgs};
 use crate::config::{bogus_hint, explain_dns, network};
-
-/// The largest PEM or records file read.
-const MAX_FILE: u64 = 1024 * 1024;
 
 /// Runs `mxsec tlsa …`.
 pub(crate) async fn run(args: TlsaArgs) -> Result<ExitCode> {
@@ -76,7 +67,7 @@ async fn generate(args: &TlsaArgs) -> Result<ExitCode> {
         .next_key
         .iter()
         .map(|f| read_pem(f).and_then(|p| p.credentials(f)))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut issuers = Vec::new();
     for file in &args.issuer {
         let pem = read_pem(file)?;
@@ -365,117 +356,4 @@ fn short(record: &TlsaRecord) -> String {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text,
     }
-}
-
-/// TLSA records from a file: zone-file lines (`owner [ttl] [class] TLSA u s m hex`) or bare
-/// `u s m hex` lines; `;` starts a comment.
-fn read_records(path: &Path) -> Result<Vec<TlsaRecord>> {
-    let text = String::from_utf8(read_bounded(path)?)
-        .with_context(|| format!("{}: not UTF-8 text", path.display()))?;
-    let mut records = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.split(';').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
-        let rdata = line
-            .split_once(" TLSA ")
-            .or_else(|| line.split_once("\tTLSA\t"))
-            .or_else(|| line.split_once("\tTLSA "))
-            .or_else(|| line.split_once(" TLSA\t"))
-            .map_or(line, |(_, r)| r);
-        let record: TlsaRecord = rdata
-            .parse()
-            .with_context(|| format!("{} line {}", path.display(), index + 1))?;
-        records.push(record);
-    }
-    if records.is_empty() {
-        bail!("{}: no TLSA record in the file", path.display());
-    }
-    Ok(records)
-}
-
-/// What a PEM file holds.
-#[derive(Default)]
-struct Pem {
-    certs: Vec<CertificateDer<'static>>,
-    public_key: Option<Vec<u8>>,
-}
-
-impl Pem {
-    fn extend(&mut self, other: Self) {
-        self.certs.extend(other.certs);
-        if self.public_key.is_none() {
-            self.public_key = other.public_key;
-        }
-    }
-
-    fn credentials(self, path: &Path) -> Result<Credentials> {
-        if !self.certs.is_empty() {
-            return Ok(Credentials::Chain(self.certs));
-        }
-        match self.public_key {
-            Some(spki) => Ok(Credentials::PublicKey(spki)),
-            None => bail!(
-                "{}: no CERTIFICATE, PUBLIC KEY or PRIVATE KEY block",
-                path.display()
-            ),
-        }
-    }
-}
-
-fn read_pem(path: &Path) -> Result<Pem> {
-    let bytes = read_bounded(path)?;
-    let mut reader: &[u8] = &bytes;
-    let mut pem = Pem::default();
-    loop {
-        let section = pem::from_buf(&mut reader)
-            .map_err(|e| anyhow::anyhow!("{}: invalid PEM: {e:?}", path.display()))?;
-        let Some((kind, der)) = section else { break };
-        match kind {
-            SectionKind::Certificate => pem.certs.push(CertificateDer::from(der)),
-            SectionKind::PublicKey => pem.public_key = pem.public_key.or(Some(der)),
-            SectionKind::PrivateKey => {
-                pem.public_key = pem
-                    .public_key
-                    .or(public_key_of(PrivatePkcs8KeyDer::from(der).into(), path)?);
-            }
-            SectionKind::EcPrivateKey => {
-                pem.public_key = pem
-                    .public_key
-                    .or(public_key_of(PrivateSec1KeyDer::from(der).into(), path)?);
-            }
-            SectionKind::RsaPrivateKey => {
-                pem.public_key = pem
-                    .public_key
-                    .or(public_key_of(PrivatePkcs1KeyDer::from(der).into(), path)?);
-            }
-            _ => {}
-        }
-    }
-    Ok(pem)
-}
-
-/// The public key (SPKI DER) of a private key, as the TLS library computes it.
-fn public_key_of(key: PrivateKeyDer<'static>, path: &Path) -> Result<Option<Vec<u8>>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let signing = provider
-        .key_provider
-        .load_private_key(key)
-        .with_context(|| format!("{}: unsupported private key", path.display()))?;
-    Ok(signing.public_key().map(|spki| spki.as_ref().to_vec()))
-}
-
-fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE {
-        bail!("{}: larger than {MAX_FILE} bytes", path.display());
-    }
-    Ok(bytes)
 }
