@@ -655,6 +655,8 @@ pub(super) static ALL: &[Scenario] = &[
         build: |b| { one_good_mx(b)?; let p = format!("*.{}", b.domain()); b.sts("20261129", &policy("enforce", &[&p], 604_800)) },
     },
     // ---- Transport (SCENARIOS.md §T) ----
+    // "XXXXXXXA" is not a placeholder: it is what Cisco PIX/ASA "SMTP fixup" writes over the
+    // STARTTLS keyword of an EHLO reply (SCENARIOS.md T-01), which the testbed reproduces.
     Scenario {
         key: "t01-masked-starttls",
         ids: &["T-01", "STT-01"],
