@@ -35,7 +35,7 @@ use mxsec_proto::name::DomainName;
 
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError};
-use super::exchange::{exchange, Flags};
+use super::exchange::{answered_unchecked, exchange, Flags, BOGUS_UPSTREAM};
 use super::message::{domain, lowest_ttl, malformed, negative_ttl, rcode_error, to_name};
 use super::types::{Answer, CnameHop, DnsError};
 use crate::ttl_cache::{TtlCache, TtlLimits};
@@ -184,22 +184,12 @@ impl AdBit {
                 reason,
             };
         }
-        let unchecked = Flags {
-            authentic_data: false,
-            checking_disabled: true,
-        };
-        match self.send(name, rtype, unchecked).await {
-            Ok(r) if matches!(
-                r.response_code,
-                ResponseCode::NoError | ResponseCode::NXDomain
-            ) =>
-            {
-                DnsError::Bogus {
-                    name: name.clone(),
-                    rtype,
-                    reason: "the resolver answers SERVFAIL, and answers with checking disabled (CD=1): its validation failed".to_owned(),
-                }
-            }
+        match self.send(name, rtype, Flags::UNCHECKED).await {
+            Ok(retry) if answered_unchecked(&retry) => DnsError::Bogus {
+                name: name.clone(),
+                rtype,
+                reason: BOGUS_UPSTREAM.to_owned(),
+            },
             _ => DnsError::ServFail {
                 name: name.clone(),
                 rtype,

@@ -10,7 +10,9 @@ use hickory_net::tcp::TcpClientStream;
 use hickory_net::udp::UdpClientStream;
 use hickory_net::xfer::FirstAnswer;
 use hickory_net::{DnsHandle, NetError};
-use hickory_proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Edns, Message, Query};
+use hickory_proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Edns, Message, Query, ResponseCode,
+};
 use hickory_proto::rr::{Name, RecordType};
 
 /// The UDP payload size mxsec advertises (DNS flag day 2020).
@@ -23,6 +25,29 @@ pub(crate) struct Flags {
     pub(crate) authentic_data: bool,
     /// CD=1 asks the resolver not to validate (RFC 4035 §3.2.2).
     pub(crate) checking_disabled: bool,
+}
+
+impl Flags {
+    /// CD=1 asks a validating resolver for the data without validating it (RFC 4035 §3.2.2):
+    /// the retry after a SERVFAIL that tells a validation failure apart from another one.
+    pub(crate) const UNCHECKED: Self = Self {
+        authentic_data: false,
+        checking_disabled: true,
+    };
+}
+
+/// Why a lookup is bogus when a validating resolver answered SERVFAIL and then answered the
+/// same query with CD=1 (RFC 4035 §5.5): its own validation failed.
+pub(crate) const BOGUS_UPSTREAM: &str =
+    "the resolver answers SERVFAIL, and answers with checking disabled (CD=1): its validation failed";
+
+/// Whether the CD=1 retry of a query that got SERVFAIL was answered (NOERROR or NXDOMAIN),
+/// which shows that the resolver's validation failed. Nothing of the unchecked answer is used.
+pub(crate) fn answered_unchecked(retry: &DnsResponse) -> bool {
+    matches!(
+        retry.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    )
 }
 
 /// Sends one query (RD=1, EDNS with DO=1) and returns the first matching response.

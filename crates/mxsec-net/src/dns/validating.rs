@@ -46,7 +46,7 @@ use mxsec_proto::name::DomainName;
 
 use super::backend::{DnsBackend, Step};
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
-use super::exchange::{exchange, Flags};
+use super::exchange::{answered_unchecked, exchange, Flags, BOGUS_UPSTREAM};
 use super::message::{domain, lowest_ttl, malformed, negative_ttl, rcode_error, to_name};
 use super::opt_out::next_closer_in_opt_out_span;
 use super::stack::ValidatingStack;
@@ -162,21 +162,14 @@ impl Validating {
     /// answer, the resolver's validation failed, and the error is [`DnsError::Bogus`].
     /// Either way the lookup fails: nothing of the unchecked answer is used.
     async fn servfail(&self, name: &DomainName, rtype: RecordType) -> DnsError {
-        let unchecked = Flags {
-            authentic_data: false,
-            checking_disabled: true,
-        };
         if let Ok(fqdn) = to_name(name, rtype) {
             for server in &self.servers {
                 let Ok(response) =
-                    exchange(*server, fqdn.clone(), rtype, unchecked, self.timeout).await
+                    exchange(*server, fqdn.clone(), rtype, Flags::UNCHECKED, self.timeout).await
                 else {
                     continue;
                 };
-                if matches!(
-                    response.response_code,
-                    ResponseCode::NoError | ResponseCode::NXDomain
-                ) {
+                if answered_unchecked(&response) {
                     return bogus(name, rtype, BOGUS_UPSTREAM);
                 }
                 break;
@@ -239,8 +232,6 @@ const BOGUS_SIGNATURES: &str = "signatures, keys or the chain of trust do not va
 const BOGUS_DENIAL: &str = "the denial of existence does not validate";
 const BOGUS_WILDCARD: &str = "an answer expanded from a wildcard has no valid proof that no \
      closer match exists (RFC 4035 §5.3.4, RFC 5155 §8.8)";
-const BOGUS_UPSTREAM: &str = "the resolver answers SERVFAIL, and answers with checking disabled \
-     (CD=1): its validation failed";
 
 #[async_trait::async_trait]
 impl DnsBackend for Validating {
