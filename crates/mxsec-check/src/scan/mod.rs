@@ -11,6 +11,7 @@
 //! validation state serve the whole run.
 
 pub mod input;
+pub mod queue;
 pub mod resume;
 
 use std::sync::atomic::{AtomicU64, Ordering};
