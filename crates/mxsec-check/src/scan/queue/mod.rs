@@ -5,9 +5,9 @@
 //!
 //! - `tasks`: a stream of domains to check, one entry per input line (field `domain`), read
 //!   by the consumer group `workers` ([`Queue::work`]);
-//! - `results`: a stream of results (fields `task`, the entry id of the domain, and `result`,
-//!   one line of the JSON-lines format of [`crate::report::json`]), read by
-//!   [`Queue::collect`];
+//! - `results`: a stream of results (fields `task`, the entry id of the domain, `worker`, the
+//!   name of the worker that checked it, and `result`, one line of the JSON-lines format of
+//!   [`crate::report::json`]), read by [`Queue::collect`];
 //! - `answered`: a hash from each answered task entry id to the id of its result, which
 //!   makes a second result for the same entry impossible;
 //! - `enqueued`: how many domains were put on `tasks`;

@@ -18,14 +18,14 @@ use crate::Checker;
 /// Writes a result and acknowledges its entry, once per entry.
 ///
 /// `KEYS`: the tasks stream, the results stream, the answered hash. `ARGV`: the group, the
-/// task entry id, the result line. The result is written only if the entry has none yet (a
+/// task entry id, the result line, the worker's name. The result is written only if the entry has none yet (a
 /// worker that was thought dead may finish after another took its entry over); either way
 /// the entry is acknowledged and removed from the tasks stream. Returns 1 if the result was
 /// written, 0 if the entry already had one.
 const FINISH_SCRIPT: &str = "
 local written = 0
 if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then
-  local id = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2], 'result', ARGV[3])
+  local id = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2], 'worker', ARGV[4], 'result', ARGV[3])
   redis.call('HSET', KEYS[3], ARGV[2], id)
   written = 1
 end
@@ -133,6 +133,7 @@ impl Queue {
                 checks.spawn(self.clone().answer(
                     checker.clone(),
                     entry,
+                    options.consumer.clone(),
                     Arc::clone(&held),
                     permit,
                 ));
@@ -230,6 +231,7 @@ impl Queue {
         self,
         checker: Checker,
         (id, fields): Entry,
+        consumer: String,
         held: Held,
         permit: OwnedSemaphorePermit,
     ) -> Result<bool, QueueError> {
@@ -247,6 +249,7 @@ impl Queue {
             .arg(GROUP)
             .arg(&id)
             .arg(outcome.to_json_line())
+            .arg(consumer)
             .query_async(&mut self.conn.clone())
             .await;
         lock(&held).remove(&id);
