@@ -266,12 +266,11 @@ pub(crate) struct CheckArgs {
 }
 
 /// `mxsec check` on several machines: a queue of domains on a Redis server
-/// (docs/check-speed.md, "Several machines").
+/// (docs/scan-queue.md).
 #[derive(Clone, Debug, Args)]
 pub(crate) struct QueueArgs {
     /// Spread the scan over several machines through the Redis server at URL
-    /// (`redis://HOST:PORT/DB`, `rediss://` for TLS), with one of --enqueue, --worker or
-    /// --collect.
+    /// (`redis://[:PASSWORD@]HOST:PORT/DB`), with one of --enqueue, --worker or --collect.
     #[arg(long = "queue", value_name = "URL", requires = "queue_role")]
     pub(crate) url: Option<String>,
 
@@ -296,7 +295,7 @@ pub(crate) struct QueueArgs {
 
     /// With --worker: its name in the queue's consumer group, unique per worker
     /// (default: HOST-PID).
-    #[arg(long, value_name = "NAME", requires = "worker")]
+    #[arg(long, value_name = "NAME", requires = "url", conflicts_with_all = ["enqueue", "collect"])]
     pub(crate) consumer: Option<String>,
 
     /// With --worker: take over domains whose worker has been silent this many seconds (a
@@ -808,6 +807,34 @@ mod tests {
             Cli::try_parse_from(["mxsec", "demo", "--serve", "--validating-resolver", "::1"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn check_queue_roles() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["mxsec", "check"], args].concat());
+        let url = "redis://127.0.0.1/";
+        let Command::Check(args) = parse(&["--queue", url, "--worker", "--claim-idle", "2.5"])
+            .unwrap()
+            .command
+        else {
+            panic!("not a check command");
+        };
+        assert!(args.queue.worker && !args.queue.enqueue && !args.queue.collect);
+        assert_eq!(args.queue.claim_idle, Duration::from_millis(2500));
+        assert_eq!(args.queue.name, "scan");
+        assert!(parse(&["--queue", url, "--collect", "--queue-name", "nl"]).is_ok());
+        assert!(parse(&["--queue", url, "--enqueue", "--file", "list.txt"]).is_ok());
+        assert!(parse(&["--queue", url, "--enqueue", "a.example"]).is_ok());
+        // A role needs the queue, the queue needs a role, and there is one role at a time.
+        assert!(parse(&["--worker"]).is_err());
+        assert!(parse(&["--queue", url, "a.example"]).is_err());
+        assert!(parse(&["--queue", url, "--worker", "--collect"]).is_err());
+        // Workers and the collector take their domains from the queue.
+        assert!(parse(&["--queue", url, "--worker", "a.example"]).is_err());
+        assert!(parse(&["--queue", url, "--collect", "--file", "list.txt"]).is_err());
+        assert!(parse(&["--queue", url, "--enqueue"]).is_err());
+        assert!(parse(&["--queue", url, "--collect", "--consumer", "w1"]).is_err());
+        assert!(parse(&["--consumer", "w1", "a.example"]).is_err());
     }
 
     #[test]

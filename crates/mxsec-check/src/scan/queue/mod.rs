@@ -144,8 +144,9 @@ pub struct EnqueueCounts {
 }
 
 impl Queue {
-    /// Connects to the Redis server at `url` (`redis://host:port/db`, or `rediss://` for
-    /// TLS) and uses the queue `name` on it.
+    /// Connects to the Redis server at `url` (`redis://[:PASSWORD@]HOST:PORT/DB`) and uses
+    /// the queue `name` on it. This build has no TLS for Redis: across an untrusted network,
+    /// reach the server through a tunnel.
     ///
     /// # Errors
     ///
