@@ -170,6 +170,9 @@ async fn two_workers_taking_each_others_entries_write_one_result_per_domain() {
     .await
     .expect("the workers end");
     assert_eq!(a.answered + b.answered, lines.len() as u64, "{a:?} {b:?}");
-    assert!(a.duplicates + b.duplicates > 0, "no domain checked twice: {a:?} {b:?}");
+    assert!(
+        a.duplicates + b.duplicates > 0,
+        "no domain checked twice: {a:?} {b:?}"
+    );
     assert_eq!(collected(&queue).await, once_each(&lines));
 }

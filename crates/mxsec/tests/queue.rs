@@ -112,7 +112,10 @@ fn answered_by(conn: &mut redis::Connection, worker: &str) -> u64 {
         .unwrap_or_default();
     let mut count = 0;
     for (_, fields) in results {
-        if fields.chunks_exact(2).any(|f| f[0] == "worker" && f[1] == worker) {
+        if fields
+            .chunks_exact(2)
+            .any(|f| f[0] == "worker" && f[1] == worker)
+        {
             count += 1;
         }
     }
@@ -157,7 +160,9 @@ fn three_workers_one_killed_answer_every_domain_exactly_once() {
     let (tx, collected) = mpsc::channel();
     std::thread::spawn(move || {
         let mut text = String::new();
-        collector_out.read_to_string(&mut text).expect("collector output");
+        collector_out
+            .read_to_string(&mut text)
+            .expect("collector output");
         tx.send(text).expect("send");
     });
 
@@ -169,7 +174,10 @@ fn three_workers_one_killed_answer_every_domain_exactly_once() {
     let mut conn = client.get_connection().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while answered_by(&mut conn, "w1") < 3 || held_by(&mut conn, "w1") == 0 {
-        assert!(Instant::now() < deadline, "w1 never answered and held domains");
+        assert!(
+            Instant::now() < deadline,
+            "w1 never answered and held domains"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     doomed.kill().expect("SIGKILL w1");

@@ -34,7 +34,6 @@ use super::{answered, Done};
 
 pub use worker::{WorkerCounts, WorkerOptions};
 
-
 /// How long to wait for a connection, and for each reply that is not a blocking read.
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -49,11 +49,7 @@ async fn enqueue(args: &CheckArgs, queue: &Queue) -> Result<ExitCode> {
 /// `--worker`: checks domains until every domain of the queue has a result.
 async fn work(args: &CheckArgs, queue: &Queue) -> Result<ExitCode> {
     let checker = checker(args).await?;
-    let consumer = args
-        .queue
-        .consumer
-        .clone()
-        .unwrap_or_else(default_consumer);
+    let consumer = args.queue.consumer.clone().unwrap_or_else(default_consumer);
     let options = WorkerOptions {
         consumer: consumer.clone(),
         in_flight: usize::from(args.concurrency),
