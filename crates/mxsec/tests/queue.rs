@@ -1,6 +1,7 @@
 //! `mxsec check --queue`: three worker processes scan every testbed scenario through a real
 //! `redis-server`, one of them is killed (SIGKILL) while it holds domains, and the collector
-//! prints exactly one result per domain: none lost, none twice.
+//! prints exactly one result per domain: none lost, none twice. No worker holds more domains
+//! than its `--concurrency`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -178,6 +179,13 @@ fn three_workers_one_killed_answer_every_domain_exactly_once() {
             Instant::now() < deadline,
             "w1 never answered and held domains"
         );
+        for name in ["w1", "w2", "w3"] {
+            let held = held_by(&mut conn, name);
+            assert!(
+                held <= 2,
+                "{name} holds {held} domains, over --concurrency 2"
+            );
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     doomed.kill().expect("SIGKILL w1");
