@@ -32,7 +32,7 @@ use redis::{Client, RedisError};
 
 use super::{answered, Done};
 
-pub use worker::{WorkerCounts, WorkerOptions};
+pub use worker::{WorkerCounts, WorkerOptions, MAX_DELIVERIES};
 
 /// How long to wait for a connection, and for each reply that is not a blocking read.
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -45,6 +45,35 @@ pub struct WorkerOptions {
     /// How long an entry must have been idle, its worker silent, before another worker
     /// takes it over. A live worker renews its entries' claims three times in this time.
     pub claim_idle: Duration,
+    /// How many times an entry may be delivered (read, then taken over from workers that
+    /// fell silent) before it is answered with a failure instead of a check: a domain whose
+    /// check stops every worker that takes it must not stop the whole scan.
+    pub max_deliveries: u64,
+}
+
+/// The usual [`WorkerOptions::max_deliveries`]: a domain is given up on after the worker that
+/// read it and three more that took it over stopped while checking it.
+pub const MAX_DELIVERIES: u64 = 4;
+
+/// An entry taken from the queue.
+struct Task {
+    /// The entry id.
+    id: String,
+    /// The entry's fields and values, alternating.
+    fields: Vec<String>,
+    /// How many times the entry has been delivered, this time included.
+    deliveries: u64,
+}
+
+impl Task {
+    /// An entry read for the first time.
+    fn new((id, fields): Entry) -> Self {
+        Self {
+            id,
+            fields,
+            deliveries: 1,
+        }
+    }
 }
 
 /// What a worker did.
@@ -56,6 +85,18 @@ pub struct WorkerCounts {
     pub duplicates: u64,
     /// Entries taken over from workers that fell silent.
     pub claimed: u64,
+    /// Entries answered with a failure after [`WorkerOptions::max_deliveries`] deliveries.
+    pub given_up: u64,
+}
+
+/// What became of one entry a worker took.
+enum Answer {
+    /// Its result was written.
+    Written,
+    /// A failure was written for it, after too many deliveries.
+    GivenUp,
+    /// Another worker had written its result meanwhile.
+    Duplicate,
 }
 
 /// The entry ids a worker holds, for renewing their claims.
@@ -82,7 +123,7 @@ impl Queue {
         let mut reader = self.blocking_connection().await?;
         let held: Held = Arc::default();
         let permits = Arc::new(Semaphore::new(options.in_flight.max(1)));
-        let mut checks: JoinSet<Result<bool, QueueError>> = JoinSet::new();
+        let mut checks: JoinSet<Result<Answer, QueueError>> = JoinSet::new();
         let mut renewal = JoinSet::new();
         renewal.spawn(renew(
             self.conn.clone(),
@@ -129,11 +170,11 @@ impl Queue {
                 }
                 continue;
             }
-            for (entry, permit) in entries.into_iter().zip(slots) {
+            for (task, permit) in entries.into_iter().zip(slots) {
                 checks.spawn(self.clone().answer(
                     checker.clone(),
-                    entry,
-                    options.consumer.clone(),
+                    task,
+                    options.clone(),
                     Arc::clone(&held),
                     permit,
                 ));
@@ -168,7 +209,7 @@ impl Queue {
         reader: &mut ConnectionManager,
         consumer: &str,
         count: usize,
-    ) -> Result<Vec<Entry>, QueueError> {
+    ) -> Result<Vec<Task>, QueueError> {
         let reply: Option<Vec<(String, Vec<Entry>)>> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(GROUP)
@@ -187,6 +228,7 @@ impl Queue {
             .into_iter()
             .flatten()
             .flat_map(|(_, entries)| entries)
+            .map(Task::new)
             .collect())
     }
 
@@ -199,7 +241,7 @@ impl Queue {
         options: &WorkerOptions,
         cursor: &str,
         count: usize,
-    ) -> Result<(String, Vec<Entry>), QueueError> {
+    ) -> Result<(String, Vec<Task>), QueueError> {
         // Redis 7 adds a third element, the ids of entries deleted meanwhile; they are no
         // longer pending after the reply, and there is nothing to check for them.
         let reply: redis::Value = redis::cmd("XAUTOCLAIM")
@@ -222,21 +264,57 @@ impl Queue {
         };
         let (next, claimed): (String, Vec<Option<Entry>>) = redis::from_redis_value(reply)
             .map_err(|e| redis_error("XAUTOCLAIM (reply)")(e.into()))?;
-        Ok((next, claimed.into_iter().flatten().collect()))
+        let mut tasks: Vec<Task> = claimed.into_iter().flatten().map(Task::new).collect();
+        if tasks.is_empty() {
+            return Ok((next, tasks));
+        }
+        // The delivery count of each, which the claim has just raised.
+        let mut pipe = redis::pipe();
+        for task in &tasks {
+            pipe.cmd("XPENDING")
+                .arg(&self.keys.tasks)
+                .arg(GROUP)
+                .arg(&task.id)
+                .arg(&task.id)
+                .arg(1);
+        }
+        let pending: Vec<Vec<(String, String, u64, u64)>> = pipe
+            .query_async(reader)
+            .await
+            .map_err(redis_error("XPENDING"))?;
+        for (task, details) in tasks.iter_mut().zip(pending) {
+            if let Some((_, _, _, deliveries)) = details.first() {
+                task.deliveries = *deliveries;
+            }
+        }
+        Ok((next, tasks))
     }
 
-    /// Checks the domain of `entry` and writes its result. Returns whether this worker's
-    /// result was the one written.
+    /// Checks the domain of `task`, or gives up on it after `options.max_deliveries`, and
+    /// writes its result, unless another worker wrote one meanwhile.
     async fn answer(
         self,
         checker: Checker,
-        (id, fields): Entry,
-        consumer: String,
+        task: Task,
+        options: WorkerOptions,
         held: Held,
         permit: OwnedSemaphorePermit,
-    ) -> Result<bool, QueueError> {
+    ) -> Result<Answer, QueueError> {
+        let Task {
+            id,
+            fields,
+            deliveries,
+        } = task;
         lock(&held).insert(id.clone());
+        let given_up = deliveries > options.max_deliveries;
         let outcome = match field(&fields, "domain") {
+            Some(domain) if given_up => Outcome::Failure(Failure::new(
+                domain,
+                format!(
+                    "not checked: taken over {} times from workers that stopped while checking it",
+                    deliveries - 1
+                ),
+            )),
             Some(domain) => check_line(checker, domain.to_owned()).await,
             None => Outcome::Failure(Failure::new("", "a queue entry without a domain field")),
         };
@@ -249,14 +327,16 @@ impl Queue {
             .arg(GROUP)
             .arg(&id)
             .arg(outcome.to_json_line())
-            .arg(consumer)
+            .arg(&options.consumer)
             .query_async(&mut self.conn.clone())
             .await;
         lock(&held).remove(&id);
         drop(permit);
-        written
-            .map(|n| n == 1)
-            .map_err(redis_error("EVAL (write a result)"))
+        match written.map_err(redis_error("EVAL (write a result)"))? {
+            1 if given_up => Ok(Answer::GivenUp),
+            1 => Ok(Answer::Written),
+            _ => Ok(Answer::Duplicate),
+        }
     }
 }
 
@@ -288,10 +368,17 @@ async fn renew(conn: ConnectionManager, keys: Keys, options: WorkerOptions, held
 }
 
 /// Counts a finished check; a result that could not be written is logged.
-fn note(counts: &mut WorkerCounts, done: Result<Result<bool, QueueError>, tokio::task::JoinError>) {
+fn note(
+    counts: &mut WorkerCounts,
+    done: Result<Result<Answer, QueueError>, tokio::task::JoinError>,
+) {
     match done {
-        Ok(Ok(true)) => counts.answered += 1,
-        Ok(Ok(false)) => counts.duplicates += 1,
+        Ok(Ok(Answer::Written)) => counts.answered += 1,
+        Ok(Ok(Answer::GivenUp)) => {
+            counts.answered += 1;
+            counts.given_up += 1;
+        }
+        Ok(Ok(Answer::Duplicate)) => counts.duplicates += 1,
         Ok(Err(e)) => tracing::warn!(
             error = %e,
             source = ?std::error::Error::source(&e),

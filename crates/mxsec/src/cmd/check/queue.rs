@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use futures::stream::StreamExt;
-use mxsec_check::scan::queue::{Queue, WorkerOptions};
+use mxsec_check::scan::queue::{Queue, WorkerOptions, MAX_DELIVERIES};
 
 use super::{checker, done, inputs};
 use crate::cli::CheckArgs;
@@ -54,6 +54,7 @@ async fn work(args: &CheckArgs, queue: &Queue) -> Result<ExitCode> {
         consumer: consumer.clone(),
         in_flight: usize::from(args.concurrency),
         claim_idle: args.queue.claim_idle,
+        max_deliveries: MAX_DELIVERIES,
     };
     let counts = queue
         .work(checker, options)
@@ -61,8 +62,9 @@ async fn work(args: &CheckArgs, queue: &Queue) -> Result<ExitCode> {
         .with_context(|| format!("worker {consumer} on the queue {} stopped", queue.name()))?;
     eprintln!(
         "mxsec check: worker {consumer} answered {} domains ({} taken over from silent \
-         workers, {} answered meanwhile by another)",
-        counts.answered, counts.claimed, counts.duplicates
+         workers, {} answered meanwhile by another, {} given up after {MAX_DELIVERIES} \
+         deliveries)",
+        counts.answered, counts.claimed, counts.duplicates, counts.given_up
     );
     Ok(ExitCode::SUCCESS)
 }
