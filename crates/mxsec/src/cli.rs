@@ -200,7 +200,7 @@ pub(crate) enum PolicyArg {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The domains to check.
-    #[arg(value_name = "DOMAIN", required_unless_present = "file")]
+    #[arg(value_name = "DOMAIN", required_unless_present_any = ["file", "worker", "collect"])]
     pub(crate) domains: Vec<String>,
 
     /// Read domains from FILE, one per line (`#` starts a comment); `-` reads standard input.
@@ -256,10 +256,52 @@ pub(crate) struct CheckArgs {
     pub(crate) strict_testing: bool,
 
     #[command(flatten)]
+    pub(crate) queue: QueueArgs,
+
+    #[command(flatten)]
     pub(crate) connect: ConnectArgs,
 
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
+}
+
+/// `mxsec check` on several machines: a queue of domains on a Redis server
+/// (docs/scan-queue.md).
+#[derive(Clone, Debug, Args)]
+pub(crate) struct QueueArgs {
+    /// Spread the scan over several machines through the Redis server at URL
+    /// (`redis://[:PASSWORD@]HOST:PORT/DB`), with one of --enqueue, --worker or --collect.
+    #[arg(long = "queue", value_name = "URL", requires = "queue_role")]
+    pub(crate) url: Option<String>,
+
+    /// The name of the queue on the server (keys `mxsec:scan:NAME:*`): one per scan.
+    #[arg(long = "queue-name", value_name = "NAME", default_value = "scan")]
+    pub(crate) name: String,
+
+    /// Put the domains (DOMAIN and --file) on the queue, skipping those in --resume, then
+    /// close it.
+    #[arg(long, group = "queue_role", requires = "url")]
+    pub(crate) enqueue: bool,
+
+    /// Check domains from the queue, --concurrency at a time, until every domain has a
+    /// result.
+    #[arg(long, group = "queue_role", requires = "url", conflicts_with_all = ["domains", "file", "resume"])]
+    pub(crate) worker: bool,
+
+    /// Print every result of the queue as a JSON line, as they are written, until every
+    /// domain has one.
+    #[arg(long, group = "queue_role", requires = "url", conflicts_with_all = ["domains", "file", "resume"])]
+    pub(crate) collect: bool,
+
+    /// With --worker: its name in the queue's consumer group, unique per worker
+    /// (default: HOST-PID).
+    #[arg(long, value_name = "NAME", requires = "url", conflicts_with_all = ["enqueue", "collect"])]
+    pub(crate) consumer: Option<String>,
+
+    /// With --worker: take over domains whose worker has been silent this many seconds (a
+    /// working worker renews its claims three times in this time).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub(crate) claim_idle: Duration,
 }
 
 /// Whether a command that audits mail servers may connect to special-purpose addresses.
@@ -765,6 +807,34 @@ mod tests {
             Cli::try_parse_from(["mxsec", "demo", "--serve", "--validating-resolver", "::1"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn check_queue_roles() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["mxsec", "check"], args].concat());
+        let url = "redis://127.0.0.1/";
+        let Command::Check(args) = parse(&["--queue", url, "--worker", "--claim-idle", "2.5"])
+            .unwrap()
+            .command
+        else {
+            panic!("not a check command");
+        };
+        assert!(args.queue.worker && !args.queue.enqueue && !args.queue.collect);
+        assert_eq!(args.queue.claim_idle, Duration::from_millis(2500));
+        assert_eq!(args.queue.name, "scan");
+        assert!(parse(&["--queue", url, "--collect", "--queue-name", "nl"]).is_ok());
+        assert!(parse(&["--queue", url, "--enqueue", "--file", "list.txt"]).is_ok());
+        assert!(parse(&["--queue", url, "--enqueue", "a.example"]).is_ok());
+        // A role needs the queue, the queue needs a role, and there is one role at a time.
+        assert!(parse(&["--worker"]).is_err());
+        assert!(parse(&["--queue", url, "a.example"]).is_err());
+        assert!(parse(&["--queue", url, "--worker", "--collect"]).is_err());
+        // Workers and the collector take their domains from the queue.
+        assert!(parse(&["--queue", url, "--worker", "a.example"]).is_err());
+        assert!(parse(&["--queue", url, "--collect", "--file", "list.txt"]).is_err());
+        assert!(parse(&["--queue", url, "--enqueue"]).is_err());
+        assert!(parse(&["--queue", url, "--collect", "--consumer", "w1"]).is_err());
+        assert!(parse(&["--consumer", "w1", "a.example"]).is_err());
     }
 
     #[test]

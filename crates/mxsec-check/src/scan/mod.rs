@@ -9,8 +9,12 @@
 //!
 //! Every check of a scan uses the same [`Checker`], so one DNS cache and one DNSSEC
 //! validation state serve the whole run.
+//!
+//! [`queue`] spreads a scan over several machines: the domains on a Redis stream, checked by
+//! workers that take over each other's domains when one of them dies.
 
 pub mod input;
+pub mod queue;
 pub mod resume;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -24,48 +24,15 @@ use tokio::io::{AsyncBufRead, BufReader};
 use crate::cli::{CheckArgs, ColorChoice, OrderChoice};
 use crate::config::network;
 
+mod queue;
+
 pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
-    let ehlo = DomainName::parse(&args.ehlo)
-        .with_context(|| format!("--ehlo {:?} is not a domain name", args.ehlo))?;
-    let done = match &args.resume {
-        Some(path) => {
-            let file = tokio::fs::File::open(path)
-                .await
-                .with_context(|| format!("cannot open --resume {}", path.display()))?;
-            Done::read(BufReader::new(file))
-                .await
-                .with_context(|| format!("cannot read --resume {}", path.display()))?
-        }
-        None => Done::default(),
-    };
+    if let Some(url) = &args.queue.url {
+        return queue::run(&args, url).await;
+    }
+    let done = done(&args).await?;
     let inputs = inputs(&args).await?;
-    let resolving = network(
-        &args.resolve,
-        ConnectPolicy::allowing_private(args.connect.allow_private),
-    )
-    .await?;
-    let mut options = CheckOptions::new(ehlo);
-    options.decision = DecisionConfig {
-        strict_testing: args.strict_testing,
-        tlsrpt: args.tlsrpt,
-    };
-    options.probe_timeouts.banner = args.resolve.timeout;
-    options.probe_timeouts.command = args.resolve.timeout;
-    options.probe_timeouts.handshake = args.resolve.timeout;
-    options.probe_timeouts.total = args.resolve.timeout * 3;
-    // One probe per (MX address, SNI name) for the whole run, within the connection limits.
-    options.prober = Prober::shared(ProbeLimits {
-        per_address: args.per_address,
-        rate: args.rate,
-        ..ProbeLimits::default()
-    });
-    let checker = Checker::new(
-        (*resolving.dns).clone(),
-        &resolving.trust,
-        resolving.dialer.clone(),
-        options,
-    )
-    .context("cannot set up the checker")?;
+    let checker = checker(&args).await?;
 
     let text_options = TextOptions {
         color: use_color(args.color),
@@ -138,6 +105,55 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     }
     hints.print(&args);
     Ok(ExitCode::from(status))
+}
+
+/// The checker of a run, as the command line sets it up: one for every domain, so that they
+/// share its DNS cache and its probes.
+async fn checker(args: &CheckArgs) -> Result<Checker> {
+    let ehlo = DomainName::parse(&args.ehlo)
+        .with_context(|| format!("--ehlo {:?} is not a domain name", args.ehlo))?;
+    let resolving = network(
+        &args.resolve,
+        ConnectPolicy::allowing_private(args.connect.allow_private),
+    )
+    .await?;
+    let mut options = CheckOptions::new(ehlo);
+    options.decision = DecisionConfig {
+        strict_testing: args.strict_testing,
+        tlsrpt: args.tlsrpt,
+    };
+    options.probe_timeouts.banner = args.resolve.timeout;
+    options.probe_timeouts.command = args.resolve.timeout;
+    options.probe_timeouts.handshake = args.resolve.timeout;
+    options.probe_timeouts.total = args.resolve.timeout * 3;
+    // One probe per (MX address, SNI name) for the whole run, within the connection limits.
+    options.prober = Prober::shared(ProbeLimits {
+        per_address: args.per_address,
+        rate: args.rate,
+        ..ProbeLimits::default()
+    });
+    Checker::new(
+        (*resolving.dns).clone(),
+        &resolving.trust,
+        resolving.dialer.clone(),
+        options,
+    )
+    .context("cannot set up the checker")
+}
+
+/// The inputs a previous run answered, from `--resume`.
+async fn done(args: &CheckArgs) -> Result<Done> {
+    match &args.resume {
+        Some(path) => {
+            let file = tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("cannot open --resume {}", path.display()))?;
+            Done::read(BufReader::new(file))
+                .await
+                .with_context(|| format!("cannot read --resume {}", path.display()))
+        }
+        None => Ok(Done::default()),
+    }
 }
 
 /// The domains of the command line, then those of `--file` as they are read.
