@@ -27,7 +27,8 @@ const STACK_PX: u32 = 200;
 /// The styles of the stand-alone page.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;\
     padding:0 1rem;color:#222}table{border-collapse:collapse}th,td{padding:.2rem .6rem;\
-    text-align:left;border-bottom:1px solid #ddd}td.n{text-align:right}\
+    text-align:left;border-bottom:1px solid #ddd}td.n{text-align:right;white-space:nowrap}\
+    .scan-findings th{white-space:nowrap}\
     .charts{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}\
     figcaption{font-weight:600}";
 
@@ -174,7 +175,7 @@ fn write_findings(out: &mut String, summary: &ScanSummary) {
         w!(
             out,
             "<tr class=\"sev-{sev}\"><th scope=\"row\">{}</th><td>{sev}</td>\
-             <td class=\"n\">{}</td><td>",
+             <td class=\"n\">{}</td><td class=\"n\">",
             f.id,
             f.domains,
             sev = f.severity.as_str(),

@@ -59,14 +59,14 @@ fn write_chart(out: &mut String, chart: &Chart) {
         let marks = ((bar.percent / 100.0 * BAR as f64).round() as usize)
             .max(usize::from(bar.count > 0))
             .min(BAR);
-        w!(
-            out,
+        let line = format!(
             "  {:<LABEL$}{:>8}  {:>7}  {}",
             bar.label,
             bar.count,
             labels::percent(bar.percent),
             "#".repeat(marks)
         );
+        w!(out, "{}", line.trim_end());
     }
 }
 
@@ -104,7 +104,7 @@ fn write_providers(out: &mut String, summary: &ScanSummary) {
     }
     w!(
         out,
-        "  {:<PROVIDER$}{:>8}  {:>13}  {:>8}  {:>11}  {:>8}  {:>6}",
+        "  {:<PROVIDER$}{:>8}  {:>13}  {:>8}  {:>11}  {:>8}  {:>7}",
         "provider",
         "domains",
         "authenticated",
@@ -116,7 +116,7 @@ fn write_providers(out: &mut String, summary: &ScanSummary) {
     for p in &summary.providers {
         w!(
             out,
-            "  {:<PROVIDER$}{:>8}  {:>13}  {:>8}  {:>11}  {:>8}  {:>6}",
+            "  {:<PROVIDER$}{:>8}  {:>13}  {:>8}  {:>11}  {:>8}  {:>7}",
             cut(&p.provider, PROVIDER - 1),
             domains(p),
             labels::percent(delivery(p, Delivery::Authenticated)),
