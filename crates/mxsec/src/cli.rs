@@ -216,7 +216,8 @@ pub(crate) struct CheckArgs {
     /// Print a summary of the scan instead of each report: counts and percentages per
     /// verdict, the most frequent problems by finding ID, the most used MX providers and how
     /// each fares. FORMAT: `text` (the default), `json`, or `html` (a page that needs nothing
-    /// else, charts in inline SVG).
+    /// else, charts in inline SVG). It counts the domains checked in this run: after
+    /// --resume, --summary-of the results file counts them all.
     #[arg(
         long,
         value_enum,

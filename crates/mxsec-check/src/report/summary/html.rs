@@ -16,9 +16,9 @@ use crate::report::{labels, Delivery};
 /// The width of a chart's label column, in pixels.
 const LABEL_PX: u32 = 130;
 /// The widest bar, in pixels.
-const BAR_PX: u32 = 260;
+const BAR_PX: u32 = 200;
 /// The room after a bar for its figures.
-const FIGURES_PX: u32 = 120;
+const FIGURES_PX: u32 = 100;
 /// The height of one bar's row.
 const ROW_PX: u32 = 24;
 /// The width of a provider's stacked bar.

@@ -353,8 +353,8 @@ fn html_summary_is_self_contained_and_escapes_its_input() {
     assert!(page.contains("<title>MTA-STS: enforce 2 (40.0 %), testing 0 (0.0 %)"));
     assert!(page.contains("<th scope=\"row\">provider.example</th>"));
     assert!(page.contains("<th scope=\"row\">T-01</th>"));
-    let bar = "<rect x=\"130\" y=\"4\" width=\"104\" height=\"16\" fill=\"#2e7d32\"/>";
-    assert!(page.contains(bar), "enforce: 40 % of 260 px, good news");
+    let bar = "<rect x=\"130\" y=\"4\" width=\"80\" height=\"16\" fill=\"#2e7d32\"/>";
+    assert!(page.contains(bar), "enforce: 40 % of 200 px, good news");
 }
 
 #[test]
