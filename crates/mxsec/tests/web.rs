@@ -703,6 +703,16 @@ fn web_scan_shows_the_summary_of_a_finished_scan() {
     );
     assert!(text.contains("  T-01 "), "{text}");
     assert!(summary_of("html").starts_with("<!doctype html>"));
+    // The summary at the end of a scan is the summary of its results.
+    let scan = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["check", "--summary=json", "--allow-private"])
+        .args(testbed_args(dns, &files))
+        .args(domains)
+        .output()
+        .expect("mxsec check --summary runs");
+    assert_eq!(scan.status.code(), Some(1), "the exit status of the scan");
+    let at_end: Value = serde_json::from_slice(&scan.stdout).expect("one JSON object");
+    assert_eq!(at_end, summary);
 
     let results_arg = results.display().to_string();
     let server = Server::start(&["--demo", "--rate-limit", "100000", "--scan", &results_arg]);

@@ -545,7 +545,7 @@ impl Default for Summarizer {
 
 /// The facts about one domain a provider's figures take.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct DomainFacts {
+struct DomainFacts {
     delivery: Delivery,
     dane_usable: bool,
     sts_enforce: bool,
