@@ -5,7 +5,8 @@
 //! [`page`] is a whole document that stands alone (`mxsec check --summary=html`), with its
 //! few styles inline. The charts need no style sheet: sizes and colours are SVG attributes.
 //! Every text that did not come from a string literal here goes through [`Text`], and the
-//! words are those of the terminal summary ([`super::text`]), from [`labels`].
+//! words are those of the terminal summary ([`super::text`]), from the reports' one table of
+//! words (`report/labels.rs`).
 
 use std::fmt::Write as _;
 

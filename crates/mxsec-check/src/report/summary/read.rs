@@ -11,7 +11,7 @@ use crate::scan::input::read_line;
 const MAX_LINE_BYTES: u64 = 4 << 20;
 
 /// Summarises the JSON-lines results of `mxsec check --json` ([`crate::report::json`]) as they
-/// are read: memory holds one line (at most [`MAX_LINE_BYTES`]) and the counters, however
+/// are read: memory holds one line (at most 4 MiB) and the counters, however
 /// long the file.
 ///
 /// # Errors
