@@ -14,7 +14,8 @@
 //! - [`prober`]: the STARTTLS probes, shared across a scan.
 //! - [`scan`]: many domains at once, streaming, resumable.
 //! - [`report`]: the [`Report`] and its sections; [`report::json`] (versioned JSON, with its
-//!   JSON Schema) and [`report::text`] (the human report) render it.
+//!   JSON Schema) and [`report::text`] (the human report) render it; [`report::summary`]
+//!   counts the reports of a scan.
 //!
 //! A broken remote configuration is never an `Err` here: it is a finding in the report.
 

@@ -26,7 +26,9 @@ pub(crate) enum Command {
     /// DANE), MTA-STS and TLS-RPT, ending with what senders will do.
     ///
     /// Exit status: 0 when no report has an error finding, 1 when one has, 2 when a check
-    /// could not run (an invalid domain name, an unreadable file, no DNS).
+    /// could not run (an invalid domain name, an unreadable file, no DNS); the same with
+    /// --summary. --summary-of exits 0 once the summary is printed, 2 when the file cannot be
+    /// read.
     Check(CheckArgs),
 
     /// Print the TLS policy a sender must apply to DOMAIN, as the Postfix socketmap reply.
@@ -200,7 +202,10 @@ pub(crate) enum PolicyArg {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The domains to check.
-    #[arg(value_name = "DOMAIN", required_unless_present_any = ["file", "worker", "collect"])]
+    #[arg(
+        value_name = "DOMAIN",
+        required_unless_present_any = ["file", "worker", "collect", "summary_of"]
+    )]
     pub(crate) domains: Vec<String>,
 
     /// Read domains from FILE, one per line (`#` starts a comment); `-` reads standard input.
@@ -210,6 +215,32 @@ pub(crate) struct CheckArgs {
     /// Write one JSON object per domain and line (docs/report-json.md) instead of the report.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Print a summary of the scan instead of each report: counts and percentages per
+    /// verdict, the most frequent problems by finding ID, the most used MX providers and how
+    /// each fares. FORMAT: `text` (the default), `json`, or `html` (a page that needs nothing
+    /// else, charts in inline SVG). It counts the domains checked in this run: after
+    /// --resume, --summary-of the results file counts them all.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text",
+        conflicts_with_all = ["json", "passes"]
+    )]
+    pub(crate) summary: Option<SummaryFormat>,
+
+    /// Summarise the results of a finished scan (the JSON lines of `--json`; `-` reads
+    /// standard input) without checking anything again, in the format of --summary (text
+    /// unless given). Reads the file as a stream: memory does not grow with its length.
+    #[arg(
+        long,
+        value_name = "RESULTS",
+        conflicts_with_all = ["domains", "file", "resume", "json", "passes"]
+    )]
+    pub(crate) summary_of: Option<PathBuf>,
 
     /// Colour: `auto` (when standard output is a terminal and NO_COLOR is not set), `always`
     /// or `never`.
@@ -314,6 +345,17 @@ pub(crate) struct ConnectArgs {
     pub(crate) allow_private: bool,
 }
 
+/// The format of a scan summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SummaryFormat {
+    /// Plain text for a terminal.
+    Text,
+    /// One JSON object.
+    Json,
+    /// A whole HTML page.
+    Html,
+}
+
 /// The order of `mxsec check`'s reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OrderChoice {
@@ -410,6 +452,11 @@ pub(crate) struct WebArgs {
     /// The time limit of one check, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub(crate) check_timeout: Duration,
+
+    /// Show the summary of a finished scan (the JSON lines of `mxsec check --json`) at
+    /// `/scan`, and as JSON at `/api/v1/scan`. The file is read once, at start.
+    #[arg(long, value_name = "RESULTS")]
+    pub(crate) scan: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) resolve: ResolveArgs,
@@ -994,6 +1041,38 @@ mod tests {
         assert!(c.domains.is_empty());
 
         assert!(Cli::try_parse_from(["mxsec", "check"]).is_err());
+
+        let cli = Cli::try_parse_from(["mxsec", "check", "--file", "l", "--summary"]).unwrap();
+        let Command::Check(c) = cli.command else {
+            panic!("parsed as check");
+        };
+        assert_eq!(c.summary, Some(SummaryFormat::Text));
+        let cli = Cli::try_parse_from([
+            "mxsec",
+            "check",
+            "--summary-of",
+            "r.jsonl",
+            "--summary=html",
+        ])
+        .unwrap();
+        let Command::Check(c) = cli.command else {
+            panic!("parsed as check");
+        };
+        assert_eq!(c.summary, Some(SummaryFormat::Html));
+        assert_eq!(c.summary_of, Some(PathBuf::from("r.jsonl")));
+        // `--summary json` would take `json` for a domain: the format needs `=`.
+        let cli = Cli::try_parse_from(["mxsec", "check", "--summary", "x.example"]).unwrap();
+        let Command::Check(c) = cli.command else {
+            panic!("parsed as check");
+        };
+        assert_eq!(c.domains, ["x.example"]);
+        for conflicting in [
+            &["mxsec", "check", "--summary", "--json", "x.example"][..],
+            &["mxsec", "check", "--summary-of", "r.jsonl", "x.example"],
+            &["mxsec", "check", "--summary-of", "r.jsonl", "--file", "l"],
+        ] {
+            assert!(Cli::try_parse_from(conflicting).is_err(), "{conflicting:?}");
+        }
         assert!(
             Cli::try_parse_from(["mxsec", "check", "x.example", "--concurrency", "0"]).is_err()
         );

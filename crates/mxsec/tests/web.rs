@@ -653,6 +653,100 @@ fn web_browser_checks_healthy_and_broken_domains_with_and_without_javascript() {
     eprintln!("screenshots in {}", screenshot_dir().display());
 }
 
+/// `mxsec check --json` over a few scenarios, then `--summary-of` the results and
+/// `mxsec web --scan` showing them.
+#[test]
+fn web_scan_shows_the_summary_of_a_finished_scan() {
+    let (dns, files) = testbed(Duration::ZERO);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = dir.path().join("results.jsonl");
+    let domains = [
+        "healthy.test",
+        "sts-testing.test",
+        "t01-masked-starttls.test",
+        "plain.test",
+    ];
+    let check = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["check", "--json", "--allow-private"])
+        .args(testbed_args(dns, &files))
+        .args(domains)
+        .output()
+        .expect("mxsec check runs");
+    assert_eq!(check.status.code(), Some(1), "T-01 is an error");
+    std::fs::write(&results, &check.stdout).expect("write results");
+
+    let summary_of = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+            .args(["check", "--summary-of"])
+            .arg(&results)
+            .arg(format!("--summary={format}"))
+            .output()
+            .expect("mxsec check --summary-of runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let summary: Value = serde_json::from_str(&summary_of("json")).expect("JSON");
+    assert_eq!(summary["domains"], 4);
+    assert_eq!(summary["mta_sts"][0]["value"], "enforce");
+    assert_eq!(summary["mta_sts"][0]["count"], 2);
+    assert_eq!(summary["mta_sts"][0]["percent"], 50.0);
+    assert_eq!(summary["delivery"][3]["value"], "deferred");
+    assert_eq!(summary["delivery"][3]["count"], 1);
+    let text = summary_of("text");
+    assert!(
+        text.starts_with("mxsec scan summary: 4 domains checked\n"),
+        "{text}"
+    );
+    assert!(text.contains("  T-01 "), "{text}");
+    assert!(summary_of("html").starts_with("<!doctype html>"));
+    // The summary at the end of a scan is the summary of its results.
+    let scan = Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["check", "--summary=json", "--allow-private"])
+        .args(testbed_args(dns, &files))
+        .args(domains)
+        .output()
+        .expect("mxsec check --summary runs");
+    assert_eq!(scan.status.code(), Some(1), "the exit status of the scan");
+    let at_end: Value = serde_json::from_slice(&scan.stdout).expect("one JSON object");
+    assert_eq!(at_end, summary);
+
+    let results_arg = results.display().to_string();
+    let server = Server::start(&["--demo", "--rate-limit", "100000", "--scan", &results_arg]);
+    let front = get(server.addr, "/").text();
+    assert!(
+        front.contains("<a href=\"/scan\">"),
+        "the front page links the summary"
+    );
+    let page = get(server.addr, "/scan");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = page.text();
+    assert!(html.contains("id=\"scan-summary\""));
+    assert!(html.contains("4 domains checked"));
+    assert!(html.contains("<svg"), "inline SVG charts");
+    assert!(html.contains("<th scope=\"row\">T-01</th>"));
+    assert!(html.contains("<th scope=\"row\">healthy.test</th>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'none'"));
+    let api = get(server.addr, "/api/v1/scan");
+    assert_eq!(api.status, 200);
+    assert_eq!(json(&api), summary, "the API is --summary=json");
+    drop(server);
+
+    let without = Server::demo();
+    assert_eq!(get(without.addr, "/scan").status, 404);
+    assert_eq!(get(without.addr, "/api/v1/scan").status, 404);
+    assert!(!get(without.addr, "/").text().contains("href=\"/scan\""));
+}
+
 // ---- helpers ----------------------------------------------------------------------------------
 
 fn form_encode(text: &str) -> String {

@@ -7,6 +7,7 @@
 
 use time::macros::format_description;
 
+use super::summary::{AnswerKind, Section};
 use super::{
     AddressReport, DaneResult, Delivery, MxHost, MxKind, MxSection, PkixResult, PolicyFetch,
     PolicyReport, Report, SenderOutcome, StarttlsOutcome, Summary, TcpOutcome, TlsReport,
@@ -112,11 +113,14 @@ pub(super) fn headline(delivery: Delivery) -> (&'static str, &'static str) {
     }
 }
 
+/// The sender whose delivery is the verdict: one that enforces DANE and MTA-STS.
+pub(super) const ENFORCING_SENDER: &str = "DANE and MTA-STS";
+
 /// Each kind of sender with what it does, in the order the reports list them.
 pub(super) fn senders(report: &Report) -> [(&'static str, &SenderOutcome); 4] {
     let s = &report.senders;
     [
-        ("DANE and MTA-STS", &s.dane_and_mta_sts),
+        (ENFORCING_SENDER, &s.dane_and_mta_sts),
         ("DANE only", &s.dane),
         ("MTA-STS only", &s.mta_sts),
         ("opportunistic TLS", &s.opportunistic),
@@ -437,6 +441,55 @@ pub(super) fn policy(p: &PolicyReport) -> String {
 
 /// What the draft-era TLS-RPT records are called.
 pub(super) const LEGACY_RPT: &str = "draft-era name _smtp-tlsrpt";
+
+// ---- scan summary ---------------------------------------------------------------------------
+
+/// The heading of each part of a scan summary.
+pub(super) fn summary_heading(section: Section) -> &'static str {
+    match section {
+        Section::MtaSts => "MTA-STS",
+        Section::Dane => "DANE",
+        Section::TlsRpt => "TLS-RPT",
+        Section::Delivery => "What a sender that enforces DANE and MTA-STS does",
+        Section::Answers => "What the mxsec daemon answers Postfix",
+        Section::Findings => "Most frequent problems",
+        Section::Providers => "Most used MX providers",
+    }
+}
+
+/// The daemon's answer as Postfix reads its start: `OK dane-only`, `NOTFOUND`, `TEMP`.
+pub(super) fn answer(kind: AnswerKind) -> &'static str {
+    match kind {
+        AnswerKind::DaneOnly => "OK dane-only",
+        AnswerKind::Dane => "OK dane",
+        AnswerKind::Secure => "OK secure",
+        AnswerKind::Encrypt => "OK encrypt",
+        AnswerKind::NotFound => "NOTFOUND",
+        AnswerKind::Temp => "TEMP",
+        AnswerKind::Other => "other",
+    }
+}
+
+/// The scan's size in words: `12 domains checked · 1 not checked · 0 unreadable lines`.
+pub(super) fn scan_counts(domains: u64, failures: u64, unreadable: u64) -> String {
+    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let mut words = format!("{} checked", plural(n(domains), "domain", "domains"));
+    if failures > 0 {
+        words.push_str(&format!(" · {failures} not checked"));
+    }
+    if unreadable > 0 {
+        words.push_str(&format!(
+            " · {}",
+            plural(n(unreadable), "unreadable line", "unreadable lines")
+        ));
+    }
+    words
+}
+
+/// A percentage with one decimal: `40.0 %`.
+pub(super) fn percent(value: f64) -> String {
+    format!("{value:.1} %")
+}
 
 // ---- words -----------------------------------------------------------------------------------
 

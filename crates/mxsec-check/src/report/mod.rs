@@ -4,11 +4,13 @@
 //! holds its JSON Schema, [`text`] renders the human report for a terminal and [`html`] the
 //! same report for the web page. The two human reports walk one layout and take their words
 //! from one table, so they say the same thing. The web front end returns the same types.
+//! [`summary`] counts many reports (a scan) and renders the counts as text, JSON and HTML.
 
 pub mod html;
 pub mod json;
 mod labels;
 mod layout;
+pub mod summary;
 pub mod text;
 
 use std::collections::BTreeSet;

@@ -7,7 +7,8 @@
 //! to. `--allow-private` lifts that, and `--demo` implies it, since the simulated internet
 //! lives on loopback: the caller chooses, in [`WebConfig::network`].
 //!
-//! - [`server`]: routes, the streamed page, the API, headers (served by [`crate::http`]).
+//! - [`server`]: routes, the streamed page, the API, a finished scan's summary, headers
+//!   (served by [`crate::http`]).
 //! - [`page`]: the page around the report ([`mxsec_check::report::html`]).
 //! - [`checks`]: running checks, the concurrency bound and the time limit.
 //! - [`limits`]: the per-client rate limit; [`input`]: validation of the domain typed.
@@ -22,6 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mxsec_check::report::summary::ScanSummary;
 use mxsec_check::{CheckOptions, Checker, CheckerError};
 use mxsec_net::setup::Network;
 use mxsec_proto::name::DomainName;
@@ -58,6 +60,8 @@ pub struct WebConfig {
     pub rate_limit: u32,
     /// The demo's scenarios, listed on the front page; `None` outside the demo.
     pub demo: Option<Vec<DemoScenario>>,
+    /// A finished scan's summary, served at `/scan` and `/api/v1/scan`; `None` without one.
+    pub scan: Option<ScanSummary>,
 }
 
 /// Why the web checker stopped or could not start.
@@ -103,6 +107,7 @@ pub async fn serve(
         Checks::new(audit, config.max_checks, config.check_timeout),
         RateLimiter::per_minute(config.rate_limit),
         config.demo,
+        config.scan.as_ref(),
     );
     let limits = http::Limits::connections(MAX_CONNECTIONS);
     http::serve(

@@ -93,8 +93,9 @@ const FOOTER: &str =
      (RFC 8460). The same report is available as JSON at \
      <code>/api/v1/check/DOMAIN</code>.</p></footer>\n</body>\n</html>\n";
 
-/// The front page: the form, a few words, and in the demo the scenario list.
-pub(crate) fn front(demo: Option<&[DemoScenario]>) -> String {
+/// The front page: the form, a few words, a link to the scan summary when there is one, and
+/// in the demo the scenario list.
+pub(crate) fn front(demo: Option<&[DemoScenario]>, scan: bool) -> String {
     let mut out = head("mxsec: mail security checker", "", None);
     out.push_str(
         "<section class=\"intro\"><p>Type a mail domain. mxsec looks up its MX hosts, \
@@ -102,6 +103,12 @@ pub(crate) fn front(demo: Option<&[DemoScenario]>) -> String {
          enforces DANE and MTA-STS will do, with every problem and how to fix it.</p>\
          </section>\n",
     );
+    if scan {
+        out.push_str(
+            "<p class=\"scan-link\"><a href=\"/scan\">The summary of a finished scan</a>: \
+             verdicts, the most frequent problems and the most used MX providers.</p>\n",
+        );
+    }
     if let Some(scenarios) = demo {
         out.push_str(
             "<section class=\"demo\" aria-labelledby=\"demo-h\">\
@@ -128,6 +135,15 @@ pub(crate) fn front(demo: Option<&[DemoScenario]>) -> String {
         }
         out.push_str("</ul>\n</section>\n");
     }
+    out.push_str(&foot());
+    out
+}
+
+/// The page of a finished scan's summary around its HTML `fragment`
+/// ([`mxsec_check::report::summary::html::fragment`]).
+pub(crate) fn scan(fragment: &str) -> String {
+    let mut out = head("mxsec: scan summary", "", None);
+    out.push_str(fragment);
     out.push_str(&foot());
     out
 }

@@ -6,6 +6,8 @@
 //! | `POST /check` | the form: `303 See Other` to `/check/DOMAIN`, or the form again with the error |
 //! | `GET /check/DOMAIN` | the report page, streamed as the checks finish (chunked HTML) |
 //! | `GET /api/v1/check/DOMAIN` | the report as JSON, exactly one line of `mxsec check --json` |
+//! | `GET /scan` | the summary of a finished scan (`mxsec web --scan RESULTS`), else 404 |
+//! | `GET /api/v1/scan` | that summary as JSON, exactly `mxsec check --summary=json` |
 //! | `GET /healthz` | `{"status":"ok",...}` |
 //! | `GET /assets/…` | the style sheet, the script and the icon, built into the program |
 //!
@@ -28,6 +30,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use futures::StreamExt;
 use mxsec_check::report::json::{self, Failure};
+use mxsec_check::report::summary::{self, ScanSummary};
 use mxsec_proto::name::DomainName;
 use serde::Deserialize;
 
@@ -51,19 +54,33 @@ pub(crate) struct App {
     checks: Checks,
     limiter: RateLimiter,
     demo: Option<Vec<DemoScenario>>,
+    scan: Option<ScanPages>,
+}
+
+/// A finished scan's summary, rendered once: the page and the JSON.
+struct ScanPages {
+    html: String,
+    json: String,
 }
 
 impl App {
-    /// The state: checks, the per-client limit, and the demo's scenarios if any.
+    /// The state: checks, the per-client limit, the demo's scenarios and a finished scan's
+    /// summary, if any.
     pub(crate) fn new(
         checks: Checks,
         limiter: RateLimiter,
         demo: Option<Vec<DemoScenario>>,
+        scan: Option<&ScanSummary>,
     ) -> Self {
+        let scan = scan.map(|s| ScanPages {
+            html: page::scan(&summary::html::fragment(s)),
+            json: format!("{}\n", s.to_json()),
+        });
         Self {
             checks,
             limiter,
             demo,
+            scan,
         }
     }
 }
@@ -75,6 +92,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/check", post(check_form))
         .route("/check/{domain}", get(check_page))
         .route("/api/v1/check/{domain}", get(check_api))
+        .route("/scan", get(scan_page))
+        .route("/api/v1/scan", get(scan_api))
         .route("/healthz", get(healthz))
         .route(
             "/assets/mxsec.css",
@@ -97,7 +116,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 // ---- handlers ---------------------------------------------------------------------------------
 
 async fn front(State(app): State<Arc<App>>) -> Response {
-    html(StatusCode::OK, page::front(app.demo.as_deref()))
+    html(
+        StatusCode::OK,
+        page::front(app.demo.as_deref(), app.scan.is_some()),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,6 +261,25 @@ async fn check_api(
             StatusCode::INTERNAL_SERVER_ERROR,
             domain.as_str(),
             "the check ended without a result",
+            None,
+        ),
+    }
+}
+
+async fn scan_page(State(app): State<Arc<App>>) -> Response {
+    match &app.scan {
+        Some(scan) => html(StatusCode::OK, scan.html.clone()),
+        None => not_found().await,
+    }
+}
+
+async fn scan_api(State(app): State<Arc<App>>) -> Response {
+    match &app.scan {
+        Some(scan) => json_response(StatusCode::OK, scan.json.clone()),
+        None => failure(
+            StatusCode::NOT_FOUND,
+            "",
+            "no scan: start mxsec web with --scan RESULTS",
             None,
         ),
     }

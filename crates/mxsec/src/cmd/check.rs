@@ -1,7 +1,9 @@
 //! `mxsec check`: audit domains, concurrently, and print the human report or JSON lines.
 //!
 //! The scan itself (streaming input, bounded work in flight, order, `--resume`) is
-//! [`mxsec_check::scan`]; this module reads the command line and prints.
+//! [`mxsec_check::scan`]; this module reads the command line and prints. `--summary` counts
+//! the outcomes instead of printing them, and `--summary-of` summarises a finished scan
+//! ([`super::summary`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -13,6 +15,7 @@ use futures::future::Either;
 use futures::stream::{self, Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mxsec_check::prober::{ProbeLimits, Prober};
+use mxsec_check::report::summary::Summarizer;
 use mxsec_check::report::text::{self, TextOptions};
 use mxsec_check::scan::{self, input, Done, Order, Outcome, Progress, ScanOptions};
 use mxsec_check::{CheckOptions, Checker, FindingKind, Report};
@@ -21,12 +24,16 @@ use mxsec_proto::decision::DecisionConfig;
 use mxsec_proto::name::DomainName;
 use tokio::io::{AsyncBufRead, BufReader};
 
-use crate::cli::{CheckArgs, ColorChoice, OrderChoice};
+use crate::cli::{CheckArgs, ColorChoice, OrderChoice, SummaryFormat};
 use crate::config::network;
 
 mod queue;
 
 pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
+    if let Some(path) = &args.summary_of {
+        let format = args.summary.unwrap_or(SummaryFormat::Text);
+        return super::summary::summary_of(path, format).await;
+    }
     if let Some(url) = &args.queue.url {
         return queue::run(&args, url).await;
     }
@@ -54,8 +61,25 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     let mut status = 0u8;
     let mut first = true;
     let mut hints = Hints::default();
+    let mut summarizer = args.summary.map(|_| Summarizer::default());
     while let Some(outcome) = results.next().await {
         let outcome = outcome.context("cannot read the domain list")?;
+        if let Some(summarizer) = &mut summarizer {
+            match &outcome {
+                Outcome::Report(r) => {
+                    status = status.max(r.exit_status());
+                    hints.note(r);
+                    progress.set_message(r.domain.as_str().to_owned());
+                    summarizer.add_report(r);
+                }
+                Outcome::Failure(f) => {
+                    status = 2;
+                    summarizer.add_failure(f);
+                }
+            }
+            progress.inc(1);
+            continue;
+        }
         let rendered = match &outcome {
             Outcome::Report(r) => {
                 status = status.max(r.exit_status());
@@ -102,6 +126,11 @@ pub(crate) async fn run(args: CheckArgs) -> Result<ExitCode> {
     }
     if counts.read == 0 {
         bail!("no domain to check");
+    }
+    if let (Some(summarizer), Some(format)) = (&summarizer, args.summary) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(super::summary::render(&summarizer.finish(), format).as_bytes())?;
+        out.flush()?;
     }
     hints.print(&args);
     Ok(ExitCode::from(status))

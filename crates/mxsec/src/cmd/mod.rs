@@ -7,6 +7,7 @@ mod demo;
 mod doctor;
 mod query;
 mod sts;
+mod summary;
 mod tlsa;
 mod tlsrpt;
 mod web;

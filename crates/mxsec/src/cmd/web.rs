@@ -1,5 +1,6 @@
 //! `mxsec web`: builds the checker's network from the arguments (or the simulated internet
-//! with `--demo`) and runs [`mxsec_server::web`] until `SIGINT`.
+//! with `--demo`), summarises a finished scan given with `--scan`, and runs
+//! [`mxsec_server::web`] until `SIGINT`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +16,14 @@ use crate::cli::WebArgs;
 use crate::config::{network, testbed_args};
 
 pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
+    let scan = match &args.scan {
+        Some(path) => Some(
+            super::summary::read(path)
+                .await
+                .context("cannot summarise --scan")?,
+        ),
+        None => None,
+    };
     // The testbed must outlive the server: it is dropped when `run` returns.
     let testbed = if args.demo {
         Some(
@@ -52,6 +61,7 @@ pub(crate) async fn run(args: WebArgs) -> Result<ExitCode> {
             RATE_LIMIT
         }),
         demo,
+        scan,
     };
     let listener = TcpListener::bind(args.listen)
         .await
