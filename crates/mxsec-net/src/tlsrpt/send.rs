@@ -267,15 +267,20 @@ impl ReportSender {
             self.store.deliveries(day).await?.into_iter().collect();
         let store = self.store.as_ref();
         let deliverer = &self.deliverer;
+        // The futures are made in a loop, not by closures in the stream: a stream of closures
+        // over borrowed data is not `Send` for the compiler's higher-ranked lifetime checks.
+        let mut due = Vec::new();
+        for report in &plan.addressed {
+            let state = stored.get(&report.built.policy_domain);
+            if let Some(claim) = DeliveryState::begin(state, now) {
+                due.push(attempt(store, deliverer, day, report, state, claim, now));
+            }
+        }
         let results: Vec<Result<(DomainName, Attempt, DeliveryState), StoreError>> =
-            stream::iter(plan.addressed.iter().filter_map(|report| {
-                let state = stored.get(&report.built.policy_domain);
-                DeliveryState::begin(state, now).map(|claim| (report, state, claim))
-            }))
-            .map(|(report, state, claim)| attempt(store, deliverer, day, report, state, claim, now))
-            .buffer_unordered(PARALLEL_DELIVERIES)
-            .collect()
-            .await;
+            stream::iter(due)
+                .buffer_unordered(PARALLEL_DELIVERIES)
+                .collect()
+                .await;
         let mut after = stored.clone();
         for result in results {
             let (domain, attempt, state) = result?;

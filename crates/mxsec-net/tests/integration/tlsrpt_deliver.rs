@@ -290,7 +290,7 @@ async fn rpt_del_04_relay_down_is_an_error_for_every_rua() {
 
 /// A report receiver at `https://reports.example.org:<port>/tlsrpt` answering `status`, and a
 /// client that trusts the testbed root and reaches it on loopback.
-async fn report_receiver(status: u16) -> (HttpsServer, reqwest::Client, String) {
+pub(crate) async fn report_receiver(status: u16) -> (HttpsServer, reqwest::Client, String) {
     let pki = crate::support::pki();
     let leaf = crate::support::leaf(&pki, LeafSpec::new(["reports.example.org"]));
     let host = PolicyHost::new(

@@ -42,6 +42,9 @@ pub enum StartError {
     /// DNS, the trust configuration or the policy fetcher could not be set up.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// `[tlsrpt]` cannot be used to send reports.
+    #[error(transparent)]
+    TlsRpt(#[from] super::tlsrpt::ReportsError),
     /// The policy store could not be opened.
     #[error("cannot open the policy store {store} (cache.store)")]
     Store {

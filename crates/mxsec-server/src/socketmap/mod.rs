@@ -125,6 +125,17 @@ impl Daemon {
         {
             datagram_socket =
                 tlsrpt::start_collectors(settings, recorder.store(), &metrics, &mut tasks)?;
+            let sender = tlsrpt::report_sender(
+                settings,
+                &config.ca_files,
+                recorder.store().clone(),
+                shared.current().engine.resolver.dns().clone(),
+            )?;
+            tracing::info!(
+                max_delay = settings.max_delay,
+                "sending TLS reports after each UTC day"
+            );
+            tasks.spawn(tlsrpt::send_reports(sender, metrics.clone()));
         }
         tasks.spawn(refresh::run(shared.clone(), shutdown.clone()));
         tracing::info!("mxsec daemon ready");
