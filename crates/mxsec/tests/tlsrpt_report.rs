@@ -1,6 +1,7 @@
 //! `mxsec daemon` with `[tlsrpt]`: its collectors count the sessions of Postfix's log and the
 //! libtlsrpt datagrams, and `mxsec tlsrpt report --dry-run` writes the day's reports as
-//! `.json.gz` files (RPT-DEL-01) that `mxsec tlsrpt read` accepts.
+//! `.json.gz` files (RPT-DEL-01) that `mxsec tlsrpt read` accepts; without `--dry-run` it sends
+//! them, once.
 
 use std::io::Write;
 use std::path::Path;
@@ -127,4 +128,133 @@ async fn rpt_del_01_daemon_collects_and_dry_run_writes_the_days_reports() {
         !socket.exists(),
         "the datagram socket is removed at shutdown"
     );
+}
+
+/// Runs `mxsec tlsrpt report --date 2026-12-05` (sending) off the runtime; returns its exit
+/// status and standard output.
+async fn send(config: &Path) -> (bool, String) {
+    let config = config.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mxsec"))
+            .args(["tlsrpt", "report", "--date", "2026-12-05", "--config"])
+            .arg(&config)
+            .output()
+            .expect("run mxsec tlsrpt report")
+    })
+    .await
+    .expect("join");
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Without `--dry-run`, the day's reports are sent as the daemon sends them: the `rua` from
+/// the signed testbed DNS, the signed mail through the relay (RPT-DEL-02/03), what happened
+/// printed per report, and the state kept in the store, so that a second run sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpt_del_02_report_without_dry_run_sends_once_and_says_so() {
+    use mxsec_net::store::{ReportBatch, ReportStore, SqliteStore};
+    use mxsec_proto::tlsrpt::postfix_log::{LogTime, Relay, Trust};
+    use mxsec_proto::tlsrpt::sessions::{Session, SessionOutcome};
+    use mxsec_testbed::dns::{DnsServer, Zone};
+    use mxsec_testbed::smtp::{MxBehaviour, SmtpServer, StartTls};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let dns = DnsServer::builder()
+        .zone(Zone::new("a.test").txt(
+            "_smtp._tls.a.test",
+            &["v=TLSRPTv1; rua=mailto:tlsrpt@a.test"],
+        ))
+        .zone(Zone::new("b.test"))
+        .start()
+        .await
+        .expect("dns server");
+    let anchor = dns
+        .trust_anchor()
+        .write_files(dir.path())
+        .expect("trust anchor");
+    let relay = SmtpServer::start(
+        "127.0.0.1:0".parse().expect("address"),
+        MxBehaviour::new("relay.sender.test", StartTls::NotOffered),
+    )
+    .await
+    .expect("relay");
+    let key = dir.path().join("dkim.pem");
+    std::fs::write(
+        &key,
+        include_str!("../../mxsec-net/tests/integration/data/dkim-ed25519.pem"),
+    )
+    .expect("write the key");
+
+    let store_path = dir.path().join("p.sqlite3");
+    let store = SqliteStore::open(&store_path).await.expect("store");
+    let mut batch = ReportBatch::default();
+    for domain in ["a.test", "b.test"] {
+        let session = Session {
+            time: LogTime::Exact(time::macros::datetime!(2026-12-05 10:00 UTC)),
+            domain: domain.parse().expect("name"),
+            mx_host: format!("mx.{domain}"),
+            relay: Some(Relay {
+                host: format!("mx.{domain}"),
+                ip: "192.0.2.1".parse().expect("address"),
+            }),
+            outcome: SessionOutcome::Tls {
+                trust: Trust::Verified,
+                verify: None,
+            },
+        };
+        batch.change(
+            time::macros::date!(2026 - 12 - 05),
+            domain.parse().expect("name"),
+            move |r| r.add_session(&session),
+        );
+    }
+    store.apply(batch).await.expect("record");
+    store.close().await;
+
+    let config = dir.path().join("mxsec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[dns]\nresolver = \"{dns}\"\ntrust_anchor = \"{anchor}\"\ntimeout = 3\n\n\
+             [cache]\nstore = \"{store}\"\n\n[tlsrpt]\norganization_name = \"Sender\"\n\
+             contact_info = \"tlsrpt@sender.test\"\nsubmitter = \"sender.test\"\n\
+             relay = \"{relay}\"\ndkim_key = \"{key}\"\ndkim_selector = \"tlsrpt\"\n",
+            dns = dns.addr(),
+            anchor = anchor.dnskey.display(),
+            store = store_path.display(),
+            relay = relay.local_addr(),
+            key = key.display(),
+        ),
+    )
+    .expect("write the configuration");
+
+    let (ok, output) = send(&config).await;
+    assert!(ok, "{output}");
+    assert!(
+        output.contains("a.test: sent to mailto:tlsrpt@a.test"),
+        "{output}"
+    );
+    assert!(
+        output.contains("b.test: no report sent: no usable _smtp._tls record"),
+        "{output}"
+    );
+    let messages = relay.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].mail_from, "<tlsrpt-noreply@sender.test>");
+    let reports = read(&messages[0].data, Container::Email).expect("mailed report");
+    assert_eq!(
+        reports[0].policies[0].policy.policy_domain.as_str(),
+        "a.test"
+    );
+
+    let (ok, output) = send(&config).await;
+    assert!(ok, "{output}");
+    assert!(!output.contains("sent to"), "{output}");
+    assert_eq!(relay.messages().len(), 1, "sent once");
 }

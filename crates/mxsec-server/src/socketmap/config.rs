@@ -925,7 +925,8 @@ strict_testing = true
         assert_eq!(parse("").unwrap().tlsrpt, None);
         let config = parse(
             "[tlsrpt]\norganization_name = \"Example\"\ncontact_info = \"r@example.net\"\n\
-             submitter = \"example.net\"\nrelay = \"127.0.0.1:25\"\n",
+             submitter = \"example.net\"\nrelay = \"127.0.0.1:25\"\n\
+             dkim_key = \"/etc/mxsec/tlsrpt.pem\"\ndkim_selector = \"tlsrpt\"\n",
         )
         .unwrap();
         let tlsrpt = config.tlsrpt.expect("[tlsrpt]");
