@@ -135,7 +135,11 @@ impl Daemon {
                 max_delay = settings.max_delay,
                 "sending TLS reports after each UTC day"
             );
-            tasks.spawn(tlsrpt::send_reports(sender, metrics.clone()));
+            tasks.spawn(tlsrpt::send_reports(
+                sender,
+                metrics.clone(),
+                options.report_clock_ahead,
+            ));
         }
         tasks.spawn(refresh::run(shared.clone(), shutdown.clone()));
         tracing::info!("mxsec daemon ready");

@@ -216,11 +216,12 @@ fn jitter() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Sends the day's reports when due, until the task is aborted; each attempt's claim and
-/// outcome are stored, so stopping at any point loses nothing and repeats nothing.
-pub(crate) async fn send_reports(mut sender: ReportSender, metrics: Arc<Metrics>) {
+/// Sends the day's reports when due, by the wall clock run `ahead`, until the task is
+/// aborted; each attempt's claim and outcome are stored, so stopping at any point loses
+/// nothing and repeats nothing.
+pub(crate) async fn send_reports(mut sender: ReportSender, metrics: Arc<Metrics>, ahead: Duration) {
     loop {
-        match sender.step(OffsetDateTime::now_utc()).await {
+        match sender.step(OffsetDateTime::now_utc() + ahead).await {
             Ok(progress) => metrics.reports(&progress),
             Err(error) => tracing::warn!(%error, "sending TLS reports"),
         }
