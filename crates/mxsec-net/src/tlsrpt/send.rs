@@ -196,8 +196,9 @@ impl ReportSender {
     }
 
     /// Does what is due at `now`: the reports of the last two days whose send time has
-    /// passed, first attempts and retries (the retries of a day end within a day of its first
-    /// attempt); once a day, forgets the records older than [`KEEP_DAYS`].
+    /// passed or whose delivery has begun, first attempts and retries (the retries of a day
+    /// end within a day of its first attempt); once a day, forgets the records older than
+    /// [`KEEP_DAYS`].
     ///
     /// # Errors
     ///
@@ -220,7 +221,11 @@ impl ReportSender {
         }
         let mut progress = Progress::default();
         for day in days.into_iter().rev() {
-            if now >= self.send_time(day) {
+            // A day already begun (by this sender, or before a restart, whose random delay
+            // was another) goes on at once.
+            let begun = self.plans.contains_key(&day)
+                || (now < self.send_time(day) && !self.store.deliveries(day).await?.is_empty());
+            if begun || now >= self.send_time(day) {
                 progress.merge(self.send_day(day, now).await?);
             }
         }

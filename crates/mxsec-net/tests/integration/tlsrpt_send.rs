@@ -106,6 +106,16 @@ impl World {
     }
 
     fn sender(&self, store: Arc<dyn ReportStore>, relay: SocketAddr) -> ReportSender {
+        self.sender_drawing(store, relay, JITTER)
+    }
+
+    /// A sender whose random share of the delay is `jitter`.
+    fn sender_drawing(
+        &self,
+        store: Arc<dyn ReportStore>,
+        relay: SocketAddr,
+        jitter: f64,
+    ) -> ReportSender {
         let pkcs8 = Ed25519Key::generate_pkcs8().expect("generate");
         let key = Ed25519Key::from_pkcs8_der(&pkcs8).expect("key");
         let submitter = name("reporter.test");
@@ -131,7 +141,7 @@ impl World {
             deliverer,
             reporter,
             MAX_DELAY,
-            JITTER,
+            jitter,
         )
     }
 }
@@ -370,8 +380,11 @@ async fn rpt_del_06_restart_mid_retry_resumes_from_the_store_without_duplicate()
     drop(before);
 
     let relay = relay_at(relay_addr).await;
-    let mut one = world.sender(redis(&redis_server).await, relay_addr);
-    let mut two = world.sender(redis(&redis_server).await, relay_addr);
+    // The restarted senders drew another delay (send time 03:36): the day's delivery has
+    // begun, so its retry does not wait for it.
+    let mut one = world.sender_drawing(redis(&redis_server).await, relay_addr, 0.9);
+    let mut two = world.sender_drawing(redis(&redis_server).await, relay_addr, 0.9);
+    assert_eq!(one.send_time(DAY), datetime!(2026-12-06 03:36 UTC));
     // Restarted before the retry time: it waits.
     let waiting = one
         .step(datetime!(2026-12-06 02:03 UTC))
