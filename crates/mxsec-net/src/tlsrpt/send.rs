@@ -247,6 +247,7 @@ impl ReportSender {
         if !self.plans.contains_key(&day) {
             let built = build_day(self.store.as_ref(), day, &self.reporter).await?;
             progress.built = built.len() as u64;
+            tracing::info!(%day, reports = built.len(), "built the day's TLS reports");
             self.plans.insert(
                 day,
                 DayPlan {

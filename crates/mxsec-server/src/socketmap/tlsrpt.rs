@@ -349,3 +349,66 @@ async fn listen(mut listener: DatagramListener, metrics: Arc<Metrics>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> TlsRptConfig {
+        toml::from_str(&format!(
+            "organization_name = \"E\"\ncontact_info = \"r@e.test\"\nsubmitter = \"e.test\"\n{extra}"
+        ))
+        .expect("parse")
+    }
+
+    #[test]
+    fn rpt_del_03_unreadable_key_or_ca_file_is_named() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let missing = dir.path().join("missing.pem");
+        let error = deliverer(
+            &config(&format!(
+                "relay = \"127.0.0.1:25\"\ndkim_selector = \"tlsrpt\"\ndkim_key = \"{}\"\n",
+                missing.display()
+            )),
+            &[],
+        )
+        .expect_err("missing key");
+        assert!(
+            matches!(&error, ReportsError::DkimKey { path, .. } if *path == missing),
+            "{error}"
+        );
+        let not_a_key = dir.path().join("not-a-key.pem");
+        std::fs::write(&not_a_key, "not a key").expect("write");
+        let error = deliverer(
+            &config(&format!(
+                "relay = \"127.0.0.1:25\"\ndkim_selector = \"tlsrpt\"\ndkim_key = \"{}\"\n",
+                not_a_key.display()
+            )),
+            &[],
+        )
+        .expect_err("no key");
+        assert!(error.to_string().contains("tlsrpt.dkim_key"), "{error}");
+        let error = deliverer(
+            &config(&format!("https_ca_file = \"{}\"\n", missing.display())),
+            &[],
+        )
+        .expect_err("missing CA file");
+        assert!(matches!(error, ReportsError::CaFile(_)), "{error}");
+    }
+
+    #[test]
+    fn rpt_del_05_https_only_deliverer_has_no_mail_setup() {
+        let deliverer =
+            deliverer(&config("https_ignore_certificate_errors = true\n"), &[]).expect("deliverer");
+        assert!(deliverer.mail.is_none());
+        assert_eq!(deliverer.submitter.as_str(), "e.test");
+    }
+
+    #[test]
+    fn rpt_time_01_jitter_is_a_share() {
+        for _ in 0..100 {
+            let share = jitter();
+            assert!((0.0..1.0).contains(&share), "{share}");
+        }
+    }
+}
