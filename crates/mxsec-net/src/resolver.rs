@@ -319,6 +319,11 @@ impl DestinationResolver {
         }
     }
 
+    /// The DNS client the resolver looks names up with.
+    pub fn dns(&self) -> &Arc<Dns> {
+        &self.dns
+    }
+
     /// Resolves and decides in one step.
     pub async fn decide(
         &self,

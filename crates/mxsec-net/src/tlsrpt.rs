@@ -8,6 +8,8 @@
 //! - [`files`]: report files on disk, read bounded, for `mxsec tlsrpt read`.
 //! - [`follow`]: follows Postfix's log and counts its sessions, resuming where it stopped.
 //! - [`listen`]: receives libtlsrpt datagrams on a Unix socket and counts them.
+//! - [`send`]: the day's reports sent after midnight, retried for 24 hours, their state kept
+//!   in the store.
 //! - [`recorder`]: records, per policy domain and UTC day, the policies answered and their
 //!   policy-level failures, in the policy store ([`crate::store::ReportStore`]).
 
@@ -19,3 +21,4 @@ pub mod follow;
 pub mod listen;
 pub mod mail;
 pub mod recorder;
+pub mod send;

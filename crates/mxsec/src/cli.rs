@@ -786,16 +786,16 @@ pub(crate) struct TlsrptRecordArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TlsrptReportArgs {
     /// Write the reports to --out instead of sending them.
-    #[arg(long, required = true)]
+    #[arg(long, requires = "out")]
     pub(crate) dry_run: bool,
 
     /// The UTC day to report on, YYYY-MM-DD (default: yesterday).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub(crate) date: Option<String>,
 
-    /// The directory the report files are written to.
-    #[arg(long, value_name = "DIR", required = true)]
-    pub(crate) out: PathBuf,
+    /// With --dry-run: the directory the report files are written to.
+    #[arg(long, value_name = "DIR", requires = "dry_run")]
+    pub(crate) out: Option<PathBuf>,
 
     /// The daemon's configuration file: its [tlsrpt] section and store.
     #[arg(long, value_name = "FILE")]

@@ -27,10 +27,11 @@ use super::{Change, PolicyStore, RecordProblem, StoreError};
 mod reports;
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
-/// The schema, version 1 (version 2 adds the TLS-RPT tables, [`reports::MIGRATE_2`]). Times are Unix seconds. The policy columns are all NULL when the
-/// entry holds only failed fetches. The body is the policy's truth and is parsed again when
+/// The schema, version 1 (version 2 adds the TLS-RPT tables, [`reports::MIGRATE_2`], version 3
+/// the state of report deliveries, [`reports::MIGRATE_3`]). Times are Unix seconds. The policy
+/// columns are all NULL when the entry holds only failed fetches. The body is the policy's truth and is parsed again when
 /// read; `mode`, `max_age`, `refresh_at` and `policy_expires_at` are derived from it, kept
 /// for queries (`refresh_at` is indexed for [`PolicyStore::due_for_refresh`]) and for
 /// operators who look into the file with `sqlite3`. `failures` is JSON:
@@ -501,15 +502,17 @@ fn ensure_schema(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let objects: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
         .map_err(|e| classify(path, e))?;
-    let migrate_2 = reports::MIGRATE_2;
+    let (migrate_2, migrate_3) = (reports::MIGRATE_2, reports::MIGRATE_3);
+    let upgrade = |steps: &str| {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {steps} COMMIT;"))
+            .map_err(|e| classify(path, e))
+    };
     match version {
-        0 if objects == 0 => conn
-            .execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} {migrate_2} COMMIT;"))
-            .map_err(|e| classify(path, e)),
-        // A version 1 store gains the TLS-RPT tables; its policies stay as they are.
-        1 if tables == 1 => conn
-            .execute_batch(&format!("BEGIN IMMEDIATE; {migrate_2} COMMIT;"))
-            .map_err(|e| classify(path, e)),
+        0 if objects == 0 => upgrade(&format!("{SCHEMA} {migrate_2} {migrate_3}")),
+        // An older store gains the TLS-RPT tables it lacks; its policies and day records stay
+        // as they are.
+        1 if tables == 1 => upgrade(&format!("{migrate_2} {migrate_3}")),
+        2 if tables == 1 => upgrade(migrate_3),
         SCHEMA_VERSION if tables == 1 => Ok(()),
         found if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
             path: path.to_owned(),

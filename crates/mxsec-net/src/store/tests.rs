@@ -709,15 +709,15 @@ mod sqlite_file {
             .close()
             .await;
         rusqlite::Connection::open(&path)
-            .and_then(|c| c.execute_batch("PRAGMA user_version = 3"))
+            .and_then(|c| c.execute_batch("PRAGMA user_version = 4"))
             .expect("set version");
         let err = open_err(&path).await;
         assert!(
             matches!(
                 err,
                 StoreError::NewerSchema {
-                    found: 3,
-                    supported: 2,
+                    found: 4,
+                    supported: 3,
                     ..
                 }
             ),

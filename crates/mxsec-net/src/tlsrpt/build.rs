@@ -69,23 +69,35 @@ pub async fn build_day(
         .collect())
 }
 
-/// Looks up the TLS-RPT record of each report's policy domain (RFC 8460 §3; RPT-TXT-04);
-/// reports of domains without a usable record are left out, as are those whose lookup failed
-/// (they are logged).
-pub async fn address(dns: &Dns, built: Vec<BuiltReport>) -> Vec<AddressedReport> {
-    let mut addressed = Vec::with_capacity(built.len());
+/// The reports of a day sorted by where they can go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Addressed {
+    /// Reports with the `rua` of their domain.
+    pub addressed: Vec<AddressedReport>,
+    /// Domains that publish no usable TLS-RPT record: nobody to send to.
+    pub without_record: Vec<DomainName>,
+    /// Reports whose lookup failed (logged), to look up again later.
+    pub failed: Vec<BuiltReport>,
+}
+
+/// Looks up the TLS-RPT record of each report's policy domain (RFC 8460 §3; RPT-TXT-04).
+pub async fn address(dns: &Dns, built: Vec<BuiltReport>) -> Addressed {
+    let mut out = Addressed::default();
     for report in built {
         match rua(dns, &report.policy_domain).await {
-            Ok(Some(rua)) => addressed.push(AddressedReport { built: report, rua }),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(
-                domain = %report.policy_domain,
-                %error,
-                "no TLS report: the _smtp._tls lookup failed"
-            ),
+            Ok(Some(rua)) => out.addressed.push(AddressedReport { built: report, rua }),
+            Ok(None) => out.without_record.push(report.policy_domain),
+            Err(error) => {
+                tracing::warn!(
+                    domain = %report.policy_domain,
+                    %error,
+                    "no TLS report yet: the _smtp._tls lookup failed"
+                );
+                out.failed.push(report);
+            }
         }
     }
-    addressed
+    out
 }
 
 /// The `rua` of `domain`'s TLS-RPT record; `None` if it publishes none usable.

@@ -21,6 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::mail::{build_message, Dkim, DkimError, ReportMail};
+use crate::tls::{client_config, crypto_provider, TlsConfigError, Verification};
+use crate::trust::TrustConfig;
 
 /// How long one SMTP step (connect, one reply) may take.
 const SMTP_STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -227,6 +229,32 @@ pub fn https_client(tls: rustls::ClientConfig) -> Result<reqwest::Client, reqwes
         .connect_timeout(Duration::from_secs(30))
         .timeout(HTTPS_TIMEOUT)
         .build()
+}
+
+/// The TLS configuration of report POSTs: the certificate verified against `trust`, or, with
+/// `ignore_certificate_errors` (RFC 8460 §3 allows it, RPT-DEL-05), any certificate accepted
+/// while the handshake's signatures are still checked.
+///
+/// # Errors
+///
+/// [`TlsConfigError`] if rustls rejects the configuration.
+pub fn report_tls(
+    trust: &TrustConfig,
+    ignore_certificate_errors: bool,
+) -> Result<rustls::ClientConfig, TlsConfigError> {
+    if ignore_certificate_errors {
+        let (config, _) = client_config(Verification::Observe {
+            dane: None,
+            pkix: None,
+        })?;
+        return Ok(config.as_ref().clone());
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(trust.root_cert_store())
+            .with_no_client_auth(),
+    )
 }
 
 /// The address of a `mailto:` URI: the part before any `?`, percent-decoded (RFC 6068 §2).

@@ -7,4 +7,5 @@ mod ssrf;
 mod starttls;
 mod support;
 mod tlsrpt_deliver;
+mod tlsrpt_send;
 mod verifier;

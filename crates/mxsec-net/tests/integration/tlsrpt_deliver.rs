@@ -22,7 +22,7 @@ use mxsec_net::proto::tlsrpt::record::ReportUri;
 use mxsec_net::proto::tlsrpt::report::{AppliedPolicy, PolicyResult, Summary};
 use mxsec_net::proto::tlsrpt::Report;
 use mxsec_net::tlsrpt::deliver::{
-    https_client, Delivered, Deliverer, DeliveryError, MailSetup, Outgoing,
+    https_client, report_tls, Delivered, Deliverer, DeliveryError, MailSetup, Outgoing,
 };
 use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim};
 use mxsec_testbed::https::{HttpsServer, PolicyHost, Reply};
@@ -290,7 +290,7 @@ async fn rpt_del_04_relay_down_is_an_error_for_every_rua() {
 
 /// A report receiver at `https://reports.example.org:<port>/tlsrpt` answering `status`, and a
 /// client that trusts the testbed root and reaches it on loopback.
-async fn report_receiver(status: u16) -> (HttpsServer, reqwest::Client, String) {
+pub(crate) async fn report_receiver(status: u16) -> (HttpsServer, reqwest::Client, String) {
     let pki = crate::support::pki();
     let leaf = crate::support::leaf(&pki, LeafSpec::new(["reports.example.org"]));
     let host = PolicyHost::new(
@@ -433,4 +433,69 @@ async fn rpt_del_03_openssl_rsa_and_ed25519_keys_sign_verifiable_mails() {
 #[test]
 fn rpt_del_03_pem_without_a_key_is_refused() {
     assert!(dkim_key_from_pem(b"not a key").is_err());
+}
+
+/// RPT-DEL-05: a reporter MAY ignore certificate errors on POST. The receiver at
+/// `https://127.0.0.1:<port>/` shows a certificate for another name from the testbed CA:
+/// refused with the WebPKI roots and with the testbed root trusted (the name does not match),
+/// accepted with `https_ignore_certificate_errors`.
+#[tokio::test]
+async fn rpt_del_05_certificate_errors_are_ignored_only_when_configured() {
+    let pki = crate::support::pki();
+    let leaf = crate::support::leaf(&pki, LeafSpec::new(["reports.example.org"]));
+    let host = PolicyHost::new(
+        "reports.example.org",
+        &leaf,
+        ServedChain::LeafAndIntermediate,
+        Reply::body(200, None, ""),
+    )
+    .path("/tlsrpt")
+    .accepts_post();
+    let server = HttpsServer::start(
+        "127.0.0.1:0".parse().expect("address"),
+        Vec::new(),
+        Some(host),
+    )
+    .await
+    .expect("https server");
+    let uri = format!("https://127.0.0.1:{}/tlsrpt", server.local_addr().port());
+    let testbed_root = mxsec_net::trust::TrustConfig::webpki_roots()
+        .add_ca_pem(
+            std::path::Path::new("testbed-root.pem"),
+            pki.root_pem().as_bytes(),
+        )
+        .expect("root");
+    let domain = name("example.org");
+    let rua = [ReportUri::parse(&uri).expect("uri")];
+    let report = report();
+    let outgoing = Outgoing {
+        policy_domain: &domain,
+        rua: &rua,
+        report: &report,
+        file_name: "x.json.gz",
+    };
+    for (trust, ignore, delivered) in [
+        (mxsec_net::trust::TrustConfig::webpki_roots(), false, false),
+        (testbed_root.clone(), false, false),
+        (mxsec_net::trust::TrustConfig::webpki_roots(), true, true),
+    ] {
+        let (dkim, _) = ed25519_dkim();
+        let mut deliverer = deliverer("127.0.0.1:9".parse().expect("address"), dkim);
+        deliverer.http = https_client(report_tls(&trust, ignore).expect("tls")).expect("client");
+        let result = deliverer
+            .deliver(&outgoing, datetime!(2026-12-06 01:00 UTC))
+            .await;
+        assert_eq!(result.is_ok(), delivered, "ignore {ignore}: {result:?}");
+        if let Err(failures) = result {
+            assert!(
+                matches!(failures[0].1, DeliveryError::Http { .. }),
+                "{failures:?}"
+            );
+        }
+    }
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the ignoring client got through"
+    );
 }

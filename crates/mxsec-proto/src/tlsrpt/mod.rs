@@ -13,6 +13,7 @@
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
 //! - [`delivery`]: the gzip body, mail subject, send time and retry schedule of a report.
 //! - [`day_record`]: what a store keeps per policy domain and day until the report is sent.
+//! - [`outbox`]: where the delivery of a day's report stands: pending, sent, given up.
 //! - [`summary`]: what a domain owner learns from the reports received: sessions per domain and
 //!   day, failures by result type, MX and sending IP, and what to fix first.
 
@@ -23,6 +24,7 @@ pub mod day_record;
 pub mod delivery;
 pub mod ingest;
 pub mod lines;
+pub mod outbox;
 pub mod postfix_log;
 pub mod record;
 pub mod report;

@@ -15,6 +15,11 @@
 //! - a TLS policy lookup warning (`TLSA lookup error`, `dane-only` with no TLSA) is a failed
 //!   session for its destination at once: Postfix made no connection because of it.
 //!
+//! - the deliveries of report mails themselves are left out (RFC 8460 §5.3.1, RPT-DEL-04):
+//!   Postfix logs them under the syslog name of their own transport, `postfix/tlsrpt`
+//!   (program `postfix/tlsrpt/smtp`, see docs/tlsrpt.md), so their sessions are never
+//!   reported, and a report about a failed report delivery cannot start a loop.
+//!
 //! State is bounded: at most [`MAX_PROCESSES`] processes, [`MAX_WAITING`] attempts each; the
 //! oldest is forgotten first.
 
@@ -91,6 +96,18 @@ struct ProcessState {
     last_seen: u64,
 }
 
+/// The last part of the syslog name of the transport that delivers report mails
+/// (`-o syslog_name=postfix/tlsrpt` in `master.cf`).
+pub const REPORT_SYSLOG_NAME: &str = "tlsrpt";
+
+/// Whether `program` (`postfix/tlsrpt/smtp`) is the transport of report mails: its syslog
+/// name, the program less its last part, ends in [`REPORT_SYSLOG_NAME`] (RPT-DEL-04).
+pub fn is_report_delivery(program: &str) -> bool {
+    program
+        .rsplit_once('/')
+        .is_some_and(|(name, _)| name.rsplit('/').next() == Some(REPORT_SYSLOG_NAME))
+}
+
 /// Joins log events into sessions; see the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct SessionTracker {
@@ -106,6 +123,9 @@ impl SessionTracker {
 
     /// Takes one log line; returns the sessions it completes.
     pub fn handle(&mut self, line: LogLine) -> Vec<Session> {
+        if is_report_delivery(&line.process.program) {
+            return Vec::new();
+        }
         self.seq += 1;
         let seq = self.seq;
         if !self.processes.contains_key(&line.process) && self.processes.len() >= MAX_PROCESSES {

@@ -370,7 +370,7 @@ struct File {
     #[serde(default)]
     zones: BTreeMap<String, ZoneFile>,
     #[serde(default)]
-    tlsrpt: Option<TlsRptConfig>,
+    tlsrpt: Option<Spanned<TlsRptConfig>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -519,6 +519,12 @@ fn within<T: Copy + PartialOrd + fmt::Display>(
 
 impl File {
     fn check(self) -> Result<DaemonConfig, Bad> {
+        if let Some(tlsrpt) = &self.tlsrpt {
+            tlsrpt
+                .get_ref()
+                .check()
+                .map_err(|e| bad(tlsrpt, e.key, e.message))?;
+        }
         let mut tcp = Vec::new();
         for addr in &self.listen.tcp {
             tcp.push(addr.get_ref().parse::<SocketAddr>().map_err(|_| {
@@ -739,7 +745,7 @@ impl File {
             refresh,
             limits,
             zones,
-            tlsrpt: self.tlsrpt,
+            tlsrpt: self.tlsrpt.map(Spanned::into_inner),
         })
     }
 }
@@ -919,7 +925,8 @@ strict_testing = true
         assert_eq!(parse("").unwrap().tlsrpt, None);
         let config = parse(
             "[tlsrpt]\norganization_name = \"Example\"\ncontact_info = \"r@example.net\"\n\
-             submitter = \"example.net\"\nrelay = \"127.0.0.1:25\"\n",
+             submitter = \"example.net\"\nrelay = \"127.0.0.1:25\"\n\
+             dkim_key = \"/etc/mxsec/tlsrpt.pem\"\ndkim_selector = \"tlsrpt\"\n",
         )
         .unwrap();
         let tlsrpt = config.tlsrpt.expect("[tlsrpt]");
@@ -927,5 +934,13 @@ strict_testing = true
         assert_eq!(tlsrpt.relay.as_deref(), Some("127.0.0.1:25"));
         let message = error("[tlsrpt]\norganization_name = \"E\"\n");
         assert!(message.contains("tlsrpt"), "{message}");
+        let message = error(
+            "[tlsrpt]\norganization_name = \"E\"\ncontact_info = \"r@e.net\"\n\
+             submitter = \"e.net\"\nrelay = \"localhost\"\n",
+        );
+        assert!(
+            message.contains("key `tlsrpt.relay`: \"localhost\" is not HOST:PORT"),
+            "{message}"
+        );
     }
 }

@@ -23,6 +23,9 @@ pub struct DaemonOptions {
     /// A file of `PUBLISHED LOCAL` socket address pairs that reroutes connections to
     /// loopback listeners (tests against the testbed).
     pub connect_map: Option<PathBuf>,
+    /// How far ahead of the wall clock the TLS-RPT report sender's clock runs (zero but in
+    /// tests, which must not wait for midnight).
+    pub report_clock_ahead: std::time::Duration,
 }
 
 /// Why the daemon could not start, or a reload could not build its new resolver.
@@ -42,6 +45,9 @@ pub enum StartError {
     /// DNS, the trust configuration or the policy fetcher could not be set up.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// `[tlsrpt]` cannot be used to send reports.
+    #[error(transparent)]
+    TlsRpt(#[from] super::tlsrpt::ReportsError),
     /// The policy store could not be opened.
     #[error("cannot open the policy store {store} (cache.store)")]
     Store {

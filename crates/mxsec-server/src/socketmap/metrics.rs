@@ -20,6 +20,11 @@
 //! | `mxsec_tlsrpt_log_lines_total` | counter | `kind`: `read`, `too-long` |
 //! | `mxsec_tlsrpt_sessions_total` | counter | |
 //! | `mxsec_tlsrpt_datagrams_total` | counter | `outcome`: `accepted`, `rejected` |
+//! | `mxsec_tlsrpt_reports_built_total` | counter | |
+//! | `mxsec_tlsrpt_reports_sent_total` | counter | `transport`: `mailto`, `https` |
+//! | `mxsec_tlsrpt_reports_failed_total` | counter | `transport`: `mailto`, `https` (one per URI and attempt) |
+//! | `mxsec_tlsrpt_reports_given_up_total` | counter | |
+//! | `mxsec_tlsrpt_reports_pending` | gauge | |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +33,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use mxsec_net::dns::{CachingBackend, DnsBackend};
+use mxsec_net::tlsrpt::send::{Outcome, Progress, Transport};
 use mxsec_proto::decision::TlsPolicy;
 
 /// The answer types counted in `mxsec_queries_total`, in output order.
@@ -79,6 +85,22 @@ pub(crate) struct Metrics {
     log_sessions: AtomicU64,
     datagrams_accepted: AtomicU64,
     datagrams_rejected: AtomicU64,
+    reports_built: AtomicU64,
+    /// By transport: `mailto`, `https`.
+    reports_sent: [AtomicU64; 2],
+    reports_failed: [AtomicU64; 2],
+    reports_given_up: AtomicU64,
+    reports_pending: AtomicU64,
+}
+
+/// The transports in output order, and their index in the report counters.
+const TRANSPORTS: [Transport; 2] = [Transport::Mailto, Transport::Https];
+
+fn transport_index(transport: Transport) -> usize {
+    match transport {
+        Transport::Mailto => 0,
+        Transport::Https => 1,
+    }
 }
 
 /// The kind of a socketmap answer, the label of `mxsec_queries_total`.
@@ -192,6 +214,31 @@ impl Metrics {
             .fetch_add(accepted, Ordering::Relaxed);
         self.datagrams_rejected
             .fetch_add(rejected, Ordering::Relaxed);
+    }
+
+    /// Counts what a step of the report sender did, and sets the pending gauge (TLS-RPT).
+    pub(crate) fn reports(&self, progress: &Progress) {
+        self.reports_built
+            .fetch_add(progress.built, Ordering::Relaxed);
+        self.reports_pending
+            .store(progress.pending, Ordering::Relaxed);
+        for attempt in &progress.attempts {
+            let failures = match &attempt.outcome {
+                Outcome::Sent { transport, .. } => {
+                    self.reports_sent[transport_index(*transport)].fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Outcome::Retry { failures, .. } => failures,
+                Outcome::GaveUp { failures } => {
+                    self.reports_given_up.fetch_add(1, Ordering::Relaxed);
+                    failures
+                }
+                Outcome::ClaimedElsewhere => continue,
+            };
+            for transport in failures.iter().filter_map(|f| f.transport) {
+                self.reports_failed[transport_index(transport)].fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Sets the number of policies in the store.
@@ -491,7 +538,68 @@ impl Metrics {
                 get(counter)
             );
         }
+        self.render_reports(&mut out);
         out
+    }
+
+    /// The report sender's metrics.
+    fn render_reports(&self, out: &mut String) {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        header(
+            out,
+            "mxsec_tlsrpt_reports_built_total",
+            "counter",
+            "TLS reports built (RFC 8460), once per day and start.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_tlsrpt_reports_built_total {}",
+            get(&self.reports_built)
+        );
+        for (name, help, counters) in [
+            (
+                "mxsec_tlsrpt_reports_sent_total",
+                "TLS reports delivered, by the transport of the rua URI that took them.",
+                &self.reports_sent,
+            ),
+            (
+                "mxsec_tlsrpt_reports_failed_total",
+                "Failed TLS report deliveries, one per rua URI and attempt, by transport.",
+                &self.reports_failed,
+            ),
+        ] {
+            header(out, name, "counter", help);
+            for transport in TRANSPORTS {
+                let _ = writeln!(
+                    out,
+                    "{name}{{transport=\"{}\"}} {}",
+                    transport.label(),
+                    get(&counters[transport_index(transport)])
+                );
+            }
+        }
+        header(
+            out,
+            "mxsec_tlsrpt_reports_given_up_total",
+            "counter",
+            "TLS reports given up after 24 hours of failed deliveries.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_tlsrpt_reports_given_up_total {}",
+            get(&self.reports_given_up)
+        );
+        header(
+            out,
+            "mxsec_tlsrpt_reports_pending",
+            "gauge",
+            "TLS reports waiting for their first delivery or a retry.",
+        );
+        let _ = writeln!(
+            out,
+            "mxsec_tlsrpt_reports_pending {}",
+            get(&self.reports_pending)
+        );
     }
 }
 
@@ -510,6 +618,74 @@ mod tests {
     impl CacheEntries for Fixed {
         fn entries(&self) -> usize {
             self.0
+        }
+    }
+
+    #[test]
+    fn rpt_del_06_report_sender_steps_are_counted_by_transport() {
+        use mxsec_net::tlsrpt::send::{Attempt, UriFailure};
+        let failure = |uri: &str, transport| UriFailure {
+            uri: uri.to_owned(),
+            transport: Some(transport),
+            error: "refused".to_owned(),
+        };
+        let attempt = |domain: &str, outcome| Attempt {
+            day: time::macros::date!(2026 - 12 - 05),
+            policy_domain: domain.parse().expect("name"),
+            outcome,
+        };
+        let metrics = Metrics::default();
+        metrics.reports(&Progress {
+            built: 4,
+            attempts: vec![
+                attempt(
+                    "a.example",
+                    Outcome::Sent {
+                        uri: "mailto:r@a.example".into(),
+                        transport: Transport::Mailto,
+                        relay_reply: None,
+                    },
+                ),
+                attempt(
+                    "b.example",
+                    Outcome::Retry {
+                        at: time::macros::datetime!(2026-12-06 02:05 UTC),
+                        failures: vec![
+                            failure("https://r.b.example/", Transport::Https),
+                            failure("mailto:r@b.example", Transport::Mailto),
+                        ],
+                    },
+                ),
+                attempt(
+                    "c.example",
+                    Outcome::GaveUp {
+                        failures: vec![failure("https://r.c.example/", Transport::Https)],
+                    },
+                ),
+                attempt("d.example", Outcome::ClaimedElsewhere),
+            ],
+            pending: 2,
+            unaddressed: Vec::new(),
+        });
+        metrics.reports(&Progress {
+            pending: 1,
+            ..Progress::default()
+        });
+        let text = metrics.render();
+        for line in [
+            "mxsec_tlsrpt_reports_built_total 4",
+            "mxsec_tlsrpt_reports_sent_total{transport=\"mailto\"} 1",
+            "mxsec_tlsrpt_reports_sent_total{transport=\"https\"} 0",
+            "mxsec_tlsrpt_reports_failed_total{transport=\"mailto\"} 1",
+            "mxsec_tlsrpt_reports_failed_total{transport=\"https\"} 2",
+            "mxsec_tlsrpt_reports_given_up_total 1",
+            "# TYPE mxsec_tlsrpt_reports_pending gauge",
+            "mxsec_tlsrpt_reports_pending 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 

@@ -21,8 +21,8 @@
 //! `limits.shutdown_timeout` for connections to close. [`Daemon::reload`] (on `SIGHUP`) reads
 //! the configuration again: zones, limits, cache and refresh settings apply
 //! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`,
-//! `cache.dns_entries` or `cache.validation_entries` rebuilds the resolver and its caches, and a changed `[listen]` needs
-//! a restart. An invalid file is logged and ignored.
+//! `cache.dns_entries` or `cache.validation_entries` rebuilds the resolver and its caches, and a changed `[listen]` or
+//! `[tlsrpt]` needs a restart. An invalid file is logged and ignored.
 
 pub mod client;
 pub mod config;
@@ -125,6 +125,21 @@ impl Daemon {
         {
             datagram_socket =
                 tlsrpt::start_collectors(settings, recorder.store(), &metrics, &mut tasks)?;
+            let sender = tlsrpt::report_sender(
+                settings,
+                &config.ca_files,
+                recorder.store().clone(),
+                shared.current().engine.resolver.dns().clone(),
+            )?;
+            tracing::info!(
+                max_delay = settings.max_delay,
+                "sending TLS reports after each UTC day"
+            );
+            tasks.spawn(tlsrpt::send_reports(
+                sender,
+                metrics.clone(),
+                options.report_clock_ahead,
+            ));
         }
         tasks.spawn(refresh::run(shared.clone(), shutdown.clone()));
         tracing::info!("mxsec daemon ready");
@@ -165,18 +180,9 @@ impl Daemon {
         if config.listen != running.listen {
             tracing::warn!("[listen] changed: restart the daemon to apply it");
         }
-        if config
-            .tlsrpt
-            .as_ref()
-            .map(|t| (&t.maillog, &t.datagram_socket))
-            != running
-                .tlsrpt
-                .as_ref()
-                .map(|t| (&t.maillog, &t.datagram_socket))
-        {
-            tracing::warn!(
-                "tlsrpt.maillog or tlsrpt.datagram_socket changed: restart the daemon to apply it"
-            );
+        if config.tlsrpt != running.tlsrpt {
+            // The collectors and the report sender keep the settings they started with.
+            tracing::warn!("[tlsrpt] changed: restart the daemon to apply it");
         }
         let engine = if config.dns != running.dns
             || config.ca_files != running.ca_files

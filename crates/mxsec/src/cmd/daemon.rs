@@ -21,6 +21,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     }
     let options = DaemonOptions {
         connect_map: args.connect_map,
+        ..DaemonOptions::default()
     };
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;

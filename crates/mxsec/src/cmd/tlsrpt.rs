@@ -44,17 +44,73 @@ async fn report(args: &TlsrptReportArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     let config = DaemonConfig::load(&path)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
-    let written = write_day_reports(&config, day, &args.out).await?;
+    let Some(out) = args.out.as_ref().filter(|_| args.dry_run) else {
+        return send(&config, day).await;
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("--out {}", out.display()))?;
+    let written = write_day_reports(&config, day, out).await?;
     for file in &written {
         println!("{}", file.display());
     }
     eprintln!(
         "mxsec: {} report(s) for {day} written to {}",
         written.len(),
-        args.out.display()
+        out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_failures(failures: &[mxsec_net::tlsrpt::send::UriFailure]) {
+    for failure in failures {
+        println!("  {}: {}", failure.uri, failure.error);
+    }
+}
+
+/// Sends the reports of `day` not sent yet, as the daemon does, and says what happened to
+/// each; fails (exit 1) if one is not delivered.
+async fn send(config: &mxsec_server::socketmap::DaemonConfig, day: time::Date) -> Result<ExitCode> {
+    use mxsec_net::tlsrpt::send::Outcome;
+
+    let progress = mxsec_server::socketmap::tlsrpt::send_day_reports(config, day).await?;
+    let mut undelivered = 0usize;
+    for attempt in &progress.attempts {
+        let domain = &attempt.policy_domain;
+        match &attempt.outcome {
+            Outcome::Sent {
+                uri, relay_reply, ..
+            } => match relay_reply {
+                Some(reply) => println!("{domain}: sent to {uri} ({reply})"),
+                None => println!("{domain}: sent to {uri}"),
+            },
+            Outcome::Retry { at, failures } => {
+                undelivered += 1;
+                println!("{domain}: not delivered; the daemon tries again from {at}");
+                print_failures(failures);
+            }
+            Outcome::GaveUp { failures } => {
+                undelivered += 1;
+                println!("{domain}: not delivered; given up after 24 hours of attempts");
+                print_failures(failures);
+            }
+            Outcome::ClaimedElsewhere => {
+                println!("{domain}: being sent by another reporter sharing the store");
+            }
+        }
+    }
+    for domain in &progress.unaddressed {
+        println!("{domain}: no report sent: no usable _smtp._tls record (or its lookup failed)");
+    }
+    eprintln!(
+        "mxsec: {} report(s) for {day} built, {} attempted, {} waiting for a retry",
+        progress.built,
+        progress.attempts.len(),
+        progress.pending
+    );
+    Ok(if undelivered == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn record(args: &TlsrptRecordArgs) -> Result<ExitCode> {

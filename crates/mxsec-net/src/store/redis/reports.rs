@@ -3,9 +3,12 @@
 //! - `<prefix>tlsrpt:day:<YYYY-MM-DD>:<domain>`: a [`DayRecord`] as JSON;
 //! - `<prefix>tlsrpt:domains:<YYYY-MM-DD>`: the set of domains with a record that day;
 //! - `<prefix>tlsrpt:days`: a sorted set of the days with records, scored by Julian day;
-//! - `<prefix>tlsrpt:position:<source>`: where reading the log `source` resumes.
+//! - `<prefix>tlsrpt:position:<source>`: where reading the log `source` resumes;
+//! - `<prefix>tlsrpt:delivery:<YYYY-MM-DD>`: a hash from domain to the [`DeliveryState`] of
+//!   its report of that day, as JSON, swapped by a Lua script that checks the field still
+//!   holds what was read.
 //!
-//! Day keys expire by themselves after [`DAY_TTL`]. A batch is read with `MGET`, changed in
+//! Day and delivery keys expire by themselves after [`DAY_TTL`]. A batch is read with `MGET`, changed in
 //! Rust, and written with a Lua script that checks every key still holds what was read (a
 //! compare and swap of all of them and the position at once, retried when another MTA wrote
 //! first), as the policy entries are.
@@ -14,11 +17,13 @@ use std::collections::BTreeMap;
 
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::day_record::DayRecord;
+use mxsec_proto::tlsrpt::outbox::DeliveryState;
 use time::Date;
 
 use super::super::codec;
 use super::super::reports::{
-    day_key, decode, encode, ReportBatch, ReportStore, MAX_DOMAINS_PER_DAY,
+    day_key, decode, decode_delivery, encode, encode_delivery, ReportBatch, ReportStore,
+    MAX_DOMAINS_PER_DAY,
 };
 use super::super::StoreError;
 use super::{redis_error, RedisStore, UPDATE_ATTEMPTS};
@@ -61,8 +66,8 @@ return 1
 ";
 
 /// Deletes the days scored below `ARGV[1]` in the index `KEYS[1]`, with their domain sets
-/// (`ARGV[2] .. day`) and records (`ARGV[3] .. day .. ':' .. domain`). Returns how many
-/// records were deleted.
+/// (`ARGV[2] .. day`), records (`ARGV[3] .. day .. ':' .. domain`) and delivery states
+/// (`ARGV[4] .. day`). Returns how many records were deleted.
 const FORGET_SCRIPT: &str = "
 local days = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 local n = 0
@@ -72,12 +77,34 @@ for _, day in ipairs(days) do
     n = n + redis.call('DEL', ARGV[3] .. day .. ':' .. domain)
   end
   redis.call('DEL', set)
+  redis.call('DEL', ARGV[4] .. day)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 return n
 ";
 
+/// Swaps one delivery state: `KEYS[1]` is the day's hash; `ARGV`: the domain, `1` if a state
+/// was read, the state read, the new state, the TTL, the most domains per day. Returns 1 if
+/// the field still held what was read (and a new field fits) and was written, else 0.
+const SWAP_DELIVERY_SCRIPT: &str = "
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[3] then return 0 end
+elseif current then
+  return 0
+elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+";
+
 impl RedisStore {
+    fn delivery_key(&self, day: &str) -> String {
+        format!("{}tlsrpt:delivery:{day}", self.prefix)
+    }
+
     fn day_key(&self, day: &str, domain: &str) -> String {
         format!("{}tlsrpt:day:{day}:{domain}", self.prefix)
     }
@@ -216,8 +243,52 @@ impl ReportStore for RedisStore {
             .arg(day.to_julian_day())
             .arg(format!("{}tlsrpt:domains:", self.prefix))
             .arg(format!("{}tlsrpt:day:", self.prefix))
+            .arg(format!("{}tlsrpt:delivery:", self.prefix))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(redis_error("EVAL (tlsrpt forget)"))
+    }
+
+    async fn deliveries(&self, day: Date) -> Result<Vec<(DomainName, DeliveryState)>, StoreError> {
+        let key = self.delivery_key(&day_key(day));
+        let fields: BTreeMap<String, String> = ::redis::cmd("HGETALL")
+            .arg(&key)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error("HGETALL"))?;
+        fields
+            .into_iter()
+            .map(|(domain, json)| {
+                let field = format!("{key} {domain}");
+                Ok((
+                    codec::domain(&field, &domain)?,
+                    decode_delivery(&field, &json)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn swap_delivery(
+        &self,
+        day: Date,
+        domain: &DomainName,
+        expected: Option<&DeliveryState>,
+        new: &DeliveryState,
+    ) -> Result<bool, StoreError> {
+        let read = expected.map(encode_delivery).transpose()?;
+        let swapped: u8 = ::redis::cmd("EVAL")
+            .arg(SWAP_DELIVERY_SCRIPT)
+            .arg(1)
+            .arg(self.delivery_key(&day_key(day)))
+            .arg(domain.as_str())
+            .arg(u8::from(read.is_some()))
+            .arg(read.unwrap_or_default())
+            .arg(encode_delivery(new)?)
+            .arg(DAY_TTL)
+            .arg(MAX_DOMAINS_PER_DAY)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error("EVAL (tlsrpt delivery)"))?;
+        Ok(swapped == 1)
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::aggregate::{PolicyFailure, RecordedPolicy};
 use mxsec_proto::tlsrpt::day_record::DayRecord;
+use mxsec_proto::tlsrpt::outbox::{DeliveryState, DeliveryStatus};
 use mxsec_proto::tlsrpt::postfix_log::{LogTime, Relay, Trust};
 use mxsec_proto::tlsrpt::report::AppliedPolicy;
 use mxsec_proto::tlsrpt::sessions::{Session, SessionOutcome};
@@ -148,6 +149,48 @@ async fn rpt_json_02_concurrent_batches_all_land(store: Arc<dyn ReportStore>) {
     assert_eq!(day[0].1.sessions[0].count, 16);
 }
 
+/// A claim, a competing claim from the same state, the outcome; forgotten with the day.
+async fn rpt_del_06_delivery_state_swaps_once(store: &dyn ReportStore) {
+    let day = date!(2026 - 12 - 05);
+    let domain = name("a.example");
+    assert!(store.deliveries(day).await.expect("deliveries").is_empty());
+    let claim = DeliveryState::begin(None, datetime!(2026-12-06 01:00 UTC)).expect("due");
+    assert!(store
+        .swap_delivery(day, &domain, None, &claim)
+        .await
+        .expect("claim"));
+    // A second reporter that read no state cannot claim the same attempt.
+    assert!(!store
+        .swap_delivery(day, &domain, None, &claim)
+        .await
+        .expect("second claim"));
+    let sent = claim.clone().sent("mailto:r@a.example".into(), None);
+    assert!(!store
+        .swap_delivery(day, &domain, Some(&sent), &sent)
+        .await
+        .expect("stale swap"));
+    assert!(store
+        .swap_delivery(day, &domain, Some(&claim), &sent)
+        .await
+        .expect("swap"));
+    let stored = store.deliveries(day).await.expect("deliveries");
+    assert_eq!(stored, [(domain.clone(), sent.clone())]);
+    assert_eq!(stored[0].1.status, DeliveryStatus::Sent);
+    assert!(store
+        .deliveries(date!(2026 - 12 - 06))
+        .await
+        .expect("deliveries")
+        .is_empty());
+
+    // Forgotten with the day's records.
+    store.apply(one_session("a.example")).await.expect("apply");
+    store
+        .forget_days_before(date!(2026 - 12 - 06))
+        .await
+        .expect("forget");
+    assert!(store.deliveries(day).await.expect("deliveries").is_empty());
+}
+
 async fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = SqliteStore::open(dir.path().join("policies.sqlite"))
@@ -203,6 +246,49 @@ async fn rpt_json_02_redis_concurrent_batches_all_land() {
     rpt_json_02_concurrent_batches_all_land(store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpt_del_06_sqlite_delivery_state_swaps_once() {
+    let (store, _dir) = sqlite().await;
+    rpt_del_06_delivery_state_swaps_once(store.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpt_del_06_redis_delivery_state_swaps_once() {
+    let (store, _server) = redis().await;
+    rpt_del_06_delivery_state_swaps_once(store.as_ref()).await;
+}
+
+/// A store written before delivery states (schema version 2) gains their table and keeps its
+/// day records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpt_del_06_sqlite_version_2_store_is_migrated() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("policies.sqlite");
+    let store = SqliteStore::open(&path).await.expect("create");
+    store.apply(one_session("a.example")).await.expect("apply");
+    store.close().await;
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute_batch("DROP TABLE tlsrpt_delivery; PRAGMA user_version = 2;"))
+        .expect("make a version 2 store");
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("open a version 2 store");
+    assert_eq!(
+        store.day(date!(2026 - 12 - 05)).await.expect("day").len(),
+        1
+    );
+    let claim = DeliveryState::begin(None, datetime!(2026-12-06 01:00 UTC)).expect("due");
+    assert!(store
+        .swap_delivery(date!(2026 - 12 - 05), &name("a.example"), None, &claim)
+        .await
+        .expect("claim"));
+    store.close().await;
+    let version: i64 = rusqlite::Connection::open(&path)
+        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+        .expect("read the version");
+    assert_eq!(version, 3);
+}
+
 /// A store written by a build without TLS-RPT (schema version 1) gains the tables and keeps
 /// its policies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +303,8 @@ async fn rpt_json_02_sqlite_version_1_store_is_migrated() {
     rusqlite::Connection::open(&path)
         .and_then(|c| {
             c.execute_batch(
-                "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_position; PRAGMA user_version = 1;",
+                "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_position; DROP TABLE tlsrpt_delivery; \
+                 PRAGMA user_version = 1;",
             )
         })
         .expect("make a version 1 store");
@@ -233,5 +320,5 @@ async fn rpt_json_02_sqlite_version_1_store_is_migrated() {
     let version: i64 = rusqlite::Connection::open(&path)
         .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
         .expect("read the version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }

@@ -1,14 +1,17 @@
-//! The TLS-RPT records in the SQLite store (schema version 2): `tlsrpt_day` holds one
-//! [`DayRecord`] as JSON per (day, domain), `tlsrpt_position` the position of each log.
+//! The TLS-RPT records in the SQLite store: `tlsrpt_day` holds one [`DayRecord`] as JSON per
+//! (day, domain), `tlsrpt_position` the position of each log (schema version 2), and
+//! `tlsrpt_delivery` one [`DeliveryState`] as JSON per (day, domain) (schema version 3).
 
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::day_record::DayRecord;
+use mxsec_proto::tlsrpt::outbox::DeliveryState;
 use rusqlite::{params, Connection, OptionalExtension};
 use time::Date;
 
 use super::super::codec;
 use super::super::reports::{
-    day_key, decode, encode, ReportBatch, ReportStore, MAX_DOMAINS_PER_DAY,
+    day_key, decode, decode_delivery, encode, encode_delivery, ReportBatch, ReportStore,
+    MAX_DOMAINS_PER_DAY,
 };
 use super::super::StoreError;
 use super::{sqlite_error, SqliteStore};
@@ -26,6 +29,17 @@ CREATE TABLE tlsrpt_position (
     position TEXT NOT NULL
 ) WITHOUT ROWID;
 PRAGMA user_version = 2;
+";
+
+/// Schema version 2 to 3: the state of each report's delivery.
+pub(super) const MIGRATE_3: &str = "
+CREATE TABLE tlsrpt_delivery (
+    day    TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    state  TEXT NOT NULL,
+    PRIMARY KEY (day, domain)
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
 ";
 
 #[async_trait::async_trait]
@@ -108,10 +122,78 @@ impl ReportStore for SqliteStore {
         let path = self.path.clone();
         let day = day_key(day);
         self.call(move |conn| {
+            conn.prepare_cached("DELETE FROM tlsrpt_delivery WHERE day < ?1")
+                .and_then(|mut s| s.execute(params![day]))
+                .map_err(|e| sqlite_error(&path, e))?;
             conn.prepare_cached("DELETE FROM tlsrpt_day WHERE day < ?1")
                 .and_then(|mut s| s.execute(params![day]))
                 .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
                 .map_err(|e| sqlite_error(&path, e))
+        })
+        .await
+    }
+
+    async fn deliveries(&self, day: Date) -> Result<Vec<(DomainName, DeliveryState)>, StoreError> {
+        let path = self.path.clone();
+        let day = day_key(day);
+        self.call(move |conn| {
+            let rows: Vec<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT domain, state FROM tlsrpt_delivery WHERE day = ?1 ORDER BY domain",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![day], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()
+                })
+                .map_err(|e| sqlite_error(&path, e))?;
+            rows.into_iter()
+                .map(|(domain, json)| {
+                    let key = format!("{day} {domain} delivery");
+                    Ok((codec::domain(&key, &domain)?, decode_delivery(&key, &json)?))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn swap_delivery(
+        &self,
+        day: Date,
+        domain: &DomainName,
+        expected: Option<&DeliveryState>,
+        new: &DeliveryState,
+    ) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let day = day_key(day);
+        let domain = domain.to_string();
+        let expected = expected.map(encode_delivery).transpose()?;
+        let new = encode_delivery(new)?;
+        // One job inside the batch's `BEGIN IMMEDIATE` transaction: no writer comes between
+        // the read and the write.
+        self.call(move |conn| {
+            let stored: Option<String> = conn
+                .prepare_cached("SELECT state FROM tlsrpt_delivery WHERE day = ?1 AND domain = ?2")
+                .and_then(|mut s| s.query_row(params![day, domain], |r| r.get(0)).optional())
+                .map_err(|e| sqlite_error(&path, e))?;
+            if stored != expected {
+                return Ok(false);
+            }
+            if stored.is_none() {
+                let n: i64 = conn
+                    .prepare_cached("SELECT count(*) FROM tlsrpt_delivery WHERE day = ?1")
+                    .and_then(|mut s| s.query_row(params![day], |r| r.get(0)))
+                    .map_err(|e| sqlite_error(&path, e))?;
+                if usize::try_from(n).unwrap_or(usize::MAX) >= MAX_DOMAINS_PER_DAY {
+                    return Ok(false);
+                }
+            }
+            conn.prepare_cached(
+                "INSERT INTO tlsrpt_delivery (day, domain, state) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (day, domain) DO UPDATE SET state = excluded.state",
+            )
+            .and_then(|mut s| s.execute(params![day, domain, new]))
+            .map(|_| true)
+            .map_err(|e| sqlite_error(&path, e))
         })
         .await
     }

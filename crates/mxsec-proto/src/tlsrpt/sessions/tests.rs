@@ -194,3 +194,21 @@ fn state_is_bounded() {
         .values()
         .all(|p| p.waiting.len() <= MAX_WAITING));
 }
+
+#[test]
+fn rpt_del_04_report_deliveries_are_not_counted() {
+    let log = format!(
+        "Dec 06 10:00:00 h postfix/tlsrpt/smtp[7]: Untrusted {EST} mx.r.example[192.0.2.7]:25: {CIPHER}
+         Dec 06 10:00:01 h postfix/tlsrpt/smtp[7]: RRRRR1: to=<tlsrpt@r.example>, relay=mx.r.example[192.0.2.7]:25, delay=1, dsn=2.0.0, status=sent (250 ok)
+         Dec 06 10:00:02 h postfix/smtp[8]: Verified {EST} mx.a.example[192.0.2.1]:25: {CIPHER}
+         Dec 06 10:00:03 h postfix/smtp[8]: AAAAA2: to=<x@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)"
+    );
+    let counted = sessions(&log);
+    assert_eq!(counted.len(), 1);
+    assert_eq!(counted[0].domain.as_str(), "a.example");
+    assert!(is_report_delivery("postfix/tlsrpt/smtp"));
+    assert!(is_report_delivery("tlsrpt/smtp"));
+    assert!(!is_report_delivery("postfix/smtp"));
+    assert!(!is_report_delivery("postfix-tlsrpt/smtp"));
+    assert!(!is_report_delivery("tlsrpt"));
+}

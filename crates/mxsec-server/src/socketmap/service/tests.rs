@@ -40,6 +40,7 @@ impl Fixture {
         edit(&mut config);
         let options = DaemonOptions {
             connect_map: Some(files.connect_map.clone()),
+            ..DaemonOptions::default()
         };
         let metrics = Arc::new(Metrics::default());
         let engine = build_engine(&config, &options, &metrics)
