@@ -207,8 +207,8 @@ fn share_svg(out: &mut String, percent: f64, count: u64, tone: Tone) {
 fn write_providers(out: &mut String, summary: &ScanSummary) {
     w!(
         out,
-        "<h3>{}</h3>\n<p>MX hosts grouped by registered domain (the last two labels of the \
-         host name); each domain counts once for every provider among its MX hosts. The bar \
+        "<h3>{}</h3>\n<p>MX hosts grouped by registrable domain (by the Public Suffix \
+         List); each domain counts once for every provider among its MX hosts. The bar \
          shows what a sender that enforces DANE and MTA-STS does with the provider's domains.\
          </p>\n",
         labels::summary_heading(Section::Providers)

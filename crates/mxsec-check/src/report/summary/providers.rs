@@ -1,11 +1,10 @@
 //! MX providers: MX hosts grouped by registered domain, and the most used of them counted in
 //! bounded memory.
 //!
-//! No public-suffix list is in mxsec's dependencies, so the registered domain is taken to be
-//! the last two labels of the host name ([`provider_of`]). That is right under generic and
-//! most country-code top-level domains (`mx1.mail.example.com` → `example.com`,
-//! `mx.example.nl` → `example.nl`), and too coarse under suffixes of two labels or more:
-//! `mx.example.co.uk` is counted under `co.uk`, together with every other provider there.
+//! A provider is the registrable domain of the host name by the Public Suffix List
+//! ([`provider_of`]): `mx1.mail.example.com` → `example.com`, `mx.example.co.uk` →
+//! `example.co.uk`. A name under a suffix the list does not know counts as under a one-label
+//! suffix (the list's default rule `*`).
 //!
 //! A scan of many self-hosted domains meets as many providers as domains, so the table keeps
 //! at most [`PROVIDER_CAPACITY`] of them with the Space-Saving algorithm (Metwally, Agrawal
@@ -25,14 +24,14 @@ use crate::report::Delivery;
 /// The most providers a summary keeps at once.
 pub const PROVIDER_CAPACITY: usize = 10_000;
 
-/// The provider of an MX host: its last two labels, `mx1.mail.example.com` → `example.com`
-/// (see the module documentation for where that is too coarse). A name of one label is its
-/// own provider.
+/// The provider of an MX host: its registrable domain by the Public Suffix List,
+/// `mx1.mail.example.com` → `example.com`, `mx.example.co.uk` → `example.co.uk`. A name that
+/// is itself a public suffix, or has one label, is its own provider.
 pub fn provider_of(host: &DomainName) -> String {
-    let mut labels = host.labels().rev();
-    match (labels.next(), labels.next()) {
-        (Some(tld), Some(name)) => format!("{name}.{tld}"),
-        _ => host.as_str().to_owned(),
+    let name = host.as_str().trim_end_matches('.');
+    match psl::domain_str(name) {
+        Some(registrable) => registrable.to_owned(),
+        None => name.to_owned(),
     }
 }
 
@@ -153,13 +152,14 @@ mod tests {
     }
 
     #[test]
-    fn providers_are_the_last_two_labels() {
+    fn providers_are_registrable_domains() {
         assert_eq!(provider_of(&name("aspmx.l.google.com")), "google.com");
         assert_eq!(provider_of(&name("MX1.Example.NL.")), "example.nl");
         assert_eq!(provider_of(&name("example.com")), "example.com");
         assert_eq!(provider_of(&name("localhost")), "localhost");
-        // The documented limit: a two-label public suffix is taken for the provider.
-        assert_eq!(provider_of(&name("mx.example.co.uk")), "co.uk");
+        assert_eq!(provider_of(&name("mx.example.co.uk")), "example.co.uk");
+        assert_eq!(provider_of(&name("mx1.example.test")), "example.test");
+        assert_eq!(provider_of(&name("co.uk")), "co.uk");
     }
 
     #[test]
