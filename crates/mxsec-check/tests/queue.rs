@@ -2,43 +2,24 @@
 //! entries are taken over, checks of one entry by two workers write one result, and an entry
 //! that stopped too many workers is answered with a failure.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use mxsec_check::scan::queue::{Queue, WorkerOptions, MAX_DELIVERIES};
 use mxsec_check::scan::Done;
-use mxsec_check::{CheckOptions, Checker};
-use mxsec_net::dial::{AddressMap, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
-use mxsec_net::trust::TrustConfig;
-use mxsec_proto::name::DomainName;
+use mxsec_check::Checker;
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_testbed::redis::RedisServer;
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
+use common::checker_on;
+
 async fn checker(testbed: &Testbed) -> Checker {
-    let config = DnsConfig::builder()
-        .backend(Backend::Validate)
-        .nameserver(testbed.dns_addr())
-        .trust_anchor(TrustAnchorSource::File(
-            testbed.files().trust_anchor.clone(),
-        ))
-        .timeout(Duration::from_secs(5))
-        .build();
-    let dns = Dns::new(&config).await.unwrap();
-    let trust = TrustConfig::empty()
-        .add_ca_pem(Path::new("testbed-ca.pem"), testbed.ca_pem().as_bytes())
-        .unwrap();
-    let mut map = AddressMap::new();
-    for route in testbed.routes() {
-        map.insert(route.published, route.local).unwrap();
-    }
-    let dialer = Dialer::new(Duration::from_secs(3)).with_address_map(map);
-    let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
-    options.probe_timeouts.total = Duration::from_secs(8);
-    Checker::new(dns, &trust, dialer, options).unwrap()
+    checker_on(testbed, ConnectPolicy::AnyAddress, |_| {}).await
 }
 
 fn domains(n: usize) -> Vec<String> {

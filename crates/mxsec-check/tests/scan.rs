@@ -1,48 +1,30 @@
 //! The scan engine on the testbed: outcomes in input or completion order, one per domain,
 //! invalid lines as failures, and `--resume` skipping what a results file holds.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::stream::{self, TryStreamExt};
 use mxsec_check::prober::{ProbeLimits, Prober};
 use mxsec_check::scan::{self, Done, Order, Outcome, Progress, ScanOptions};
-use mxsec_check::{CheckOptions, Checker};
-use mxsec_net::dial::{AddressMap, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
-use mxsec_net::trust::TrustConfig;
-use mxsec_proto::name::DomainName;
+use mxsec_check::Checker;
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
+
+use common::checker_on;
 
 async fn checker(testbed: &Testbed) -> Checker {
     checker_with(testbed, Prober::direct()).await
 }
 
 async fn checker_with(testbed: &Testbed, prober: Prober) -> Checker {
-    let config = DnsConfig::builder()
-        .backend(Backend::Validate)
-        .nameserver(testbed.dns_addr())
-        .trust_anchor(TrustAnchorSource::File(
-            testbed.files().trust_anchor.clone(),
-        ))
-        .timeout(Duration::from_secs(5))
-        .build();
-    let dns = Dns::new(&config).await.unwrap();
-    let trust = TrustConfig::empty()
-        .add_ca_pem(Path::new("testbed-ca.pem"), testbed.ca_pem().as_bytes())
-        .unwrap();
-    let mut map = AddressMap::new();
-    for route in testbed.routes() {
-        map.insert(route.published, route.local).unwrap();
-    }
-    let dialer = Dialer::new(Duration::from_secs(3)).with_address_map(map);
-    let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
-    options.probe_timeouts.total = Duration::from_secs(8);
-    options.prober = prober;
-    Checker::new(dns, &trust, dialer, options).unwrap()
+    checker_on(testbed, ConnectPolicy::AnyAddress, |options| {
+        options.prober = prober
+    })
+    .await
 }
 
 /// The inputs: a dozen scenario domains and one line that is no domain name.

@@ -3,19 +3,18 @@
 //! answer), the JSON against the published schema, the whole (multi-line) greeting of every
 //! address that sent one, and the human report within 100 columns.
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
 use mxsec_check::report::json::{self, SCHEMA};
 use mxsec_check::report::text::{self, TextOptions, WIDTH};
 use mxsec_check::report::{Delivery, StarttlsOutcome, TcpOutcome};
-use mxsec_check::{CheckOptions, Checker, FindingKind, Report, Severity};
-use mxsec_net::dial::{AddressMap, ConnectPolicy, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
-use mxsec_net::trust::{OsStore, TrustConfig};
+use mxsec_check::{Checker, FindingKind, Report, Severity};
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_proto::name::DomainName;
 use mxsec_testbed::scenario::{Scenario, EXPECTED_AUDITS};
 use mxsec_testbed::Testbed;
+
+use common::checker_on;
 
 async fn checker(testbed: &Testbed) -> Checker {
     checker_with(testbed, ConnectPolicy::AnyAddress).await
@@ -23,35 +22,7 @@ async fn checker(testbed: &Testbed) -> Checker {
 
 /// A checker on the testbed whose dialer obeys `policy`.
 async fn checker_with(testbed: &Testbed, policy: ConnectPolicy) -> Checker {
-    let config = DnsConfig::builder()
-        .backend(Backend::Validate)
-        .nameserver(testbed.dns_addr())
-        .trust_anchor(TrustAnchorSource::File(
-            testbed.files().trust_anchor.clone(),
-        ))
-        .timeout(Duration::from_secs(5))
-        .build();
-    let dns = Dns::new(&config).await.unwrap();
-    // The testbed CA stands for Mozilla's roots, and is in both stores like a --ca-file; the
-    // OS store adds the PKI's second root (PKIX-01).
-    let trust = TrustConfig::empty()
-        .add_ca_pem(Path::new("testbed-ca.pem"), testbed.ca_pem().as_bytes())
-        .unwrap()
-        .with_os_store(&OsStore::Path(testbed.files().os_store.clone()))
-        .unwrap();
-    let mut map = AddressMap::new();
-    for route in testbed.routes() {
-        map.insert(route.published, route.local).unwrap();
-    }
-    let dialer = Dialer::new(Duration::from_secs(3))
-        .with_address_map(map)
-        .with_policy(policy);
-    let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
-    options.probe_timeouts.banner = Duration::from_secs(3);
-    options.probe_timeouts.command = Duration::from_secs(3);
-    options.probe_timeouts.handshake = Duration::from_secs(3);
-    options.probe_timeouts.total = Duration::from_secs(8);
-    Checker::new(dns, &trust, dialer, options).unwrap()
+    checker_on(testbed, policy, |_| {}).await
 }
 
 fn verdict_fields(r: &Report) -> [&'static str; 4] {

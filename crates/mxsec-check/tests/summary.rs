@@ -1,45 +1,27 @@
 //! The summary of a scan of testbed scenarios: exact counts per verdict, problems by ID and
 //! providers, the same from the scan's JSON lines as from its reports.
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::stream::{self, TryStreamExt};
 use mxsec_check::prober::{ProbeLimits, Prober};
 use mxsec_check::report::summary::{self, AnswerKind, Row, ScanSummary, Summarizer};
 use mxsec_check::report::{DaneVerdict, Delivery, StsVerdict, TlsRptVerdict};
 use mxsec_check::scan::{self, Done, Order, Outcome, Progress, ScanOptions};
-use mxsec_check::{CheckOptions, Checker};
-use mxsec_net::dial::{AddressMap, Dialer};
-use mxsec_net::dns::{Backend, Dns, DnsConfig, TrustAnchorSource};
-use mxsec_net::trust::TrustConfig;
-use mxsec_proto::name::DomainName;
+use mxsec_check::Checker;
+use mxsec_net::dial::ConnectPolicy;
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
+use common::checker_on;
+
 async fn checker(testbed: &Testbed) -> Checker {
-    let config = DnsConfig::builder()
-        .backend(Backend::Validate)
-        .nameserver(testbed.dns_addr())
-        .trust_anchor(TrustAnchorSource::File(
-            testbed.files().trust_anchor.clone(),
-        ))
-        .timeout(Duration::from_secs(5))
-        .build();
-    let dns = Dns::new(&config).await.unwrap();
-    let trust = TrustConfig::empty()
-        .add_ca_pem(Path::new("testbed-ca.pem"), testbed.ca_pem().as_bytes())
-        .unwrap();
-    let mut map = AddressMap::new();
-    for route in testbed.routes() {
-        map.insert(route.published, route.local).unwrap();
-    }
-    let dialer = Dialer::new(Duration::from_secs(3)).with_address_map(map);
-    let mut options = CheckOptions::new(DomainName::parse("checker.invalid").unwrap());
-    options.probe_timeouts.total = Duration::from_secs(8);
-    options.prober = Prober::shared(ProbeLimits::default());
-    Checker::new(dns, &trust, dialer, options).unwrap()
+    checker_on(testbed, ConnectPolicy::AnyAddress, |options| {
+        options.prober = Prober::shared(ProbeLimits::default());
+    })
+    .await
 }
 
 /// Twelve scenarios that cover every MTA-STS verdict, most DANE and TLS-RPT verdicts, every
