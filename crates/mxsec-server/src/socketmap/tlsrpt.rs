@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use mxsec_net::store::{RedisStore, ReportStore, SqliteStore, StoreError};
 use mxsec_net::tlsrpt::build::{build_day, write_files};
-use mxsec_net::tlsrpt::config::TlsRptConfig;
-use mxsec_net::tlsrpt::follow::Follower;
+use mxsec_net::tlsrpt::config::{LogSource, TlsRptConfig};
+use mxsec_net::tlsrpt::follow::{FollowError, Follower, StepCounts};
+use mxsec_net::tlsrpt::journal::{journalctl, JournalFollower};
 use mxsec_net::tlsrpt::listen::DatagramListener;
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::aggregate::Reporter;
@@ -22,6 +23,8 @@ use super::StartError;
 
 /// How long the follower waits at the end of the log before looking again.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+/// The program that reads the journal.
+const JOURNALCTL: &str = "journalctl";
 /// How long a collector waits after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -128,12 +131,20 @@ pub(crate) fn start_collectors(
     metrics: &Arc<Metrics>,
     tasks: &mut JoinSet<()>,
 ) -> Result<Option<PathBuf>, StartError> {
-    if let Some(path) = &config.maillog {
-        let offset =
-            UtcOffset::from_whole_seconds(config.maillog_utc_offset).unwrap_or(UtcOffset::UTC);
-        let follower = Follower::new(path, offset, store.clone());
-        tracing::info!(log = %path.display(), "following Postfix's log for TLS reports");
-        tasks.spawn(follow(follower, metrics.clone()));
+    match &config.maillog {
+        Some(LogSource::File(path)) => {
+            let offset =
+                UtcOffset::from_whole_seconds(config.maillog_utc_offset).unwrap_or(UtcOffset::UTC);
+            let follower = Follower::new(path, offset, store.clone());
+            tracing::info!(log = %path.display(), "following Postfix's log for TLS reports");
+            tasks.spawn(follow_file(follower, metrics.clone()));
+        }
+        Some(LogSource::Journald) => {
+            let follower = JournalFollower::new(journalctl(JOURNALCTL.into()), store.clone());
+            tracing::info!("following Postfix's log in the journal for TLS reports");
+            tasks.spawn(follow_journal(follower, metrics.clone()));
+        }
+        None => {}
     }
     if let Some(path) = &config.datagram_socket {
         let listener =
@@ -149,21 +160,36 @@ pub(crate) fn start_collectors(
     Ok(None)
 }
 
-/// Follows the log until the task is aborted; every step's position is stored with its
+/// Follows the log file until the task is aborted; every step's position is stored with its
 /// sessions, so stopping at any point loses nothing.
-async fn follow(mut follower: Follower, metrics: Arc<Metrics>) {
+async fn follow_file(mut follower: Follower, metrics: Arc<Metrics>) {
     loop {
-        match follower.step(OffsetDateTime::now_utc()).await {
-            Ok(counts) => {
-                metrics.log_read(counts.lines, counts.too_long, counts.sessions);
-                if counts.lines == 0 && counts.too_long == 0 {
-                    tokio::time::sleep(FOLLOW_INTERVAL).await;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "reading Postfix's log for TLS reports");
-                tokio::time::sleep(RETRY_AFTER).await;
-            }
+        let step = follower.step(OffsetDateTime::now_utc()).await;
+        if after_step(step, &metrics).await {
+            tokio::time::sleep(FOLLOW_INTERVAL).await;
+        }
+    }
+}
+
+/// Follows the journal until the task is aborted; each step waits for entries itself.
+async fn follow_journal(mut follower: JournalFollower, metrics: Arc<Metrics>) {
+    loop {
+        let step = follower.step(OffsetDateTime::now_utc()).await;
+        after_step(step, &metrics).await;
+    }
+}
+
+/// Counts a step's lines, or logs its failure and waits; returns whether it read nothing.
+async fn after_step(step: Result<StepCounts, FollowError>, metrics: &Metrics) -> bool {
+    match step {
+        Ok(counts) => {
+            metrics.log_read(counts.lines, counts.too_long, counts.sessions);
+            counts.lines == 0 && counts.too_long == 0
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading Postfix's log for TLS reports");
+            tokio::time::sleep(RETRY_AFTER).await;
+            false
         }
     }
 }
