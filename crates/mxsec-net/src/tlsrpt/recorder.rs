@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use mxsec_proto::tlsrpt::aggregate::utc_day;
 use mxsec_proto::name::DomainName;
+use mxsec_proto::tlsrpt::aggregate::utc_day;
 use mxsec_proto::tlsrpt::answered::{answered, TlsaRecords};
 use mxsec_proto::tlsrpt::ResultType;
 use time::OffsetDateTime;
@@ -52,8 +52,7 @@ impl Recorder {
             .iter()
             .map(|host| (host.name.clone(), host.tlsa_records.clone()))
             .collect();
-        let Some(batch) = batch(&resolution.observations, fetch_failure, &tlsa_records, now)
-        else {
+        let Some(batch) = batch(&resolution.observations, fetch_failure, &tlsa_records, now) else {
             return;
         };
         let store = self.store.clone();

@@ -171,7 +171,8 @@ mod tests {
     #[test]
     fn sts_app_02_testing_policy_is_recorded_with_a_fetch_failure() {
         let obs = observations(testing(), TlsaState::Absent);
-        let (domain, policies) = answered(&obs, Some(ResultType::StsPolicyFetchError), &[]).unwrap();
+        let (domain, policies) =
+            answered(&obs, Some(ResultType::StsPolicyFetchError), &[]).unwrap();
         assert_eq!(domain.as_str(), "a.example");
         let [p] = policies.as_slice() else {
             panic!("one policy: {policies:?}")
@@ -187,8 +188,12 @@ mod tests {
 
     #[test]
     fn rpt_res_02_tlsa_policies_per_host_with_their_failures() {
-        let (_, policies) =
-            answered(&observations(StsState::Absent, TlsaState::Usable), None, &[]).unwrap();
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Usable),
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(policies[0].policy.policy_type, PolicyType::Tlsa);
         assert_eq!(
             policies[0].policy.mx_host.as_deref(),
@@ -220,8 +225,12 @@ mod tests {
 
     #[test]
     fn rpt_json_02_nothing_is_no_policy_found_and_hosts_have_no_policy_domain() {
-        let (_, policies) =
-            answered(&observations(StsState::Absent, TlsaState::Absent), None, &[]).unwrap();
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Absent),
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(policies[0].policy.policy_type, PolicyType::NoPolicyFound);
         let mut obs = observations(StsState::Absent, TlsaState::Absent);
         obs.destination = Destination::parse("[192.0.2.1]").unwrap();
@@ -238,8 +247,12 @@ mod tests {
             (name("other.a.example"), vec!["3 1 1 00".to_owned()]),
             (name("mx.a.example"), records.clone()),
         ];
-        let (_, policies) =
-            answered(&observations(StsState::Absent, TlsaState::Usable), None, &tlsa).unwrap();
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Usable),
+            None,
+            &tlsa,
+        )
+        .unwrap();
         let [p] = policies.as_slice() else {
             panic!("one policy: {policies:?}")
         };
@@ -251,6 +264,9 @@ mod tests {
             &tlsa,
         )
         .unwrap();
-        assert_eq!(policies[0].policy.policy_string.as_deref(), Some(records.as_slice()));
+        assert_eq!(
+            policies[0].policy.policy_string.as_deref(),
+            Some(records.as_slice())
+        );
     }
 }

@@ -12,6 +12,15 @@ use super::{Scenario, TestbedError};
 
 type Result = std::result::Result<(), TestbedError>;
 
+/// The DKIM selector of the key with which `plain.test` signs the TLS reports it sends
+/// (RFC 8460 §3, RPT-DEL-03: `s=tlsrpt`).
+pub const REPORTER_DKIM_SELECTOR: &str = "tlsrpt";
+/// The DKIM key record `plain.test` publishes at `tlsrpt._domainkey`: an Ed25519 key (RFC
+/// 8463) made for the simulated internet, whose private half the TLS-RPT end-to-end test
+/// signs with.
+pub const REPORTER_DKIM_RECORD: &str =
+    "v=DKIM1; k=ed25519; s=tlsrpt; p=tIS/9JU2K5vhd/QwSiT+jGOKKgrRhnGT8Z3IsKvgsLU=";
+
 /// A policy file with CRLF line ends.
 fn policy(mode: &str, mx: &[&str], max_age: u32) -> String {
     let mut text = format!("version: STSv1\r\nmode: {mode}\r\n");
@@ -192,7 +201,13 @@ pub(super) static ALL: &[Scenario] = &[
         title: "STARTTLS with a valid certificate, no DANE, no MTA-STS",
         problem: "nothing protects delivery from a downgrade",
         query: "NOTFOUND ",
-        build: one_good_mx,
+        build: |b| {
+            one_good_mx(b)?;
+            // The domain also sends TLS reports: the key that signs them (RPT-DEL-03).
+            let owner = b.name(&format!("{REPORTER_DKIM_SELECTOR}._domainkey"));
+            b.txt(&owner, &[REPORTER_DKIM_RECORD]);
+            Ok(())
+        },
     },
     Scenario {
         key: "dane-ee",

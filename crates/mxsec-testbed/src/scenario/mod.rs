@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
+pub use catalogue::{REPORTER_DKIM_RECORD, REPORTER_DKIM_SELECTOR};
 pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 pub use error::TestbedError;
 

@@ -55,7 +55,10 @@ async fn counted(store: &SqliteStore) -> BTreeMap<String, Vec<(SessionOutcome, u
         .map(|(d, r)| {
             (
                 d.to_string(),
-                r.sessions.into_iter().map(|s| (s.outcome, s.count)).collect(),
+                r.sessions
+                    .into_iter()
+                    .map(|s| (s.outcome, s.count))
+                    .collect(),
             )
         })
         .collect()
@@ -109,12 +112,12 @@ async fn rpt_res_01_journal_entries_are_counted_and_the_cursor_kept() {
         Some(last_cursor())
     );
     // The reader ends (journalctl exited): the next step starts another after the cursor.
-    assert_eq!(follower.step(NOW).await.expect("step"), StepCounts::default());
-    follower.step(NOW).await.expect("step");
     assert_eq!(
-        *cursors.lock().expect("lock"),
-        [None, Some(last_cursor())]
+        follower.step(NOW).await.expect("step"),
+        StepCounts::default()
     );
+    follower.step(NOW).await.expect("step");
+    assert_eq!(*cursors.lock().expect("lock"), [None, Some(last_cursor())]);
 
     // A restart of the daemon starts after the stored cursor too.
     let cursors = Arc::new(Mutex::new(Vec::new()));
@@ -173,6 +176,9 @@ async fn rpt_res_01_journalctl_is_run_with_the_stored_cursor() {
     let args = std::fs::read_to_string(&args).expect("read the arguments");
     let mut runs = args.lines();
     assert_eq!(runs.next(), Some("--follow --output=json --lines=0"));
-    let after = format!("--follow --output=json --no-tail --after-cursor={}", last_cursor());
+    let after = format!(
+        "--follow --output=json --no-tail --after-cursor={}",
+        last_cursor()
+    );
     assert!(runs.all(|run| run == after), "{args}");
 }

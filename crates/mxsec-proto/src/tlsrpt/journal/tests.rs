@@ -82,11 +82,41 @@ fn rpt_res_01_journal_fields_as_octet_arrays_and_repeated_values() {
 #[test]
 fn rpt_res_01_journal_entries_that_are_no_tls_line_keep_their_cursor() {
     for line in [
-        entry(CURSOR, "1796551200000000", "postfix/smtp", "9", "connect to x: refused"),
-        entry(CURSOR, "1796551200000000", "sshd", "9", "Accepted publickey for root"),
-        entry(CURSOR, "not-a-number", "postfix/smtp", "9", "Verified TLS connection established to a[192.0.2.1]:25: x"),
-        entry(CURSOR, "1796551200000000", "postfix/smtp", "x", "Verified TLS connection established to a[192.0.2.1]:25: x"),
-        entry(CURSOR, "1796551200000000", "", "9", "Verified TLS connection established to a[192.0.2.1]:25: x"),
+        entry(
+            CURSOR,
+            "1796551200000000",
+            "postfix/smtp",
+            "9",
+            "connect to x: refused",
+        ),
+        entry(
+            CURSOR,
+            "1796551200000000",
+            "sshd",
+            "9",
+            "Accepted publickey for root",
+        ),
+        entry(
+            CURSOR,
+            "not-a-number",
+            "postfix/smtp",
+            "9",
+            "Verified TLS connection established to a[192.0.2.1]:25: x",
+        ),
+        entry(
+            CURSOR,
+            "1796551200000000",
+            "postfix/smtp",
+            "x",
+            "Verified TLS connection established to a[192.0.2.1]:25: x",
+        ),
+        entry(
+            CURSOR,
+            "1796551200000000",
+            "",
+            "9",
+            "Verified TLS connection established to a[192.0.2.1]:25: x",
+        ),
         serde_json::json!({"__CURSOR": CURSOR, "MESSAGE": null}).to_string(),
     ] {
         let parsed = parse_entry(line.as_bytes()).unwrap_or_else(|| panic!("an entry: {line}"));
@@ -97,7 +127,13 @@ fn rpt_res_01_journal_entries_that_are_no_tls_line_keep_their_cursor() {
 
 #[test]
 fn journal_garbage_and_oversized_lines_are_no_entries() {
-    let long = entry(CURSOR, "1796551200000000", "postfix/smtp", "9", &"x".repeat(MAX_ENTRY));
+    let long = entry(
+        CURSOR,
+        "1796551200000000",
+        "postfix/smtp",
+        "9",
+        &"x".repeat(MAX_ENTRY),
+    );
     for line in [
         "",
         "garbage",
