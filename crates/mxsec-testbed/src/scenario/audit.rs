@@ -54,6 +54,11 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["testing", "absent", "present", "opportunistic"],
     ),
     audit(
+        "sts-testing-mx-expired",
+        &["M-06"],
+        ["testing", "absent", "present", "opportunistic"],
+    ),
+    audit(
         "sts-none",
         &[],
         ["none", "absent", "present", "opportunistic"],
@@ -116,7 +121,7 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
     audit(
         "m01-no-policy-host",
         &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
+        ["invalid", "absent", "present", "opportunistic"],
     ),
     audit(
         "m02-wrong-name",

@@ -360,6 +360,8 @@ pub(super) static ALL: &[Scenario] = &[
         build: |b| {
             one_good_mx(b)?;
             b.sts_record("20261129");
+            // Senders that cached an earlier policy keep it, and report the failed fetch.
+            b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
             Ok(())
         },
     },
@@ -1225,6 +1227,23 @@ pub(super) static ALL: &[Scenario] = &[
             let owner = b.name("_smtp-tlsrpt");
             let rua = format!("v=TLSRPTv1; rua=mailto:tlsrpt@{}", b.domain());
             b.txt(&owner, &[&rua]);
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "sts-testing-mx-expired",
+        ids: &["STS-APP-02", "M-06", "RPT-RES-01"],
+        title: "MTA-STS testing, MX certificate expired",
+        problem: "the MX host's certificate has expired: senders deliver anyway, and report \
+         the failure to the rua (what testing mode is for)",
+        query: "NOTFOUND ",
+        build: |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).validity(Validity::Expired))?;
+            b.mx_record(10, &mx);
+            b.host(&mx, Some(Listener::tls(&leaf)), Some(Listener::tls(&leaf)));
+            b.sts("20261129", &policy("testing", &[&mx], 604_800))?;
+            b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
             Ok(())
         },
     },

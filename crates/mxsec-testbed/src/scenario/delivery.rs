@@ -262,6 +262,7 @@ pub const EXPECTED_DELIVERIES: &[ExpectedDelivery] = &[
     expect(
         &[
             "sts-testing",
+            "sts-testing-mx-expired",
             "sts-none",
             "plain",
             "insecure-zone",

@@ -23,11 +23,13 @@ use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Paramete
 use mxsec_conformance::policy::{start_mxsec_with, DaemonListen};
 use mxsec_conformance::postfix::{statuses, DeliveryStatus, Postfix, PostfixSetup};
 use mxsec_net::dns::{Backend, Dns, DnsConfig};
-use mxsec_net::store::{ReportStore, SqliteStore};
+use mxsec_net::store::{PolicyStore, ReportStore, SqliteStore};
 use mxsec_net::tlsrpt::build::{address, build_day, AddressedReport};
 use mxsec_net::tlsrpt::deliver::{https_client, Deliverer, MailSetup, Outgoing};
 use mxsec_net::tlsrpt::follow::Follower;
 use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim};
+use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
+use mxsec_proto::mta_sts::record::PolicyId;
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::aggregate::Reporter;
 use mxsec_proto::tlsrpt::ingest::{read, Container};
@@ -74,9 +76,19 @@ struct Expected {
     sts_mode: Option<&'static str>,
     /// Sessions that succeeded.
     successes: u64,
-    /// The result type of the failed sessions, and the words of the Postfix log line that
-    /// marks each failed session (to count them in the log).
-    failure: Option<(ResultType, &'static str)>,
+    /// What failed.
+    failure: Failure,
+}
+
+/// The failures a report must state.
+enum Failure {
+    /// None.
+    None,
+    /// Failed sessions of this result type, as many as Postfix's `smtp` transport (not the
+    /// `tlsrpt` one) logged lines with these words.
+    Sessions(ResultType, &'static str),
+    /// A failure of the policy itself (one per lookup the daemon made), no failed session.
+    Policy(ResultType),
 }
 
 const EXPECTED: &[Expected] = &[
@@ -87,14 +99,14 @@ const EXPECTED: &[Expected] = &[
         policy_type: PolicyType::Tlsa,
         sts_mode: None,
         successes: 1,
-        failure: None,
+        failure: Failure::None,
     },
     Expected {
         key: "sts-enforce",
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 1,
-        failure: None,
+        failure: Failure::None,
     },
     // `testing`: Postfix delivers as without a policy; the report judges the session.
     Expected {
@@ -102,27 +114,27 @@ const EXPECTED: &[Expected] = &[
         policy_type: PolicyType::Sts,
         sts_mode: Some("testing"),
         successes: 1,
-        failure: None,
+        failure: Failure::None,
     },
     Expected {
         key: "m06-mx-expired",
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 0,
-        failure: Some((
+        failure: Failure::Sessions(
             ResultType::CertificateExpired,
             "certificate verification failed for mx.m06-mx-expired.test",
-        )),
+        ),
     },
     Expected {
         key: "t01-masked-starttls",
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 0,
-        failure: Some((
+        failure: Failure::Sessions(
             ResultType::StarttlsNotSupported,
             "TLS is required, but was not offered by host mx.t01-masked-starttls.test",
-        )),
+        ),
     },
     // DANE mismatch: the TLSA record names another key; MTA-STS would pass but must not
     // override DANE.
@@ -131,10 +143,34 @@ const EXPECTED: &[Expected] = &[
         policy_type: PolicyType::Tlsa,
         sts_mode: None,
         successes: 0,
-        failure: Some((
+        failure: Failure::Sessions(
             ResultType::TlsaInvalid,
             "certificate verification failed for mx.dane-fails-sts-passes.test",
-        )),
+        ),
+    },
+    // `testing` with a broken MX certificate: Postfix delivers (the daemon answered
+    // `NOTFOUND `), and the report states the failure against the testing policy. At the
+    // `may` level Postfix 3.7 logs no verification error, only an `Untrusted` connection, so
+    // the failure is `certificate-not-trusted`, not `certificate-expired`.
+    Expected {
+        key: "sts-testing-mx-expired",
+        policy_type: PolicyType::Sts,
+        sts_mode: Some("testing"),
+        successes: 0,
+        failure: Failure::Sessions(
+            ResultType::CertificateNotTrusted,
+            "Untrusted TLS connection established to mx.sts-testing-mx-expired.test",
+        ),
+    },
+    // The policy host is down and the TXT id announces a new policy: the cached enforce
+    // policy (seeded before the daemon starts) still applies, the session succeeds under
+    // it, and the failed fetch is reported (STS-FETCH-07).
+    Expected {
+        key: "m01-no-policy-host",
+        policy_type: PolicyType::Sts,
+        sts_mode: Some("enforce"),
+        successes: 1,
+        failure: Failure::Policy(ResultType::StsPolicyFetchError),
     },
 ];
 
@@ -182,6 +218,7 @@ async fn inside(netns: &Netns, dir: &Path) {
         .expect("unbound");
     let ca_file = testbed.files().ca_file.clone();
     let maillog = dir.join("maillog");
+    seed_cached_policy(&dir.join("policies.sqlite3")).await;
     let mut daemon = start_mxsec_with(
         netns,
         env!("CARGO_BIN_EXE_mxsec").as_ref(),
@@ -414,25 +451,49 @@ fn check(expected: &Expected, report: &Report, log: &str) -> Result<(), String> 
         ));
     }
     let failures = policy.summary.total_failure_session_count;
-    match expected.failure {
-        None if failures == 0 => Ok(()),
-        None => Err(format!("{failures} failed sessions")),
-        Some((result_type, marker)) => {
-            let in_log = log.lines().filter(|l| l.contains(marker)).count() as u64;
-            let details = policy.failure_details.clone().unwrap_or_default();
-            if in_log == 0 || failures != in_log {
-                Err(format!(
-                    "{failures} failed sessions, the log shows {in_log} ({marker:?})"
-                ))
-            } else if details.iter().any(|d| d.result_type != result_type)
-                || details.iter().map(|d| d.failed_session_count).sum::<u64>() != failures
-            {
-                Err(format!("failure details {details:?}, not {result_type:?}"))
-            } else {
-                Ok(())
+    let details = policy.failure_details.clone().unwrap_or_default();
+    let detailed: u64 = details.iter().map(|d| d.failed_session_count).sum();
+    let (result_type, wanted) = match expected.failure {
+        Failure::None if failures == 0 => return Ok(()),
+        Failure::None => return Err(format!("{failures} failed sessions")),
+        Failure::Sessions(result_type, marker) => {
+            let in_log = log
+                .lines()
+                .filter(|l| l.contains(" postfix/smtp[") && l.contains(marker))
+                .count() as u64;
+            if in_log == 0 {
+                return Err(format!("the log shows no {marker:?}"));
             }
+            (result_type, in_log)
         }
+        // One per lookup; the daemon looks up at least once.
+        Failure::Policy(result_type) => (result_type, failures.max(1)),
+    };
+    if failures != wanted {
+        Err(format!("{failures} failed sessions, not {wanted}"))
+    } else if details.iter().any(|d| d.result_type != result_type) || detailed != failures {
+        Err(format!("failure details {details:?}, not {result_type:?}"))
+    } else {
+        Ok(())
     }
+}
+
+/// Stores, as fetched an hour ago for an earlier TXT `id`, an enforce policy of
+/// `m01-no-policy-host.test` (whose policy host has no address now) that lists its MX host.
+async fn seed_cached_policy(path: &Path) {
+    let domain = name("m01-no-policy-host.test");
+    let now = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs();
+    let body = "version: STSv1\r\nmode: enforce\r\nmx: mx.m01-no-policy-host.test\r\n\
+                max_age: 604800\r\n";
+    let id = PolicyId::parse("20261128").expect("an id");
+    let policy = CachedPolicy::parse(id, body, now - 3600).expect("a policy");
+    let entry = CacheEntry::from_parts(domain.clone(), Some(policy), Vec::new());
+    SqliteStore::open(path.to_owned())
+        .await
+        .expect("the daemon's store")
+        .update(&domain, now, Box::new(move |stored| *stored = entry.clone()))
+        .await
+        .expect("seed the cache");
 }
 
 /// Routes mail from the report sender to the `tlsrpt` transport of docs/tlsrpt.md, and
