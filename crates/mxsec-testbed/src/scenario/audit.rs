@@ -54,6 +54,11 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["testing", "absent", "present", "opportunistic"],
     ),
     audit(
+        "rpt-https-rua",
+        &[],
+        ["enforce", "absent", "present", "authenticated"],
+    ),
+    audit(
         "sts-testing-mx-expired",
         &["M-06"],
         ["testing", "absent", "present", "opportunistic"],

@@ -21,6 +21,9 @@ pub const REPORTER_DKIM_SELECTOR: &str = "tlsrpt";
 pub const REPORTER_DKIM_RECORD: &str =
     "v=DKIM1; k=ed25519; s=tlsrpt; p=tIS/9JU2K5vhd/QwSiT+jGOKKgrRhnGT8Z3IsKvgsLU=";
 
+/// The path at which `tlsrpt.rpt-https-rua.test` takes reports by `POST` (RPT-DEL-05).
+pub const REPORT_PATH: &str = "/v1/tlsrpt";
+
 /// A policy file with CRLF line ends.
 fn policy(mode: &str, mx: &[&str], max_age: u32) -> String {
     let mut text = format!("version: STSv1\r\nmode: {mode}\r\n");
@@ -41,10 +44,18 @@ fn one_good_mx(b: &mut Builder<'_>) -> Result {
 
 /// One good MX plus an MTA-STS policy of `mode` that lists it.
 fn sts_domain(b: &mut Builder<'_>, mode: &str) -> Result {
+    let rua = format!("mailto:tlsrpt@{}", b.domain());
+    sts_domain_with_rua(b, mode, &rua)
+}
+
+/// [`sts_domain`] with its TLS-RPT record's `rua`, none if empty.
+fn sts_domain_with_rua(b: &mut Builder<'_>, mode: &str, rua: &str) -> Result {
     one_good_mx(b)?;
     let mx = b.name("mx");
     b.sts("20261129", &policy(mode, &[&mx], 604_800))?;
-    b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
+    if !rua.is_empty() {
+        b.tlsrpt(rua);
+    }
     Ok(())
 }
 
@@ -1244,6 +1255,25 @@ pub(super) static ALL: &[Scenario] = &[
             b.host(&mx, Some(Listener::tls(&leaf)), Some(Listener::tls(&leaf)));
             b.sts("20261129", &policy("testing", &[&mx], 604_800))?;
             b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "rpt-https-rua",
+        ids: &["RPT-DEL-05", "STS-APP-01"],
+        title: "MTA-STS enforce, TLS reports by HTTPS POST",
+        problem: "",
+        query: "OK secure match=mx.{d} servername=hostname",
+        build: |b| {
+            sts_domain_with_rua(b, "enforce", "")?;
+            let receiver = b.name("tlsrpt");
+            let leaf = b.valid_leaf(&receiver)?;
+            b.custom_policy_host(
+                PolicyHost::new(&receiver, &leaf, ServedChain::default(), Reply::body(200, None, ""))
+                    .path(REPORT_PATH)
+                    .accepts_post(),
+            );
+            b.tlsrpt(&format!("https://{receiver}{REPORT_PATH}"));
             Ok(())
         },
     },

@@ -23,9 +23,10 @@ use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Paramete
 use mxsec_conformance::policy::{start_mxsec_with, DaemonListen};
 use mxsec_conformance::postfix::{statuses, DeliveryStatus, Postfix, PostfixSetup};
 use mxsec_net::dns::{Backend, Dns, DnsConfig};
+use mxsec_net::observation::address_list;
 use mxsec_net::store::{PolicyStore, ReportStore, SqliteStore};
 use mxsec_net::tlsrpt::build::{address, build_day, AddressedReport};
-use mxsec_net::tlsrpt::deliver::{https_client, Deliverer, MailSetup, Outgoing};
+use mxsec_net::tlsrpt::deliver::{Deliverer, MailSetup, Outgoing};
 use mxsec_net::tlsrpt::follow::Follower;
 use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim};
 use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
@@ -36,7 +37,7 @@ use mxsec_proto::tlsrpt::ingest::{read, Container};
 use mxsec_proto::tlsrpt::report::{PolicyResult, PolicyType};
 use mxsec_proto::tlsrpt::{Report, ResultType};
 use mxsec_testbed::dns::Unbound;
-use mxsec_testbed::scenario::{Scenario, REPORTER_DKIM_SELECTOR};
+use mxsec_testbed::scenario::{Scenario, REPORTER_DKIM_SELECTOR, REPORT_PATH};
 use mxsec_testbed::Testbed;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -70,6 +71,8 @@ const MASTER_CF_TLSRPT: &str = "tlsrpt    unix  -       -       n       -       
 struct Expected {
     /// The scenario.
     key: &'static str,
+    /// Its `rua` is an `https:` URI (else `mailto:`).
+    https: bool,
     /// The type of the policy its session is counted under.
     policy_type: PolicyType,
     /// The MTA-STS `mode` in the policy string (`None`: not an MTA-STS policy).
@@ -96,6 +99,7 @@ const EXPECTED: &[Expected] = &[
     // DANE policy, whose policy string is its TLSA records.
     Expected {
         key: "healthy",
+        https: false,
         policy_type: PolicyType::Tlsa,
         sts_mode: None,
         successes: 1,
@@ -103,6 +107,7 @@ const EXPECTED: &[Expected] = &[
     },
     Expected {
         key: "sts-enforce",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 1,
@@ -111,6 +116,7 @@ const EXPECTED: &[Expected] = &[
     // `testing`: Postfix delivers as without a policy; the report judges the session.
     Expected {
         key: "sts-testing",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("testing"),
         successes: 1,
@@ -118,6 +124,7 @@ const EXPECTED: &[Expected] = &[
     },
     Expected {
         key: "m06-mx-expired",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 0,
@@ -128,6 +135,7 @@ const EXPECTED: &[Expected] = &[
     },
     Expected {
         key: "t01-masked-starttls",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 0,
@@ -140,6 +148,7 @@ const EXPECTED: &[Expected] = &[
     // override DANE.
     Expected {
         key: "dane-fails-sts-passes",
+        https: false,
         policy_type: PolicyType::Tlsa,
         sts_mode: None,
         successes: 0,
@@ -154,6 +163,7 @@ const EXPECTED: &[Expected] = &[
     // the failure is `certificate-not-trusted`, not `certificate-expired`.
     Expected {
         key: "sts-testing-mx-expired",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("testing"),
         successes: 0,
@@ -167,20 +177,30 @@ const EXPECTED: &[Expected] = &[
     // it, and the failed fetch is reported (STS-FETCH-07).
     Expected {
         key: "m01-no-policy-host",
+        https: false,
         policy_type: PolicyType::Sts,
         sts_mode: Some("enforce"),
         successes: 1,
         failure: Failure::Policy(ResultType::StsPolicyFetchError),
     },
+    // The report goes by HTTPS POST to the receiver the rua names.
+    Expected {
+        key: "rpt-https-rua",
+        https: true,
+        policy_type: PolicyType::Sts,
+        sts_mode: Some("enforce"),
+        successes: 1,
+        failure: Failure::None,
+    },
 ];
 
-/// RPT-JSON-01, RPT-JSON-02, RPT-RES-01, RPT-DEL-01, RPT-DEL-02, RPT-DEL-03, RPT-DEL-04,
+/// RPT-JSON-01, RPT-JSON-02, RPT-RES-01, RPT-DEL-01, RPT-DEL-02, RPT-DEL-03, RPT-DEL-04, RPT-DEL-05,
 /// STS-APP-02: the sessions of a real Postfix 3.7, followed in its log by `mxsec daemon`,
 /// are reported to each scenario's `rua`, signed, with the policies, result types and
 /// session counts of what Postfix did; the report mails go out over the `tlsrpt` transport
 /// and are not counted.
 #[test]
-fn rpt_del_02_03_04_postfix_sessions_reported_signed_to_each_rua() {
+fn rpt_del_02_03_04_05_postfix_sessions_reported_signed_to_each_rua() {
     let netns = world::netns();
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::set_permissions(
@@ -294,7 +314,7 @@ async fn inside(netns: &Netns, dir: &Path) {
                 REPORTER_DKIM_SELECTOR,
             ),
         }),
-        http: https_client(tls_client()).expect("client"),
+        http: report_client(&dns, &ca_file).await,
     };
     let mut sent: BTreeMap<String, Report> = BTreeMap::new();
     for scenario in &scenarios {
@@ -320,7 +340,12 @@ async fn inside(netns: &Netns, dir: &Path) {
             )
             .await
             .unwrap_or_else(|e| panic!("{domain}: {e:?}"));
-        assert_eq!(delivered.uri, format!("mailto:tlsrpt@{domain}"));
+        let rua = if expected(scenario.key).https {
+            format!("https://tlsrpt.{domain}{REPORT_PATH}")
+        } else {
+            format!("mailto:tlsrpt@{domain}")
+        };
+        assert_eq!(delivered.uri, rua);
         sent.insert(scenario.key.to_owned(), report.built.report.clone());
     }
 
@@ -342,11 +367,23 @@ async fn inside(netns: &Netns, dir: &Path) {
             panic!("{}: one report per mail: {reports:?}", expected.key)
         };
         assert_eq!(report, &sent[expected.key], "{}", expected.key);
-        let parsed = AuthenticatedMessage::parse(message).expect("the mail parses");
-        let dkim = authenticator.verify_dkim(Parameters::new(&parsed)).await;
-        if dkim.is_empty() || dkim.iter().any(|o| o.result() != &DkimResult::Pass) {
-            wrong.push(format!("{}: DKIM does not verify: {dkim:?}", expected.key));
-        }
+        // RFC 8460 §3: mail is DKIM-signed; an HTTPS POST is not.
+        let dkim: Vec<String> = if expected.https {
+            Vec::new()
+        } else {
+            let parsed = AuthenticatedMessage::parse(message).expect("the mail parses");
+            let outputs = authenticator.verify_dkim(Parameters::new(&parsed)).await;
+            if outputs.is_empty() || outputs.iter().any(|o| o.result() != &DkimResult::Pass) {
+                wrong.push(format!(
+                    "{}: DKIM does not verify: {outputs:?}",
+                    expected.key
+                ));
+            }
+            outputs
+                .iter()
+                .map(|o| format!("{:?}", o.result()))
+                .collect()
+        };
         for p in &report.policies {
             println!(
                 "{:22} {:?} {:?} ok={} failed={} {:?} dkim={:?}",
@@ -360,7 +397,7 @@ async fn inside(netns: &Netns, dir: &Path) {
                     .flatten()
                     .map(|d| (d.result_type, d.failed_session_count))
                     .collect::<Vec<_>>(),
-                dkim.iter().map(|o| o.result()).collect::<Vec<_>>()
+                dkim
             );
         }
         if let Err(why) = check(expected, report, &log) {
@@ -371,7 +408,7 @@ async fn inside(netns: &Netns, dir: &Path) {
 
     // The report mails went out over the tlsrpt transport, and reading the whole log again
     // (report deliveries included) counts exactly what the daemon counted before them.
-    for scenario in &scenarios {
+    for scenario in scenarios.iter().filter(|s| !expected(s.key).https) {
         let line = "postfix/tlsrpt/smtp[";
         let to = format!("to=<tlsrpt@{}>", scenario.domain());
         assert!(
@@ -491,7 +528,11 @@ async fn seed_cached_policy(path: &Path) {
     SqliteStore::open(path.to_owned())
         .await
         .expect("the daemon's store")
-        .update(&domain, now, Box::new(move |stored| *stored = entry.clone()))
+        .update(
+            &domain,
+            now,
+            Box::new(move |stored| *stored = entry.clone()),
+        )
         .await
         .expect("seed the cache");
 }
@@ -597,6 +638,22 @@ async fn wait_for_reports(
                 }
             }
         }
+        for request in testbed.https_requests() {
+            for scenario in scenarios {
+                let receiver = format!("tlsrpt.{}", scenario.domain());
+                if request.method == "POST"
+                    && request.path == REPORT_PATH
+                    && request.sni.as_deref() == Some(receiver.as_str())
+                {
+                    assert_eq!(
+                        request.header("content-type"),
+                        Some("application/tlsrpt+gzip"),
+                        "RPT-DEL-05"
+                    );
+                    received.insert(scenario.key.to_owned(), request.body.clone());
+                }
+            }
+        }
         if received.len() == scenarios.len() {
             return received;
         }
@@ -631,13 +688,45 @@ async fn sessions(store: &dyn ReportStore, day: time::Date, domain: &str) -> Vec
     out
 }
 
-/// A client configuration trusting no root: this test posts to no `https:` URI.
-fn tls_client() -> rustls::ClientConfig {
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth()
+/// The expectation of a scenario.
+fn expected(key: &str) -> &'static Expected {
+    EXPECTED
+        .iter()
+        .find(|e| e.key == key)
+        .expect("an expectation")
+}
+
+/// The client for `https:` reports: as `https_client` makes it (no redirects, no proxy), with
+/// the simulated internet's CA as its root; the report receiver's name is resolved here,
+/// through the namespace's DNS, because this process's own resolver configuration is that
+/// of the host.
+async fn report_client(dns: &Dns, ca_file: &Path) -> reqwest::Client {
+    use rustls_pki_types::pem::PemObject;
+
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(ca_file).expect("the CA file");
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.expect("a certificate")).expect("a root");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(60));
+    for expected in EXPECTED.iter().filter(|e| e.https) {
+        let host = format!("tlsrpt.{}.test", expected.key);
+        let addresses = address_list(&dns.addresses(&name(&host)).await);
+        let address = addresses.first().expect("the receiver's address");
+        builder = builder.resolve(&host, SocketAddr::new(*address, 443));
+    }
+    builder.build().expect("a client")
 }
 
 fn name(text: &str) -> DomainName {
