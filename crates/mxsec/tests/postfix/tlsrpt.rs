@@ -194,11 +194,11 @@ const EXPECTED: &[Expected] = &[
     },
 ];
 
-/// RPT-JSON-01, RPT-JSON-02, RPT-RES-01, RPT-DEL-01, RPT-DEL-02, RPT-DEL-03, RPT-DEL-04, RPT-DEL-05,
-/// STS-APP-02: the sessions of a real Postfix 3.7, followed in its log by `mxsec daemon`,
-/// are reported to each scenario's `rua`, signed, with the policies, result types and
-/// session counts of what Postfix did; the report mails go out over the `tlsrpt` transport
-/// and are not counted.
+/// RPT-JSON-01, RPT-JSON-02, RPT-RES-01, RPT-DEL-01..05, STS-APP-02, STS-FETCH-07: the
+/// sessions of a real Postfix 3.7, followed in its log by `mxsec daemon`, are reported to each
+/// scenario's `rua` (mail signed, or HTTPS POST), with the policies, result types and session
+/// counts of what Postfix did; the report mails go out over the `tlsrpt` transport and are not
+/// counted.
 #[test]
 fn rpt_del_02_03_04_05_postfix_sessions_reported_signed_to_each_rua() {
     let netns = world::netns();
