@@ -6,7 +6,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::postfix_log::{TlsFailure, Trust};
 use mxsec_proto::tlsrpt::sessions::SessionOutcome;
 use time::macros::{date, datetime};
@@ -86,9 +85,7 @@ fn expected() -> BTreeMap<String, Vec<(SessionOutcome, u64)>> {
 /// The cursor of the fixture's last entry.
 fn last_cursor() -> String {
     let last = FIXTURE.lines().last().expect("a line");
-    mxsec_proto::tlsrpt::journal::parse_entry(last.as_bytes())
-        .expect("an entry")
-        .cursor
+    parse_entry(last.as_bytes()).expect("an entry").cursor
 }
 
 #[tokio::test]
