@@ -1,11 +1,12 @@
 //! TLS-RPT end to end (RFC 8460): a real Postfix asks `mxsec daemon` for TLS policy and
 //! delivers one message to each of a few scenarios; the daemon, with `[tlsrpt]` on, records
 //! the policies it answered and follows Postfix's `maillog_file`. The day's reports are then
-//! built from the store and delivered with the `Deliverer`, through the same Postfix as relay,
-//! whose `tlsrpt` transport (docs/tlsrpt.md) carries them to each scenario's `rua` mailbox on
-//! the simulated internet. Each report must arrive, read back, carry a DKIM signature that
-//! verifies against the key `plain.test` publishes, and state the policies, result types and
-//! session counts of what Postfix did; the report mails themselves are not counted.
+//! built from the store and delivered with the `Deliverer`: `mailto:` through the same Postfix
+//! as relay, whose `tlsrpt` transport (docs/tlsrpt.md) carries them to each scenario's `rua`
+//! mailbox on the simulated internet, `https:` by POST to the receiver the `rua` names. Each
+//! report must arrive, read back (also with `mxsec tlsrpt read`), carry a DKIM signature that
+//! verifies against the key `plain.test` publishes (mail), and state the policies, result
+//! types and session counts of what Postfix did; the report mails themselves are not counted.
 //!
 //! The simulated internet runs in this process, on a thread inside the test's network
 //! namespace, so that what its MX hosts receive can be read directly.
@@ -405,6 +406,7 @@ async fn inside(netns: &Netns, dir: &Path) {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}\n\nmaillog:\n{log}");
+    read_with_the_cli(dir, &received);
 
     // The report mails went out over the tlsrpt transport, and reading the whole log again
     // (report deliveries included) counts exactly what the daemon counted before them.
@@ -512,6 +514,38 @@ fn check(expected: &Expected, report: &Report, log: &str) -> Result<(), String> 
         Err(format!("failure details {details:?}, not {result_type:?}"))
     } else {
         Ok(())
+    }
+}
+
+/// `mxsec tlsrpt read` reads every report received (mails as `.eml`, POST bodies as
+/// `.json.gz`) and names each scenario's domain.
+fn read_with_the_cli(dir: &Path, received: &BTreeMap<String, Vec<u8>>) {
+    let inbox = dir.join("received");
+    std::fs::create_dir(&inbox).expect("a directory");
+    for (key, bytes) in received {
+        let file = if expected(key).https {
+            format!("{key}.json.gz")
+        } else {
+            format!("{key}.eml")
+        };
+        std::fs::write(inbox.join(file), bytes).expect("write a report");
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["tlsrpt", "read", "--json"])
+        .arg(&inbox)
+        .output()
+        .expect("run mxsec tlsrpt read");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "mxsec tlsrpt read: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for key in received.keys() {
+        assert!(
+            stdout.contains(&format!("\"{key}.test\"")),
+            "{key}: {stdout}"
+        );
     }
 }
 
