@@ -125,6 +125,24 @@ pub fn start_mxsec(
     resolver: SocketAddr,
     ca_file: &Path,
 ) -> Result<Process, Error> {
+    start_mxsec_with(netns, mxsec, dir, listen, resolver, ca_file, "")
+}
+
+/// [`start_mxsec`] with `extra` appended to the configuration file (further sections, such as
+/// `[tlsrpt]`).
+///
+/// # Errors
+///
+/// As [`start_mxsec`].
+pub fn start_mxsec_with(
+    netns: &Netns,
+    mxsec: &Path,
+    dir: &Path,
+    listen: &DaemonListen,
+    resolver: SocketAddr,
+    ca_file: &Path,
+    extra: &str,
+) -> Result<Process, Error> {
     let config = dir.join("mxsec.toml");
     std::fs::write(
         &config,
@@ -145,7 +163,7 @@ store = "{store}"
 
 [refresh]
 interval = 3600
-"#,
+{extra}"#,
             listen = listen.config(),
             ca = ca_file.display(),
             store = dir.join("policies.sqlite3").display(),

@@ -7,6 +7,7 @@
 //! - [`mail`]: the report mail (`multipart/report`) and its DKIM signature.
 //! - [`files`]: report files on disk, read bounded, for `mxsec tlsrpt read`.
 //! - [`follow`]: follows Postfix's log and counts its sessions, resuming where it stopped.
+//! - [`journal`]: the same for Postfix's log in systemd's journal (`journalctl`).
 //! - [`listen`]: receives libtlsrpt datagrams on a Unix socket and counts them.
 //! - [`send`]: the day's reports sent after midnight, retried for 24 hours, their state kept
 //!   in the store.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod deliver;
 pub mod files;
 pub mod follow;
+pub mod journal;
 pub mod listen;
 pub mod mail;
 pub mod recorder;

@@ -225,6 +225,8 @@ scenario_tests! {
     null_mx => "null-mx";
     implicit_mx => "implicit-mx";
     r01_legacy_tlsrpt => "r01-legacy-tlsrpt";
+    sts_testing_mx_expired => "sts-testing-mx-expired";
+    rpt_https_rua => "rpt-https-rua";
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! from = "tlsrpt-noreply@example.net"      # envelope and header sender (this is the default)
 //! https_ca_file = "/etc/mxsec/reports-ca.pem"  # CAs trusted for https: rua, besides WebPKI
 //! https_ignore_certificate_errors = false  # RPT-DEL-05 allows ignoring them on POST
-//! maillog = "/var/log/mail.log"            # Postfix's log (maillog_file or syslog)
+//! maillog = "/var/log/mail.log"            # Postfix's log (maillog_file or syslog), or "journald"
 //! maillog_utc_offset = 0                   # seconds east of UTC of its `Dec  6 10:00:00` stamps
 //! datagram_socket = "/run/mxsec/tlsrpt.sock" # libtlsrpt datagrams (Postfix >= 3.10)
 //! max_delay = 14400                        # random delay after midnight UTC, seconds
@@ -60,9 +60,9 @@ pub struct TlsRptConfig {
     /// it, RPT-DEL-05); the handshake's signatures are still checked.
     #[serde(default)]
     pub https_ignore_certificate_errors: bool,
-    /// Postfix's log file to follow.
+    /// Postfix's log to follow: a file, or `"journald"` for systemd's journal.
     #[serde(default)]
-    pub maillog: Option<PathBuf>,
+    pub maillog: Option<LogSource>,
     /// The offset from UTC, in seconds, of the local time in the log's BSD time stamps
     /// (`Dec  6 10:00:00`); RFC 3339 stamps carry their own (RPT-TIME-01).
     #[serde(default)]
@@ -74,6 +74,35 @@ pub struct TlsRptConfig {
     /// seconds (RPT-TIME-01; default four hours).
     #[serde(default = "default_max_delay")]
     pub max_delay: u64,
+}
+
+/// Where Postfix's log is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogSource {
+    /// A log file (`maillog_file`, or a syslog file), followed across rotation.
+    File(PathBuf),
+    /// systemd's journal, read with `journalctl` (the value `"journald"`).
+    Journald,
+}
+
+impl<'de> serde::Deserialize<'de> for LogSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = PathBuf::deserialize(deserializer)?;
+        Ok(if value.as_os_str() == "journald" {
+            Self::Journald
+        } else {
+            Self::File(value)
+        })
+    }
+}
+
+impl std::fmt::Display for LogSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => path.display().fmt(f),
+            Self::Journald => f.write_str("journald"),
+        }
+    }
 }
 
 fn default_max_delay() -> u64 {
@@ -232,5 +261,20 @@ mod tests {
         .expect("parse");
         assert_eq!(config.check(), Ok(()));
         assert_eq!(config.from_address(), "reports@e.net");
+    }
+
+    #[test]
+    fn maillog_is_a_file_or_the_journal() {
+        let base = "organization_name = \"E\"\ncontact_info = \"r@e\"\nsubmitter = \"e\"\n";
+        let file: TlsRptConfig =
+            toml::from_str(&format!("{base}maillog = \"/var/log/mail.log\"\n")).expect("parse");
+        assert_eq!(
+            file.maillog,
+            Some(LogSource::File("/var/log/mail.log".into()))
+        );
+        let journal: TlsRptConfig =
+            toml::from_str(&format!("{base}maillog = \"journald\"\n")).expect("parse");
+        assert_eq!(journal.maillog, Some(LogSource::Journald));
+        assert_eq!(LogSource::Journald.to_string(), "journald");
     }
 }

@@ -18,6 +18,10 @@
 //!   [`MAX_LINE`](mxsec_proto::tlsrpt::postfix_log::MAX_LINE) bytes.
 //!
 //! A session whose lines straddle a restart is not counted: the tracker's state is not kept.
+//! Sessions of report mails are not counted ([`sessions`](mxsec_proto::tlsrpt::sessions);
+//! RFC 8460 §5.3.1).
+//!
+//! [`count_line`] is shared with the journal follower ([`super::journal`]).
 
 use std::io::SeekFrom;
 use std::os::unix::fs::MetadataExt;
@@ -26,7 +30,7 @@ use std::sync::Arc;
 
 use mxsec_proto::tlsrpt::aggregate::utc_day;
 use mxsec_proto::tlsrpt::lines::LineSplitter;
-use mxsec_proto::tlsrpt::postfix_log::parse_line;
+use mxsec_proto::tlsrpt::postfix_log::{parse_line, LogLine};
 use mxsec_proto::tlsrpt::sessions::SessionTracker;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -111,6 +115,14 @@ impl Follower {
         }
     }
 
+    /// Leaves out the sessions of messages from `sender`, the envelope sender of report
+    /// mails (RFC 8460 §5.3.1).
+    #[must_use]
+    pub fn skipping_sender(mut self, sender: &str) -> Self {
+        self.tracker = SessionTracker::new().skipping_sender(sender);
+        self
+    }
+
     /// Reads what the log gained since the last step (at most 1 MiB), counts the sessions it
     /// completes and stores them with the new position; `now` dates the lines.
     ///
@@ -140,13 +152,7 @@ impl Follower {
         };
         let mut batch = ReportBatch::default();
         for line in lines.lines.iter().filter_map(|l| parse_line(l)) {
-            for session in self.tracker.handle(line) {
-                let when = session.time.resolve(now, self.local).unwrap_or(now);
-                counts.sessions += 1;
-                batch.change(utc_day(when), session.domain.clone(), move |r| {
-                    r.add_session(&session);
-                });
-            }
+            counts.sessions += count_line(&mut self.tracker, line, now, self.local, &mut batch);
         }
         batch.position = Some((
             self.source.clone(),
@@ -204,7 +210,7 @@ impl Follower {
             let Some((file, identity, _)) = self::open(&self.path).await? else {
                 return Ok(());
             };
-            self.tracker = SessionTracker::new();
+            self.tracker.forget_processes();
             *open = OpenLog {
                 file,
                 identity,
@@ -216,6 +222,27 @@ impl Follower {
         }
         Ok(())
     }
+}
+
+/// Hands `line` to `tracker` and adds the sessions it completes to `batch`, each on the UTC
+/// day it ended (BSD time stamps are in local time `local`; `now` dates them); returns how
+/// many.
+pub(super) fn count_line(
+    tracker: &mut SessionTracker,
+    line: LogLine,
+    now: OffsetDateTime,
+    local: UtcOffset,
+    batch: &mut ReportBatch,
+) -> u64 {
+    let mut counted = 0;
+    for session in tracker.handle(line) {
+        let when = session.time.resolve(now, local).unwrap_or(now);
+        counted += 1;
+        batch.change(utc_day(when), session.domain.clone(), move |r| {
+            r.add_session(&session);
+        });
+    }
+    counted
 }
 
 /// Moves the open log to `offset`.

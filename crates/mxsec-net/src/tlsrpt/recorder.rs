@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
+use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::aggregate::utc_day;
-use mxsec_proto::tlsrpt::answered::answered;
+use mxsec_proto::tlsrpt::answered::{answered, TlsaRecords};
 use mxsec_proto::tlsrpt::ResultType;
 use time::OffsetDateTime;
 
@@ -46,7 +47,12 @@ impl Recorder {
             FetchReport::Failed { result_type, .. } => Some(*result_type),
             _ => None,
         };
-        let Some(batch) = batch(&resolution.observations, fetch_failure, now) else {
+        let tlsa_records: Vec<(DomainName, Vec<String>)> = resolution
+            .hosts
+            .iter()
+            .map(|host| (host.name.clone(), host.tlsa_records.clone()))
+            .collect();
+        let Some(batch) = batch(&resolution.observations, fetch_failure, &tlsa_records, now) else {
             return;
         };
         let store = self.store.clone();
@@ -57,8 +63,8 @@ impl Recorder {
         });
     }
 
-    /// Records the policies answered from `observations` (with the fetch failure, if any) on
-    /// the UTC day of `now`, and waits for the write.
+    /// Records the policies answered from `observations` (with the fetch failure, if any, and
+    /// the MX hosts' TLSA records) on the UTC day of `now`, and waits for the write.
     ///
     /// # Errors
     ///
@@ -67,9 +73,10 @@ impl Recorder {
         &self,
         observations: &Observations,
         fetch_failure: Option<ResultType>,
+        tlsa_records: TlsaRecords<'_>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        match batch(observations, fetch_failure, now) {
+        match batch(observations, fetch_failure, tlsa_records, now) {
             Some(batch) => self.store.apply(batch).await,
             None => Ok(()),
         }
@@ -79,9 +86,10 @@ impl Recorder {
 fn batch(
     observations: &Observations,
     fetch_failure: Option<ResultType>,
+    tlsa_records: TlsaRecords<'_>,
     now: OffsetDateTime,
 ) -> Option<ReportBatch> {
-    let (domain, policies) = answered(observations, fetch_failure)?;
+    let (domain, policies) = answered(observations, fetch_failure, tlsa_records)?;
     let mut batch = ReportBatch::default();
     batch.change(utc_day(now), domain, move |record| {
         for policy in &policies {
@@ -122,6 +130,7 @@ mod tests {
                 .record_now(
                     &observations,
                     Some(ResultType::StsPolicyFetchError),
+                    &[],
                     // 00:30 in UTC+1 is still 5 December in UTC.
                     datetime!(2026-12-06 00:30 +01:00),
                 )

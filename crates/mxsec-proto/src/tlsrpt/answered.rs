@@ -4,15 +4,17 @@
 //!
 //! - an MTA-STS policy in force (`enforce` or `testing`; `none` is no policy), with its
 //!   lines and `mx` patterns;
-//! - a DANE (`tlsa`) policy per MX host whose TLSA lookup was secure; all records unusable
-//!   adds `tlsa-invalid`, a bogus TLSA lookup `dnssec-invalid`;
+//! - a DANE (`tlsa`) policy per MX host whose TLSA lookup was secure, with its TLSA records
+//!   in presentation form as its `policy-string` (RFC 8460 §4.3); all records unusable adds
+//!   `tlsa-invalid`, a bogus TLSA lookup `dnssec-invalid`;
 //! - a failed policy fetch adds its result type to the MTA-STS policy (the cached one that
 //!   still applies, or one without policy string);
 //! - a bogus MX lookup adds `dnssec-invalid`;
 //! - with none of these, `no-policy-found`.
 //!
-//! The TLSA records themselves are not part of the observations, so a `tlsa` policy carries
-//! its MX host but no `policy-string`.
+//! The TLSA records themselves are not part of the observations: the caller gives them per
+//! MX host ([`TlsaRecords`]); a host it gives none for has a `tlsa` policy without
+//! `policy-string`.
 
 use crate::decision::{LookupFailure, MxState, Observations, StsState, TlsaState};
 use crate::mta_sts::policy::Mode;
@@ -22,11 +24,17 @@ use super::aggregate::{PolicyFailure, RecordedPolicy};
 use super::report::{AppliedPolicy, PolicyType};
 use super::result_type::ResultType;
 
+/// The TLSA records of each MX host, in presentation form (`3 1 1 <hex>`), as looked up:
+/// the `policy-string` of the host's `tlsa` policy (RFC 8460 §4.3).
+pub type TlsaRecords<'a> = &'a [(DomainName, Vec<String>)];
+
 /// The recipient domain and the policies answered for it; `None` for a destination that is
 /// not a domain (`[host]`, an address literal), which has no policy domain to report to.
+/// `tlsa_records` gives the TLSA records of the MX hosts.
 pub fn answered(
     observations: &Observations,
     fetch_failure: Option<ResultType>,
+    tlsa_records: TlsaRecords<'_>,
 ) -> Option<(DomainName, Vec<RecordedPolicy>)> {
     let Destination::Domain(domain) = &observations.destination else {
         return None;
@@ -72,10 +80,14 @@ pub fn answered(
                     }
                     _ => continue,
                 };
+                let policy_string = tlsa_records
+                    .iter()
+                    .find(|(name, records)| *name == host.name && !records.is_empty())
+                    .map(|(_, records)| records.clone());
                 policies.push(RecordedPolicy {
                     policy: AppliedPolicy {
                         policy_type: PolicyType::Tlsa,
-                        policy_string: None,
+                        policy_string,
                         policy_domain: domain.clone(),
                         mx_host: Some(vec![host.name.to_string()]),
                     },
@@ -159,7 +171,8 @@ mod tests {
     #[test]
     fn sts_app_02_testing_policy_is_recorded_with_a_fetch_failure() {
         let obs = observations(testing(), TlsaState::Absent);
-        let (domain, policies) = answered(&obs, Some(ResultType::StsPolicyFetchError)).unwrap();
+        let (domain, policies) =
+            answered(&obs, Some(ResultType::StsPolicyFetchError), &[]).unwrap();
         assert_eq!(domain.as_str(), "a.example");
         let [p] = policies.as_slice() else {
             panic!("one policy: {policies:?}")
@@ -175,20 +188,26 @@ mod tests {
 
     #[test]
     fn rpt_res_02_tlsa_policies_per_host_with_their_failures() {
-        let (_, policies) =
-            answered(&observations(StsState::Absent, TlsaState::Usable), None).unwrap();
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Usable),
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(policies[0].policy.policy_type, PolicyType::Tlsa);
         assert_eq!(
             policies[0].policy.mx_host.as_deref(),
             Some(["mx.a.example".to_owned()].as_slice())
         );
         assert!(policies[0].failures.is_empty());
+        assert_eq!(policies[0].policy.policy_string, None);
         let (_, policies) = answered(
             &observations(
                 StsState::Absent,
                 TlsaState::Failed(LookupFailure::Bogus("bad signature".into())),
             ),
             None,
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -198,6 +217,7 @@ mod tests {
         let (_, policies) = answered(
             &observations(StsState::Absent, TlsaState::AllUnusable),
             None,
+            &[],
         )
         .unwrap();
         assert_eq!(policies[0].failures[0].result_type, ResultType::TlsaInvalid);
@@ -205,11 +225,48 @@ mod tests {
 
     #[test]
     fn rpt_json_02_nothing_is_no_policy_found_and_hosts_have_no_policy_domain() {
-        let (_, policies) =
-            answered(&observations(StsState::Absent, TlsaState::Absent), None).unwrap();
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Absent),
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(policies[0].policy.policy_type, PolicyType::NoPolicyFound);
         let mut obs = observations(StsState::Absent, TlsaState::Absent);
         obs.destination = Destination::parse("[192.0.2.1]").unwrap();
-        assert!(answered(&obs, None).is_none());
+        assert!(answered(&obs, None, &[]).is_none());
+    }
+
+    #[test]
+    fn rpt_json_02_tlsa_policy_string_is_the_hosts_tlsa_records() {
+        let records = vec![
+            "3 1 1 8D02536C887482BC34FF54E41D2BA659BF85B341A0A20AFADB5813DCFBCF286D".to_owned(),
+            "2 0 1 1F850A337E6DB9C609C522D136A475638CC43E1ED424F8EEC8513D747D1D085D".to_owned(),
+        ];
+        let tlsa = [
+            (name("other.a.example"), vec!["3 1 1 00".to_owned()]),
+            (name("mx.a.example"), records.clone()),
+        ];
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::Usable),
+            None,
+            &tlsa,
+        )
+        .unwrap();
+        let [p] = policies.as_slice() else {
+            panic!("one policy: {policies:?}")
+        };
+        assert_eq!(p.policy.policy_type, PolicyType::Tlsa);
+        assert_eq!(p.policy.policy_string.as_deref(), Some(records.as_slice()));
+        let (_, policies) = answered(
+            &observations(StsState::Absent, TlsaState::AllUnusable),
+            None,
+            &tlsa,
+        )
+        .unwrap();
+        assert_eq!(
+            policies[0].policy.policy_string.as_deref(),
+            Some(records.as_slice())
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! - [`answered`]: the policies a policy server answered, as TLS-RPT records them.
 //! - [`lines`]: a log read in chunks, split into bounded lines with the offset reached.
 //! - [`postfix_log`]: Postfix `smtp(8)` log lines about TLS sessions.
+//! - [`journal`]: the same lines as `journalctl --output=json` entries, with their cursor.
 //! - [`sessions`]: those lines joined into sessions with their recipient domain.
 //! - [`datagram`]: the datagrams libtlsrpt (Postfix ≥ 3.10) sends.
 //! - [`delivery`]: the gzip body, mail subject, send time and retry schedule of a report.
@@ -23,6 +24,7 @@ pub mod datagram;
 pub mod day_record;
 pub mod delivery;
 pub mod ingest;
+pub mod journal;
 pub mod lines;
 pub mod outbox;
 pub mod postfix_log;

@@ -178,6 +178,14 @@ pub enum Event {
         /// the daemon records those itself).
         failure: Option<TlsFailure>,
     },
+    /// `QUEUEID: from=<sender>, size=…` (`qmgr`): the envelope sender of a queued message,
+    /// by which report mails are told apart (RFC 8460 §5.3.1).
+    Sender {
+        /// The queue id.
+        queue_id: String,
+        /// The envelope sender, lower case (empty for the null sender `<>`).
+        sender: String,
+    },
     /// `QUEUEID: to=<rcpt>, relay=…, …, status=… (reason)`.
     Delivery {
         /// The queue id.
@@ -266,6 +274,13 @@ pub fn parse_message(message: &str) -> Option<Event> {
     }
     if let Some(rest) = rest.strip_prefix("to=<") {
         return parse_delivery(queue_id, rest);
+    }
+    if let Some(rest) = rest.strip_prefix("from=<") {
+        let (sender, _) = rest.split_once(">, ")?;
+        return Some(Event::Sender {
+            queue_id: queue_id.to_owned(),
+            sender: sender.to_ascii_lowercase(),
+        });
     }
     let failure = reason_failure(rest)?;
     Some(Event::AttemptFailed {

@@ -15,13 +15,14 @@
 //! - a TLS policy lookup warning (`TLSA lookup error`, `dane-only` with no TLSA) is a failed
 //!   session for its destination at once: Postfix made no connection because of it.
 //!
-//! - the deliveries of report mails themselves are left out (RFC 8460 §5.3.1, RPT-DEL-04):
-//!   Postfix logs them under the syslog name of their own transport, `postfix/tlsrpt`
-//!   (program `postfix/tlsrpt/smtp`, see docs/tlsrpt.md), so their sessions are never
-//!   reported, and a report about a failed report delivery cannot start a loop.
+//! - report mails are no sessions to report on (RFC 8460 §5.3.1; RPT-DEL-04): lines of a
+//!   program with a [`REPORT_SERVICE`] component before its own name (`postfix/tlsrpt/smtp`,
+//!   the `syslog_name` of a `tlsrpt` transport in `master.cf`) are skipped, and so are the
+//!   deliveries of messages whose envelope sender (the queue manager's `from=<…>` line) is the
+//!   report sender given to [`SessionTracker::skipping_sender`].
 //!
-//! State is bounded: at most [`MAX_PROCESSES`] processes, [`MAX_WAITING`] attempts each; the
-//! oldest is forgotten first.
+//! State is bounded: at most [`MAX_PROCESSES`] processes, [`MAX_WAITING`] attempts each,
+//! [`MAX_REPORT_QUEUE_IDS`] queue ids of report mails; the oldest is forgotten first.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -33,6 +34,11 @@ use super::postfix_log::{Event, LogLine, LogTime, Process, Relay, TlsFailure, Tr
 pub const MAX_PROCESSES: usize = 4096;
 /// The most failed attempts kept per process while its message's recipient is unknown.
 pub const MAX_WAITING: usize = 64;
+/// The most queue ids of report mails remembered.
+pub const MAX_REPORT_QUEUE_IDS: usize = 1024;
+/// The `syslog_name` component that marks the transport of report mails:
+/// `-o syslog_name=postfix/tlsrpt` logs as `postfix/tlsrpt/smtp`.
+pub const REPORT_SERVICE: &str = "tlsrpt";
 
 /// How one session went, before any policy is applied to it.
 #[derive(
@@ -96,23 +102,15 @@ struct ProcessState {
     last_seen: u64,
 }
 
-/// The last part of the syslog name of the transport that delivers report mails
-/// (`-o syslog_name=postfix/tlsrpt` in `master.cf`).
-pub const REPORT_SYSLOG_NAME: &str = "tlsrpt";
-
-/// Whether `program` (`postfix/tlsrpt/smtp`) is the transport of report mails: its syslog
-/// name, the program less its last part, ends in [`REPORT_SYSLOG_NAME`] (RPT-DEL-04).
-pub fn is_report_delivery(program: &str) -> bool {
-    program
-        .rsplit_once('/')
-        .is_some_and(|(name, _)| name.rsplit('/').next() == Some(REPORT_SYSLOG_NAME))
-}
-
 /// Joins log events into sessions; see the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct SessionTracker {
     processes: BTreeMap<Process, ProcessState>,
     seq: u64,
+    /// The envelope sender of report mails, lower case.
+    report_sender: Option<String>,
+    /// Queue ids of report mails, oldest first.
+    report_queue_ids: VecDeque<String>,
 }
 
 impl SessionTracker {
@@ -121,9 +119,34 @@ impl SessionTracker {
         Self::default()
     }
 
+    /// Leaves out the sessions of messages from `sender` (the `From` of report mails),
+    /// compared without regard to case.
+    #[must_use]
+    pub fn skipping_sender(mut self, sender: &str) -> Self {
+        self.report_sender = Some(sender.to_ascii_lowercase());
+        self
+    }
+
+    /// Forgets every process's state (another log file begins), keeping the report sender
+    /// and the queue ids of report mails.
+    pub fn forget_processes(&mut self) {
+        self.processes.clear();
+    }
+
     /// Takes one log line; returns the sessions it completes.
     pub fn handle(&mut self, line: LogLine) -> Vec<Session> {
-        if is_report_delivery(&line.process.program) {
+        if is_report_service(&line.process.program) {
+            return Vec::new();
+        }
+        if let Event::Sender { queue_id, sender } = &line.event {
+            if self.report_sender.as_deref() == Some(sender.as_str())
+                && !self.report_queue_ids.contains(queue_id)
+            {
+                if self.report_queue_ids.len() >= MAX_REPORT_QUEUE_IDS {
+                    self.report_queue_ids.pop_front();
+                }
+                self.report_queue_ids.push_back(queue_id.clone());
+            }
             return Vec::new();
         }
         self.seq += 1;
@@ -158,6 +181,10 @@ impl SessionTracker {
                         });
                     }
                 }
+                Vec::new()
+            }
+            Event::AttemptFailed { queue_id, .. } if self.report_queue_ids.contains(&queue_id) => {
+                state.connection = None;
                 Vec::new()
             }
             Event::AttemptFailed {
@@ -200,6 +227,18 @@ impl SessionTracker {
                     outcome: SessionOutcome::Failed(failure),
                 }]
             }
+            Event::Delivery {
+                queue_id, relay, ..
+            } if self.report_queue_ids.contains(&queue_id) => {
+                state.waiting.retain(|w| w.queue_id != queue_id);
+                match (&mut state.connection, relay) {
+                    // A later message over this connection is no new session either.
+                    (Some(c), Some(relay)) if c.relay == relay => c.counted = true,
+                    _ => state.connection = None,
+                }
+                Vec::new()
+            }
+            Event::Sender { .. } => Vec::new(),
             Event::Delivery {
                 queue_id,
                 domain,
@@ -281,6 +320,14 @@ impl SessionTracker {
             self.processes.remove(&oldest);
         }
     }
+}
+
+/// Whether `program` (`postfix/tlsrpt/smtp`) is the transport of report mails: a
+/// [`REPORT_SERVICE`] component before the program's own name.
+fn is_report_service(program: &str) -> bool {
+    let mut components = program.rsplit('/');
+    components.next();
+    components.any(|c| c == REPORT_SERVICE)
 }
 
 /// `Server certificate not verified` says less than the verification error logged before it.

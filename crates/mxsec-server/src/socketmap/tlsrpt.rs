@@ -10,9 +10,10 @@ use std::time::Duration;
 use mxsec_net::dns::Dns;
 use mxsec_net::store::{RedisStore, ReportStore, SqliteStore, StoreError};
 use mxsec_net::tlsrpt::build::{build_day, write_files};
-use mxsec_net::tlsrpt::config::{TlsRptConfig, TlsRptConfigError};
+use mxsec_net::tlsrpt::config::{LogSource, TlsRptConfig, TlsRptConfigError};
 use mxsec_net::tlsrpt::deliver::{https_client, report_tls, Deliverer, MailSetup};
-use mxsec_net::tlsrpt::follow::Follower;
+use mxsec_net::tlsrpt::follow::{FollowError, Follower, StepCounts};
+use mxsec_net::tlsrpt::journal::{journalctl, JournalFollower};
 use mxsec_net::tlsrpt::listen::DatagramListener;
 use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim, DkimError};
 use mxsec_net::tlsrpt::send::{Progress, ReportSender};
@@ -28,6 +29,8 @@ use super::StartError;
 
 /// How long the follower waits at the end of the log before looking again.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+/// The program that reads the journal.
+const JOURNALCTL: &str = "journalctl";
 /// How long a collector waits after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How often the sender looks for reports due.
@@ -285,8 +288,9 @@ pub(crate) async fn open_store(
     }
 }
 
-/// Starts the collectors `[tlsrpt]` asks for: the follower of `maillog` and the listener on
-/// `datagram_socket`, counting into `store`; returns the socket bound, if any.
+/// Starts the collectors `[tlsrpt]` asks for: the follower of `maillog`, which leaves out the
+/// report mails sent from `from`, and the listener on `datagram_socket`, counting into
+/// `store`; returns the socket bound, if any.
 ///
 /// # Errors
 ///
@@ -297,12 +301,23 @@ pub(crate) fn start_collectors(
     metrics: &Arc<Metrics>,
     tasks: &mut JoinSet<()>,
 ) -> Result<Option<PathBuf>, StartError> {
-    if let Some(path) = &config.maillog {
-        let offset =
-            UtcOffset::from_whole_seconds(config.maillog_utc_offset).unwrap_or(UtcOffset::UTC);
-        let follower = Follower::new(path, offset, store.clone());
-        tracing::info!(log = %path.display(), "following Postfix's log for TLS reports");
-        tasks.spawn(follow(follower, metrics.clone()));
+    match &config.maillog {
+        Some(LogSource::File(path)) => {
+            let offset =
+                UtcOffset::from_whole_seconds(config.maillog_utc_offset).unwrap_or(UtcOffset::UTC);
+            // Report mails are no sessions to report on (RPT-DEL-04).
+            let follower =
+                Follower::new(path, offset, store.clone()).skipping_sender(&config.from_address());
+            tracing::info!(log = %path.display(), "following Postfix's log for TLS reports");
+            tasks.spawn(follow_file(follower, metrics.clone()));
+        }
+        Some(LogSource::Journald) => {
+            let follower = JournalFollower::new(journalctl(JOURNALCTL.into()), store.clone())
+                .skipping_sender(&config.from_address());
+            tracing::info!("following Postfix's log in the journal for TLS reports");
+            tasks.spawn(follow_journal(follower, metrics.clone()));
+        }
+        None => {}
     }
     if let Some(path) = &config.datagram_socket {
         let listener =
@@ -318,21 +333,36 @@ pub(crate) fn start_collectors(
     Ok(None)
 }
 
-/// Follows the log until the task is aborted; every step's position is stored with its
+/// Follows the log file until the task is aborted; every step's position is stored with its
 /// sessions, so stopping at any point loses nothing.
-async fn follow(mut follower: Follower, metrics: Arc<Metrics>) {
+async fn follow_file(mut follower: Follower, metrics: Arc<Metrics>) {
     loop {
-        match follower.step(OffsetDateTime::now_utc()).await {
-            Ok(counts) => {
-                metrics.log_read(counts.lines, counts.too_long, counts.sessions);
-                if counts.lines == 0 && counts.too_long == 0 {
-                    tokio::time::sleep(FOLLOW_INTERVAL).await;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "reading Postfix's log for TLS reports");
-                tokio::time::sleep(RETRY_AFTER).await;
-            }
+        let step = follower.step(OffsetDateTime::now_utc()).await;
+        if after_step(step, &metrics).await {
+            tokio::time::sleep(FOLLOW_INTERVAL).await;
+        }
+    }
+}
+
+/// Follows the journal until the task is aborted; each step waits for entries itself.
+async fn follow_journal(mut follower: JournalFollower, metrics: Arc<Metrics>) {
+    loop {
+        let step = follower.step(OffsetDateTime::now_utc()).await;
+        after_step(step, &metrics).await;
+    }
+}
+
+/// Counts a step's lines, or logs its failure and waits; returns whether it read nothing.
+async fn after_step(step: Result<StepCounts, FollowError>, metrics: &Metrics) -> bool {
+    match step {
+        Ok(counts) => {
+            metrics.log_read(counts.lines, counts.too_long, counts.sessions);
+            counts.lines == 0 && counts.too_long == 0
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading Postfix's log for TLS reports");
+            tokio::time::sleep(RETRY_AFTER).await;
+            false
         }
     }
 }

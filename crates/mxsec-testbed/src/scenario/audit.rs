@@ -54,6 +54,16 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
         ["testing", "absent", "present", "opportunistic"],
     ),
     audit(
+        "rpt-https-rua",
+        &[],
+        ["enforce", "absent", "present", "authenticated"],
+    ),
+    audit(
+        "sts-testing-mx-expired",
+        &["M-06"],
+        ["testing", "absent", "present", "opportunistic"],
+    ),
+    audit(
         "sts-none",
         &[],
         ["none", "absent", "present", "opportunistic"],
@@ -116,7 +126,7 @@ pub const EXPECTED_AUDITS: &[ExpectedAudit] = &[
     audit(
         "m01-no-policy-host",
         &["M-01"],
-        ["invalid", "absent", "absent", "opportunistic"],
+        ["invalid", "absent", "present", "opportunistic"],
     ),
     audit(
         "m02-wrong-name",

@@ -12,6 +12,18 @@ use super::{Scenario, TestbedError};
 
 type Result = std::result::Result<(), TestbedError>;
 
+/// The DKIM selector of the key with which `plain.test` signs the TLS reports it sends
+/// (RFC 8460 §3, RPT-DEL-03: `s=tlsrpt`).
+pub const REPORTER_DKIM_SELECTOR: &str = "tlsrpt";
+/// The DKIM key record `plain.test` publishes at `tlsrpt._domainkey`: an Ed25519 key (RFC
+/// 8463) made for the simulated internet, whose private half the TLS-RPT end-to-end test
+/// signs with.
+pub const REPORTER_DKIM_RECORD: &str =
+    "v=DKIM1; k=ed25519; s=tlsrpt; p=tIS/9JU2K5vhd/QwSiT+jGOKKgrRhnGT8Z3IsKvgsLU=";
+
+/// The path at which `tlsrpt.rpt-https-rua.test` takes reports by `POST` (RPT-DEL-05).
+pub const REPORT_PATH: &str = "/v1/tlsrpt";
+
 /// A policy file with CRLF line ends.
 fn policy(mode: &str, mx: &[&str], max_age: u32) -> String {
     let mut text = format!("version: STSv1\r\nmode: {mode}\r\n");
@@ -32,10 +44,18 @@ fn one_good_mx(b: &mut Builder<'_>) -> Result {
 
 /// One good MX plus an MTA-STS policy of `mode` that lists it.
 fn sts_domain(b: &mut Builder<'_>, mode: &str) -> Result {
+    let rua = format!("mailto:tlsrpt@{}", b.domain());
+    sts_domain_with_rua(b, mode, &rua)
+}
+
+/// [`sts_domain`] with its TLS-RPT record's `rua`, none if empty.
+fn sts_domain_with_rua(b: &mut Builder<'_>, mode: &str, rua: &str) -> Result {
     one_good_mx(b)?;
     let mx = b.name("mx");
     b.sts("20261129", &policy(mode, &[&mx], 604_800))?;
-    b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
+    if !rua.is_empty() {
+        b.tlsrpt(rua);
+    }
     Ok(())
 }
 
@@ -192,7 +212,13 @@ pub(super) static ALL: &[Scenario] = &[
         title: "STARTTLS with a valid certificate, no DANE, no MTA-STS",
         problem: "nothing protects delivery from a downgrade",
         query: "NOTFOUND ",
-        build: one_good_mx,
+        build: |b| {
+            one_good_mx(b)?;
+            // The domain also sends TLS reports: the key that signs them (RPT-DEL-03).
+            let owner = b.name(&format!("{REPORTER_DKIM_SELECTOR}._domainkey"));
+            b.txt(&owner, &[REPORTER_DKIM_RECORD]);
+            Ok(())
+        },
     },
     Scenario {
         key: "dane-ee",
@@ -345,6 +371,8 @@ pub(super) static ALL: &[Scenario] = &[
         build: |b| {
             one_good_mx(b)?;
             b.sts_record("20261129");
+            // Senders that cached an earlier policy keep it, and report the failed fetch.
+            b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
             Ok(())
         },
     },
@@ -1210,6 +1238,42 @@ pub(super) static ALL: &[Scenario] = &[
             let owner = b.name("_smtp-tlsrpt");
             let rua = format!("v=TLSRPTv1; rua=mailto:tlsrpt@{}", b.domain());
             b.txt(&owner, &[&rua]);
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "sts-testing-mx-expired",
+        ids: &["STS-APP-02", "M-06", "RPT-RES-01"],
+        title: "MTA-STS testing, MX certificate expired",
+        problem: "the MX host's certificate has expired: senders deliver anyway, and report \
+         the failure to the rua (what testing mode is for)",
+        query: "NOTFOUND ",
+        build: |b| {
+            let mx = b.name("mx");
+            let leaf = b.leaf(LeafSpec::new([mx.as_str()]).validity(Validity::Expired))?;
+            b.mx_record(10, &mx);
+            b.host(&mx, Some(Listener::tls(&leaf)), Some(Listener::tls(&leaf)));
+            b.sts("20261129", &policy("testing", &[&mx], 604_800))?;
+            b.tlsrpt(&format!("mailto:tlsrpt@{}", b.domain()));
+            Ok(())
+        },
+    },
+    Scenario {
+        key: "rpt-https-rua",
+        ids: &["RPT-DEL-05", "STS-APP-01"],
+        title: "MTA-STS enforce, TLS reports by HTTPS POST",
+        problem: "",
+        query: "OK secure match=mx.{d} servername=hostname",
+        build: |b| {
+            sts_domain_with_rua(b, "enforce", "")?;
+            let receiver = b.name("tlsrpt");
+            let leaf = b.valid_leaf(&receiver)?;
+            b.custom_policy_host(
+                PolicyHost::new(&receiver, &leaf, ServedChain::default(), Reply::body(200, None, ""))
+                    .path(REPORT_PATH)
+                    .accepts_post(),
+            );
+            b.tlsrpt(&format!("https://{receiver}{REPORT_PATH}"));
             Ok(())
         },
     },

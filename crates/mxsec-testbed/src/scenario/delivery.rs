@@ -165,6 +165,7 @@ pub const EXPECTED_DELIVERIES: &[ExpectedDelivery] = &[
     expect(
         &[
             "sts-enforce",
+            "rpt-https-rua",
             "sts-cname-provider",
             "m07-split-strings",
             "m10-short-max-age",
@@ -262,6 +263,7 @@ pub const EXPECTED_DELIVERIES: &[ExpectedDelivery] = &[
     expect(
         &[
             "sts-testing",
+            "sts-testing-mx-expired",
             "sts-none",
             "plain",
             "insecure-zone",

@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 pub use audit::{ExpectedAudit, EXPECTED_AUDITS};
 pub use build::{dane_ee_cert, dane_ee_spki, tlsa_for, Builder, Listener};
+pub use catalogue::{REPORTER_DKIM_RECORD, REPORTER_DKIM_SELECTOR, REPORT_PATH};
 pub use delivery::{Avoid, Delivery, ExpectedDelivery, EXPECTED_DELIVERIES};
 pub use error::TestbedError;
 
@@ -143,7 +144,7 @@ pub struct TestbedFiles {
 /// A running simulated internet with every scenario of the catalogue.
 pub struct Testbed {
     dns: DnsServer,
-    _https: HttpsServer,
+    https: HttpsServer,
     smtp: Vec<(SocketAddr, SmtpServer)>,
     routes: Vec<Route>,
     pki: TestPki,
@@ -315,7 +316,7 @@ impl TestbedBuilder {
         let files = write_files(dir.path(), &dns, &pki, &routes)?;
         Ok(Testbed {
             dns,
-            _https: https,
+            https,
             smtp,
             routes,
             pki,
@@ -383,6 +384,12 @@ impl Testbed {
             .iter()
             .find(|(published, _)| published.ip() == address)
             .map(|(_, server)| server)
+    }
+
+    /// Every request the policy hosts received, in order (report receivers record the bodies
+    /// of `POST`s).
+    pub fn https_requests(&self) -> Vec<crate::https::Request> {
+        self.https.requests()
     }
 
     /// Every MX host listener: its published address (port 25) and its server, e.g. to see

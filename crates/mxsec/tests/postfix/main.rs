@@ -15,6 +15,9 @@
 //!
 //! `doctor` runs `mxsec doctor` on a correct setup, then on each part broken on purpose.
 //!
+//! `tlsrpt` sends mail to a few scenarios with the daemon's TLS reporting on, delivers the
+//! day's reports through Postfix to each scenario's `rua`, and checks what arrives.
+//!
 //! `private_check` runs `mxsec check --allow-private` from another process in such a
 //! namespace against `mxsec demo --serve`, and holds every scenario to its in-process verdict.
 //!
@@ -24,6 +27,7 @@
 mod conformance;
 mod doctor;
 mod private_check;
+mod tlsrpt;
 mod world;
 
 use std::io::Write;

@@ -180,3 +180,17 @@ async fn rpt_res_01_garbage_and_over_long_lines_are_skipped() {
     );
     assert_eq!(fx.counted().await, 1);
 }
+
+#[tokio::test]
+async fn rpt_del_04_report_mail_sessions_are_not_counted() {
+    let fx = Fixture::new().await;
+    let mut follower = fx
+        .follower()
+        .skipping_sender("tlsrpt-noreply@submitter.example");
+    let log = "Dec 06 10:00:00 h postfix/qmgr[5]: RRRRR1: from=<tlsrpt-noreply@submitter.example>, size=3000, nrcpt=1 (queue active)\n\
+               Dec 06 10:00:01 h postfix/smtp[6]: RRRRR1: to=<tlsrpt@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)\n\
+               Dec 06 10:00:02 h postfix/tlsrpt/smtp[7]: RRRRR2: to=<tlsrpt@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)\n";
+    append(&fx.log, format!("{log}{}", delivery(1)).as_bytes());
+    assert_eq!(steps(&mut follower, 1).await.sessions, 1);
+    assert_eq!(fx.counted().await, 1);
+}

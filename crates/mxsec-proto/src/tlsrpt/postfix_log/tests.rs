@@ -228,11 +228,32 @@ fn rpt_res_02_policy_lookup_warnings() {
 }
 
 #[test]
+fn rpt_del_04_queue_manager_sender_lines() {
+    assert_eq!(
+        event(
+            "Dec  6 00:00:24 sender postfix/qmgr[1]: 4F9D62C0A1B: \
+             from=<TLSRPT-noreply@Example.NET>, size=3000, nrcpt=1 (queue active)"
+        ),
+        Event::Sender {
+            queue_id: "4F9D62C0A1B".into(),
+            sender: "tlsrpt-noreply@example.net".into()
+        }
+    );
+    assert_eq!(
+        event("Dec  6 00:00:24 sender postfix/qmgr[1]: 4F9D62C0A1B: from=<>, size=300, nrcpt=1 (queue active)"),
+        Event::Sender {
+            queue_id: "4F9D62C0A1B".into(),
+            sender: String::new()
+        }
+    );
+}
+
+#[test]
 fn lines_that_say_nothing_about_tls_are_ignored() {
     for line in [
         "",
         "garbage",
-        "Dec  6 00:00:24 sender postfix/qmgr[1]: 4F9D62C0A1B: from=<>, size=300, nrcpt=1 (queue active)",
+        "Dec  6 00:00:24 sender postfix/qmgr[1]: 4F9D62C0A1B: from=<unterminated",
         "Dec  6 00:00:24 sender postfix/smtp[9]: connect to mx.example.org[192.0.2.25]:25: Connection refused",
         "Dec  6 00:00:24 sender postfix/smtp[9]: warning: something else",
         "Dec  6 00:00:24 sender postfix/smtp[x]: Verified TLS connection established to a[192.0.2.1]:25: x",

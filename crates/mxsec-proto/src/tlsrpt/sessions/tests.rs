@@ -196,19 +196,65 @@ fn state_is_bounded() {
 }
 
 #[test]
-fn rpt_del_04_report_deliveries_are_not_counted() {
+fn rpt_del_04_report_transport_sessions_are_not_counted() {
     let log = format!(
-        "Dec 06 10:00:00 h postfix/tlsrpt/smtp[7]: Untrusted {EST} mx.r.example[192.0.2.7]:25: {CIPHER}
-         Dec 06 10:00:01 h postfix/tlsrpt/smtp[7]: RRRRR1: to=<tlsrpt@r.example>, relay=mx.r.example[192.0.2.7]:25, delay=1, dsn=2.0.0, status=sent (250 ok)
-         Dec 06 10:00:02 h postfix/smtp[8]: Verified {EST} mx.a.example[192.0.2.1]:25: {CIPHER}
-         Dec 06 10:00:03 h postfix/smtp[8]: AAAAA2: to=<x@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)"
+        "Dec 06 10:00:00 h postfix/tlsrpt/smtp[7]: Untrusted {EST} mx.r.example[192.0.2.9]:25: {CIPHER}
+         Dec 06 10:00:01 h postfix/tlsrpt/smtp[7]: RRRRR1: to=<tlsrpt@r.example>, relay=mx.r.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 ok)
+         Dec 06 10:00:02 h postfix/tlsrpt/smtp[7]: warning: TLS policy lookup for r.example/mx.r.example: TLSA lookup error for mx.r.example:25
+         Dec 06 10:00:03 h postfix/smtp[8]: Verified {EST} mx.a.example[192.0.2.1]:25: {CIPHER}
+         Dec 06 10:00:03 h postfix/smtp[8]: AAAAA1: to=<x@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)"
     );
-    let counted = sessions(&log);
-    assert_eq!(counted.len(), 1);
-    assert_eq!(counted[0].domain.as_str(), "a.example");
-    assert!(is_report_delivery("postfix/tlsrpt/smtp"));
-    assert!(is_report_delivery("tlsrpt/smtp"));
-    assert!(!is_report_delivery("postfix/smtp"));
-    assert!(!is_report_delivery("postfix-tlsrpt/smtp"));
-    assert!(!is_report_delivery("tlsrpt"));
+    assert_eq!(
+        summary(&sessions(&log)),
+        [(
+            "a.example".into(),
+            "mx.a.example".into(),
+            SessionOutcome::Tls {
+                trust: Trust::Verified,
+                verify: None
+            }
+        )]
+    );
+    // A program merely named like the service, or a service of another name, counts.
+    assert!(is_report_service("postfix/tlsrpt/smtp"));
+    assert!(is_report_service("postfix-out/tlsrpt/smtp"));
+    assert!(!is_report_service("postfix/smtp"));
+    assert!(!is_report_service("tlsrpt"));
+    assert!(!is_report_service("postfix/tlsrpt"));
+}
+
+#[test]
+fn rpt_del_04_sessions_of_mail_from_the_report_sender_are_not_counted() {
+    let log = format!(
+        "Dec 06 10:00:00 h postfix/qmgr[2]: RRRRR1: from=<TLSRPT-noreply@submitter.example>, size=3000, nrcpt=1 (queue active)
+         Dec 06 10:00:00 h postfix/qmgr[2]: AAAAA1: from=<someone@submitter.example>, size=300, nrcpt=1 (queue active)
+         Dec 06 10:00:01 h postfix/smtp[7]: server certificate verification failed for mx1.r.example[192.0.2.8]:25: certificate has expired
+         Dec 06 10:00:01 h postfix/smtp[7]: RRRRR1: Server certificate not verified
+         Dec 06 10:00:02 h postfix/smtp[7]: Untrusted {EST} mx2.r.example[192.0.2.9]:25: {CIPHER}
+         Dec 06 10:00:02 h postfix/smtp[7]: RRRRR1: to=<tlsrpt@r.example>, relay=mx2.r.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 ok)
+         Dec 06 10:00:03 h postfix/smtp[7]: AAAAA1: to=<x@r.example>, relay=mx2.r.example[192.0.2.9]:25, conn_use=2, delay=1, dsn=2.0.0, status=sent (250 ok)
+         Dec 06 10:00:04 h postfix/smtp[8]: Verified {EST} mx.a.example[192.0.2.1]:25: {CIPHER}
+         Dec 06 10:00:04 h postfix/smtp[8]: AAAAA1: to=<x@a.example>, relay=mx.a.example[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)"
+    );
+    let mut tracker = SessionTracker::new().skipping_sender("tlsrpt-noreply@submitter.example");
+    let got: Vec<Session> = log
+        .lines()
+        .filter_map(|l| parse_line(l.trim().as_bytes()))
+        .flat_map(|l| tracker.handle(l))
+        .collect();
+    // The report mail's failed attempt and its session are left out, and so is the reuse of
+    // its connection by another message; the other message's own session counts.
+    assert_eq!(
+        summary(&got),
+        [(
+            "a.example".into(),
+            "mx.a.example".into(),
+            SessionOutcome::Tls {
+                trust: Trust::Verified,
+                verify: None
+            }
+        )]
+    );
+    // Without the sender, all three sessions count.
+    assert_eq!(sessions(&log).len(), 3);
 }
