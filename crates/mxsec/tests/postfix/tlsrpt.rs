@@ -26,10 +26,11 @@ use mxsec_conformance::postfix::{statuses, DeliveryStatus, Postfix, PostfixSetup
 use mxsec_net::dns::{Backend, Dns, DnsConfig};
 use mxsec_net::observation::address_list;
 use mxsec_net::store::{PolicyStore, ReportStore, SqliteStore};
-use mxsec_net::tlsrpt::build::{address, build_day, AddressedReport};
-use mxsec_net::tlsrpt::deliver::{Deliverer, MailSetup, Outgoing};
+use mxsec_net::tlsrpt::build::build_day;
+use mxsec_net::tlsrpt::deliver::{Deliverer, MailSetup};
 use mxsec_net::tlsrpt::follow::Follower;
 use mxsec_net::tlsrpt::mail::{dkim_key_from_pem, Dkim};
+use mxsec_net::tlsrpt::send::{Outcome, ReportSender};
 use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
 use mxsec_proto::mta_sts::record::PolicyId;
 use mxsec_proto::name::DomainName;
@@ -279,9 +280,11 @@ async fn inside(netns: &Netns, dir: &Path) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     daemon.stop();
 
-    let store = SqliteStore::open(dir.join("policies.sqlite3"))
-        .await
-        .expect("the daemon's store");
+    let store = Arc::new(
+        SqliteStore::open(dir.join("policies.sqlite3"))
+            .await
+            .expect("the daemon's store"),
+    );
     let today = OffsetDateTime::now_utc().date();
     let reporter = Reporter {
         organization_name: "mxsec test".into(),
@@ -289,7 +292,9 @@ async fn inside(netns: &Netns, dir: &Path) {
         submitter: name(SUBMITTER),
         sending_ip: None,
     };
-    let built = build_day(&store, today, &reporter).await.expect("build");
+    let built = build_day(store.as_ref(), today, &reporter)
+        .await
+        .expect("build");
     assert!(
         built.iter().all(|r| r.policy_domain != name(SUBMITTER)),
         "no report about the submitter's own domain"
@@ -302,7 +307,6 @@ async fn inside(netns: &Netns, dir: &Path) {
     )
     .await
     .expect("DNS");
-    let addressed = address(&dns, built).await;
     let deliverer = Deliverer {
         submitter: name(SUBMITTER),
         mail: Some(MailSetup {
@@ -317,38 +321,47 @@ async fn inside(netns: &Netns, dir: &Path) {
         }),
         http: report_client(&dns, &ca_file).await,
     };
+    // The daemon's sender, as its scheduled step runs it once the day is over: the reports
+    // built from the store, each `rua` looked up and delivered (RPT-DEL-02..06).
+    let mut sender = ReportSender::new(
+        store.clone(),
+        Arc::new(dns),
+        deliverer,
+        reporter,
+        Duration::ZERO,
+        0.0,
+    );
+    let progress = sender
+        .send_day(today, OffsetDateTime::now_utc())
+        .await
+        .expect("the day's reports sent");
     let mut sent: BTreeMap<String, Report> = BTreeMap::new();
     for scenario in &scenarios {
         let domain = name(&scenario.domain());
-        let report: &AddressedReport = addressed
-            .addressed
+        let attempt = progress
+            .attempts
             .iter()
-            .find(|r| r.built.policy_domain == domain)
+            .find(|a| a.policy_domain == domain)
             .unwrap_or_else(|| {
                 panic!(
-                    "no report with a rua for {domain}; maillog:\n{}",
+                    "no report sent for {domain}: {progress:#?}; maillog:\n{}",
                     postfix.maillog_text()
                 )
             });
-        let delivered = deliverer
-            .deliver(
-                &Outgoing {
-                    policy_domain: &domain,
-                    rua: &report.rua,
-                    report: &report.built.report,
-                    file_name: &report.built.file_name,
-                },
-                OffsetDateTime::now_utc(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{domain}: {e:?}"));
+        let Outcome::Sent { uri, .. } = &attempt.outcome else {
+            panic!("{domain}: {:?}", attempt.outcome);
+        };
         let rua = if expected(scenario.key).https {
             format!("https://tlsrpt.{domain}{REPORT_PATH}")
         } else {
             format!("mailto:tlsrpt@{domain}")
         };
-        assert_eq!(delivered.uri, rua);
-        sent.insert(scenario.key.to_owned(), report.built.report.clone());
+        assert_eq!(*uri, rua);
+        let report = built
+            .iter()
+            .find(|r| r.policy_domain == domain)
+            .expect("a report built for every scenario");
+        sent.insert(scenario.key.to_owned(), report.report.clone());
     }
 
     let received = wait_for_reports(&testbed, &scenarios, &postfix).await;
@@ -437,7 +450,7 @@ async fn inside(netns: &Netns, dir: &Path) {
     for scenario in &scenarios {
         assert_eq!(
             sessions(again.as_ref(), today, &scenario.domain()).await,
-            sessions(&store, today, &scenario.domain()).await,
+            sessions(store.as_ref(), today, &scenario.domain()).await,
             "{}: report deliveries were counted",
             scenario.key
         );
