@@ -30,6 +30,8 @@ use std::time::Duration;
 use mxsec_net::dns::{CachingBackend, DnsBackend};
 use mxsec_proto::decision::TlsPolicy;
 
+use super::activity::Activity;
+
 /// The answer types counted in `mxsec_queries_total`, in output order.
 const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
 
@@ -79,6 +81,8 @@ pub(crate) struct Metrics {
     log_sessions: AtomicU64,
     datagrams_accepted: AtomicU64,
     datagrams_rejected: AtomicU64,
+    /// The refresh rounds and the policy hosts seen, for `/status` (not a Prometheus metric).
+    pub(crate) activity: Activity,
 }
 
 /// The kind of a socketmap answer, the label of `mxsec_queries_total`.
