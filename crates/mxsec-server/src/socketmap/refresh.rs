@@ -81,7 +81,7 @@ pub(crate) async fn round(shared: &Shared) {
                         tracing::info!(%domain, "MTA-STS policy refreshed: a newer policy replaces the cached one");
                         metrics.refresh(RefreshOutcome::Refreshed);
                         metrics.fetch("success");
-                        metrics.activity.policy_fetched(&domain.to_string(), unix_now());
+                        metrics.activity.policy_fetched(domain.as_ref(), unix_now());
                         counted.refreshed.fetch_add(1, Ordering::Relaxed);
                         engine.forget(&Destination::Domain(domain));
                     }
@@ -89,7 +89,7 @@ pub(crate) async fn round(shared: &Shared) {
                         tracing::debug!(%domain, "MTA-STS policy refreshed: unchanged");
                         metrics.refresh(RefreshOutcome::Unchanged);
                         metrics.fetch("success");
-                        metrics.activity.policy_fetched(&domain.to_string(), unix_now());
+                        metrics.activity.policy_fetched(domain.as_ref(), unix_now());
                         counted.unchanged.fetch_add(1, Ordering::Relaxed);
                     }
                     Outcome::Waiting => {
