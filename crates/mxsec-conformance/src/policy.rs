@@ -14,6 +14,8 @@ use crate::Error;
 
 /// Where the policy server answers socketmap requests inside the namespace.
 pub const SOCKETMAP: &str = "127.0.0.1:8461";
+/// Where `mxsec daemon` serves `/metrics`, `/why` and `/status` inside the namespace.
+pub const METRICS: &str = "127.0.0.1:9461";
 /// The postfix-mta-sts-resolver release the harness grades (PyPI).
 pub const MTA_STS_RESOLVER: &str = "postfix-mta-sts-resolver==1.5.1";
 /// How long a policy server may take to come up.
@@ -149,6 +151,7 @@ pub fn start_mxsec_with(
         format!(
             r#"[listen]
 {listen}
+metrics = "{metrics}"
 
 [dns]
 dnssec = "trust-ad"
@@ -165,6 +168,7 @@ store = "{store}"
 interval = 3600
 {extra}"#,
             listen = listen.config(),
+            metrics = METRICS,
             ca = ca_file.display(),
             store = dir.join("policies.sqlite3").display(),
         ),

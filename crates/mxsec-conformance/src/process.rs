@@ -156,6 +156,22 @@ impl Process {
 }
 
 impl Process {
+    /// Sends the program `SIGHUP` (a daemon's reload).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Command`] when the signal cannot be sent.
+    pub fn hang_up(&self) -> Result<(), Error> {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&self.child),
+            rustix::process::Signal::HUP,
+        )
+        .map_err(|e| Error::Command {
+            command: format!("kill -HUP {} ({})", self.child.id(), self.name),
+            output: e.to_string(),
+        })
+    }
+
     /// Kills the program and waits for it to end.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

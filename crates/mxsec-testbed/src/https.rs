@@ -15,7 +15,7 @@
 //! browser (M-04).
 //!
 //! The server speaks just enough HTTP/1.1 for that: one request per connection, request head
-//! at most 16 KiB, read within ten seconds, `Connection: close` on every response. Every
+//! at most 16 KiB, read within ten seconds, `Date` and `Connection: close` on every response. Every
 //! request is recorded ([`HttpsServer::requests`]) so tests can see the SNI name, path, Host,
 //! request headers and, for hosts that accept `POST` (TLS-RPT receivers), the body a client sent.
 
@@ -570,8 +570,14 @@ fn status_text(status: u16) -> &'static str {
     }
 }
 
+/// A response head: the status line, `headers`, the `Date` an origin server with a clock sends
+/// (RFC 9110 §6.6.1; `mxsec doctor` reads the clock from it) and `Connection: close`.
 fn head_for(status: u16, headers: &[(&str, String)]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status} {}\r\n", status_text(status));
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\nDate: {}\r\n",
+        status_text(status),
+        httpdate::fmt_http_date(std::time::SystemTime::now())
+    );
     for (name, value) in headers {
         out.push_str(name);
         out.push_str(": ");

@@ -80,7 +80,8 @@ pub(crate) enum Command {
     Conformance(ConformanceArgs),
 
     /// Check a running sender's setup and say what is wrong, with the fix: Postfix's TLS
-    /// settings (through postconf), the resolver it trusts, the mxsec daemon it asks.
+    /// settings (through postconf), the resolver it trusts, the mxsec daemon it asks, its
+    /// refresh, and the clock.
     ///
     /// Exit status: 0 when no finding is an error, 1 when one is.
     Doctor(DoctorArgs),
@@ -109,7 +110,10 @@ pub(crate) struct DoctorArgs {
     #[arg(long, value_name = "NAME", default_value = "dnssec-failed.org")]
     pub(crate) broken: String,
 
-    /// mxsec daemon's configuration file, to check that its policy store is writable.
+    /// mxsec daemon's configuration file, to check that its policy store is writable, and
+    /// to find its metrics address (`listen.metrics`), whose `/status` says whether its
+    /// refresh runs and which policy hosts it fetched from (checked against Postfix's CA file
+    /// and for the clock).
     #[arg(long, value_name = "FILE")]
     pub(crate) daemon_config: Option<PathBuf>,
 
@@ -118,9 +122,9 @@ pub(crate) struct DoctorArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub(crate) why: Option<String>,
 
-    /// With --why: the daemon's metrics address (`listen.metrics`), which serves `/why`; read
-    /// from --daemon-config when given, else 127.0.0.1:9461.
-    #[arg(long, value_name = "ADDR", requires = "why")]
+    /// The daemon's metrics address (`listen.metrics`), which serves `/status` and `/why`;
+    /// read from --daemon-config when given, else (for --why) 127.0.0.1:9461.
+    #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<SocketAddr>,
 
     /// With --why: the map name Postfix uses, for its zone's options.

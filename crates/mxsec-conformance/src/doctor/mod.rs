@@ -8,23 +8,29 @@
 //! | `DOC-PFX-02` | a DANE-capable `smtp_tls_security_level` (`dane`, `dane-only`) |
 //! | `DOC-PFX-03` | `smtp_tls_policy_maps` has a socketmap table with a map name |
 //! | `DOC-PFX-04` | `smtp_tls_CAfile`/`smtp_tls_CApath` set, readable, holding certificates |
-//! | `DOC-PFX-05` | the Postfix version: TLSRPT attributes and MTA-STS pattern checks (3.10, 3.10.5) |
+//! | `DOC-PFX-05` | the Postfix version and build: MTA-STS attributes and pattern checks (3.10, 3.10.5), TLSRPT (3.10 with libtlsrpt) |
+//! | `DOC-PFX-06` | the CA file verifies the policy hosts the daemon fetched from |
 //! | `DOC-RES-01` | the resolver is on loopback (the AD bit is trusted only from there) |
 //! | `DOC-RES-02` | a signed name gets the AD bit (the resolver validates) |
 //! | `DOC-RES-03` | a deliberately broken name gets SERVFAIL (validation failures are not passed on) |
 //! | `DOC-RES-04` | TLSA answers come over TCP (large answers need it) |
 //! | `DOC-DMN-01` | the policy daemon of each socketmap table answers |
 //! | `DOC-DMN-02` | the daemon's policy store is writable |
+//! | `DOC-DMN-03` | the daemon's refresh of cached policies is on and runs |
+//! | `DOC-CLK-01` | the clock agrees with the policy hosts' clocks |
 //!
 //! [`why`] asks the daemon for the reasons behind its answer for one destination
 //! (`mxsec doctor --why DOMAIN`).
 
 pub mod daemon;
+pub mod hosts;
 pub mod postfix;
 pub mod resolver;
+pub mod status;
 pub mod why;
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -100,8 +106,10 @@ pub struct Options {
     pub signed: String,
     /// A name whose DNSSEC is deliberately broken.
     pub broken: String,
-    /// `mxsec daemon`'s configuration file, for the store check.
+    /// `mxsec daemon`'s configuration file, for the store check and its metrics address.
     pub daemon_config: Option<PathBuf>,
+    /// The daemon's metrics address (`/status`), when not the one of `daemon_config`.
+    pub metrics: Option<SocketAddr>,
     /// How long one DNS query or daemon request may take.
     pub timeout: Duration,
 }
@@ -110,7 +118,7 @@ pub struct Options {
 pub async fn run(options: &Options) -> Vec<Finding> {
     let mut findings = findings(options).await;
     findings.sort_by_key(|f| {
-        let group = ["DOC-PFX", "DOC-RES", "DOC-DMN"]
+        let group = ["DOC-PFX", "DOC-RES", "DOC-DMN", "DOC-CLK"]
             .iter()
             .position(|g| f.id.starts_with(g));
         (group, f.id)
@@ -120,22 +128,30 @@ pub async fn run(options: &Options) -> Vec<Finding> {
 
 async fn findings(options: &Options) -> Vec<Finding> {
     let mut findings = Vec::new();
-    match postfix::Postconf::read(&options.postconf, options.config_dir.as_deref()) {
+    let conf = match postfix::Postconf::read(&options.postconf, options.config_dir.as_deref()) {
         Ok(conf) => {
             findings.extend(postfix::check(&conf));
+            findings.extend(postfix::version_findings(
+                &conf,
+                postfix::tlsrpt_build(&conf),
+            ));
             findings.extend(postfix::check_ca(&conf));
             for table in postfix::socketmaps(&conf) {
                 findings.extend(daemon::check_endpoint(&table, options.timeout).await);
             }
+            Some(conf)
         }
-        Err(error) => findings.push(Finding::new(
-            "DOC-PFX-00",
-            Severity::Error,
-            "postconf",
-            format!("cannot read the Postfix configuration: {error}"),
-            "install Postfix, or name its configuration directory with --config-dir",
-        )),
-    }
+        Err(error) => {
+            findings.push(Finding::new(
+                "DOC-PFX-00",
+                Severity::Error,
+                "postconf",
+                format!("cannot read the Postfix configuration: {error}"),
+                "install Postfix, or name its configuration directory with --config-dir",
+            ));
+            None
+        }
+    };
     findings.extend(
         resolver::check(
             &options.resolv_conf,
@@ -147,6 +163,44 @@ async fn findings(options: &Options) -> Vec<Finding> {
     );
     if let Some(config) = &options.daemon_config {
         findings.extend(daemon::check_store(config));
+    }
+    findings.extend(daemon_status(options, conf.as_ref()).await);
+    findings
+}
+
+/// DOC-DMN-03, DOC-PFX-06 and DOC-CLK-01, from the daemon's `/status`: asked when the
+/// daemon's metrics address is known (`--metrics`, or `listen.metrics` of `--daemon-config`).
+async fn daemon_status(options: &Options, conf: Option<&postfix::Postconf>) -> Vec<Finding> {
+    let addr = match (options.metrics, &options.daemon_config) {
+        (Some(addr), _) => Ok(addr),
+        (None, Some(config)) => why::metrics_addr(config).map_err(|e| e.to_string()),
+        (None, None) => return Vec::new(),
+    };
+    let not_checked = |why: String| {
+        vec![Finding::new(
+            "DOC-DMN-03",
+            Severity::Warning,
+            "mxsec daemon refresh",
+            format!(
+                "cannot be checked, nor the CA file against the policy hosts, nor the clock: \
+                 {why}"
+            ),
+            "serve the daemon's status on loopback: [listen] metrics = \"127.0.0.1:9461\", \
+             and keep the daemon running",
+        )]
+    };
+    let status = match addr {
+        Ok(addr) => status::ask(addr, options.timeout).await,
+        Err(why) => Err(why),
+    };
+    let status = match status {
+        Ok(status) => status,
+        Err(why) => return not_checked(why),
+    };
+    let mut findings: Vec<Finding> = status::check_refresh(&status).into_iter().collect();
+    if let Some(conf) = conf {
+        let hosts: Vec<String> = status.policy_hosts.iter().map(|h| h.host.clone()).collect();
+        findings.extend(hosts::check(conf, &hosts, options.timeout).await);
     }
     findings
 }

@@ -181,12 +181,66 @@ pub fn check(conf: &Postconf) -> Vec<Finding> {
             format!("end the table with the map name: {}:postfix", socket.table),
         ));
     }
-    findings.extend(version_finding(conf.get("mail_version")));
     findings
 }
 
-/// DOC-PFX-05: what this Postfix version cannot do.
-fn version_finding(version: &str) -> Option<Finding> {
+/// Whether Postfix's SMTP client is linked with the TLSRPT client library (libtlsrpt), which
+/// `smtp_tlsrpt_enable` needs (Postfix 3.10 built with `-DUSE_TLSRPT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsrptBuild {
+    /// `smtp(8)` or Postfix's TLS library names libtlsrpt.
+    Linked,
+    /// Neither does: built without TLSRPT support (or with the library linked statically).
+    NotLinked,
+    /// The programs could not be read.
+    Unknown,
+}
+
+/// The largest program file searched for the TLSRPT library's name.
+const MAX_PROGRAM: u64 = 64 << 20;
+
+/// Looks for libtlsrpt among the libraries `smtp(8)` (in `daemon_directory`) and Postfix's TLS
+/// library (in `shlib_directory`) are linked with.
+pub fn tlsrpt_build(conf: &Postconf) -> TlsrptBuild {
+    let mut programs = vec![Path::new(conf.get("daemon_directory")).join("smtp")];
+    let shlib = conf.get("shlib_directory");
+    if let (false, Ok(entries)) = (shlib.is_empty() || shlib == "no", std::fs::read_dir(shlib)) {
+        programs.extend(
+            entries
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("libpostfix-tls")
+                })
+                .map(|e| e.path()),
+        );
+    }
+    let mut read_any = false;
+    for program in programs {
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(&program).and_then(|file| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROGRAM), &mut bytes)
+        });
+        if read.is_ok() {
+            read_any = true;
+            if bytes.windows(9).any(|w| w == b"libtlsrpt") {
+                return TlsrptBuild::Linked;
+            }
+        }
+    }
+    if read_any {
+        TlsrptBuild::NotLinked
+    } else {
+        TlsrptBuild::Unknown
+    }
+}
+
+/// DOC-PFX-05: what this Postfix version, as built, cannot do: the MTA-STS attributes and
+/// pattern checks of 3.10 and 3.10.5, and TLS-RPT (`smtp_tlsrpt_enable`, 3.10 built with
+/// libtlsrpt; RFC 8460). Where Postfix cannot report, mxsec daemon's log follower can.
+pub fn version_findings(conf: &Postconf, tlsrpt: TlsrptBuild) -> Vec<Finding> {
+    let version = conf.get("mail_version");
     let mut numbers = version
         .split(['.', '-'])
         .map(|n| n.parse::<u32>().unwrap_or(0));
@@ -195,30 +249,58 @@ fn version_finding(version: &str) -> Option<Finding> {
         numbers.next().unwrap_or(0),
         numbers.next().unwrap_or(0),
     );
-    let (message, fix) = if parsed < (3, 10, 0) {
-        (
-            "cannot take the TLSRPT/MTA-STS attributes (policy_type=sts, mx_host_pattern=, \
-             policy_ttl=) from the policy daemon, and checks an MTA-STS certificate against \
-             the match= names, not the MX host patterns (POSTFIX.md §4.3)",
-            "upgrade to Postfix 3.10.5 or later; until then mxsec daemon answers exact MX \
-             names in match=",
-        )
-    } else if parsed < (3, 10, 5) {
-        (
-            "takes the TLSRPT attributes, but does not yet enforce the policy's MX host \
-             patterns (smtp_tls_enforce_sts_mx_patterns, 3.10.5)",
-            "upgrade to Postfix 3.10.5 or later",
-        )
-    } else {
-        return None;
+    let finding = |message: String, fix: &str| {
+        Finding::new("DOC-PFX-05", Severity::Info, "mail_version", message, fix)
     };
-    Some(Finding::new(
-        "DOC-PFX-05",
-        Severity::Info,
-        "mail_version",
-        format!("Postfix {version} {message}"),
-        fix,
-    ))
+    if parsed < (3, 10, 0) {
+        return vec![finding(
+            format!(
+                "Postfix {version} cannot take the TLSRPT/MTA-STS attributes (policy_type=sts, \
+                 mx_host_pattern=, policy_ttl=) from the policy daemon, checks an MTA-STS \
+                 certificate against the match= names, not the MX host patterns (POSTFIX.md \
+                 §4.3), and cannot report TLS results itself (smtp_tlsrpt_enable, 3.10; \
+                 RFC 8460)"
+            ),
+            "upgrade to Postfix 3.10.5 or later; until then mxsec daemon answers exact MX \
+             names in match=, and writes the TLS-RPT reports from Postfix's log: [tlsrpt] \
+             maillog = \"/var/log/mail.log\" with smtp_tls_loglevel = 1 (docs/tlsrpt.md)",
+        )];
+    }
+    let mut findings = Vec::new();
+    if parsed < (3, 10, 5) {
+        findings.push(finding(
+            format!(
+                "Postfix {version} takes the TLSRPT attributes, but does not yet enforce the \
+                 policy's MX host patterns (smtp_tls_enforce_sts_mx_patterns, 3.10.5)"
+            ),
+            "upgrade to Postfix 3.10.5 or later",
+        ));
+    }
+    match tlsrpt {
+        TlsrptBuild::NotLinked => findings.push(finding(
+            format!(
+                "Postfix {version} is built without TLSRPT support (smtp(8) is not linked \
+                 with libtlsrpt): smtp_tlsrpt_enable cannot be used (RFC 8460)"
+            ),
+            "use a Postfix package built with TLSRPT, or let mxsec daemon write the reports \
+             from Postfix's log: [tlsrpt] maillog = \"/var/log/mail.log\" \
+             (docs/tlsrpt.md)",
+        )),
+        TlsrptBuild::Linked if conf.get("smtp_tlsrpt_enable") != "yes" => {
+            findings.push(finding(
+                format!(
+                    "Postfix {version} can report TLS results (TLSRPT, RFC 8460), but \
+                     smtp_tlsrpt_enable is off"
+                ),
+                "postconf -e smtp_tlsrpt_enable=yes \
+                 smtp_tlsrpt_socket_name=run/tlsrpt/tlsrpt.sock, and in mxsec's [tlsrpt]: \
+                 datagram_socket = \"/var/spool/postfix/run/tlsrpt/tlsrpt.sock\" \
+                 (docs/tlsrpt.md)",
+            ));
+        }
+        TlsrptBuild::Linked | TlsrptBuild::Unknown => {}
+    }
+    findings
 }
 
 /// DOC-PFX-04: Postfix has roots to check MTA-STS certificates with (the `secure` level needs
@@ -283,10 +365,32 @@ smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
     }
 
     #[test]
-    fn a_correct_main_cf_has_only_the_version_note() {
-        assert_eq!(ids(&check(&Postconf::parse(GOOD))), ["DOC-PFX-05"]);
-        let current = GOOD.replace("3.7.11", "3.10.5");
-        assert!(check(&Postconf::parse(&current)).is_empty());
+    fn a_correct_main_cf_has_nothing_to_fix() {
+        assert!(check(&Postconf::parse(GOOD)).is_empty());
+    }
+
+    #[test]
+    fn pfx_06_version_and_tlsrpt_build_are_noted() {
+        let old = version_findings(&Postconf::parse(GOOD), TlsrptBuild::NotLinked);
+        assert_eq!(ids(&old), ["DOC-PFX-05"]);
+        assert!(old[0].fix.contains("[tlsrpt]"), "{old:?}");
+        let current = Postconf::parse(&GOOD.replace("3.7.11", "3.10.5"));
+        assert_eq!(
+            ids(&version_findings(&current, TlsrptBuild::NotLinked)),
+            ["DOC-PFX-05"]
+        );
+        assert_eq!(
+            ids(&version_findings(&current, TlsrptBuild::Linked)),
+            ["DOC-PFX-05"]
+        );
+        let enabled = Postconf::parse(&format!(
+            "{}smtp_tlsrpt_enable = yes\n",
+            GOOD.replace("3.7.11", "3.10.5")
+        ));
+        assert!(version_findings(&enabled, TlsrptBuild::Linked).is_empty());
+        assert!(version_findings(&current, TlsrptBuild::Unknown).is_empty());
+        let early = Postconf::parse(&GOOD.replace("3.7.11", "3.10.2"));
+        assert_eq!(version_findings(&early, TlsrptBuild::Unknown).len(), 1);
     }
 
     #[test]
@@ -296,10 +400,7 @@ smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
                 .replace("= dnssec", "= enabled")
                 .replace("= dane\n", "= may\n"),
         );
-        assert_eq!(
-            ids(&check(&conf)),
-            ["DOC-PFX-01", "DOC-PFX-02", "DOC-PFX-05"]
-        );
+        assert_eq!(ids(&check(&conf)), ["DOC-PFX-01", "DOC-PFX-02"]);
     }
 
     #[test]

@@ -123,7 +123,9 @@ pub async fn ask(
     serde_json::from_str(body).map_err(|e| io(format!("the response is not JSON: {e}")))
 }
 
-async fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+/// `GET path` from the daemon's metrics listener at `addr`: the whole response, at most
+/// [`MAX_RESPONSE`] octets.
+pub(super) async fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(addr).await?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;

@@ -1,6 +1,7 @@
 //! The daemon's HTTP endpoint on its loopback metrics port: `GET /metrics` (the counters of
 //! [`super::metrics`]) and `GET /why?domain=DOMAIN[&map=NAME]` (the reasons behind an answer,
-//! [`super::why`], for `mxsec doctor --why`). Any other path is 404.
+//! [`super::why`], for `mxsec doctor --why`) and `GET /status` (the refresh rounds and the
+//! policy hosts seen, [`super::activity`], for `mxsec doctor`). Any other path is 404.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use super::service::Shared;
 use super::why::WhyError;
 use crate::http::{self, Transport};
 
-/// Serves `GET /metrics` and `GET /why` ([`why`](super::why)) on `listener` until
+/// Serves `GET /metrics`, `GET /why` ([`why`](super::why)) and `GET /status` on `listener` until
 /// `shutdown` completes; any other path is 404.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -42,10 +43,20 @@ pub(crate) async fn serve(
             }),
         )
         .route("/why", get(why))
+        .route("/status", get(status))
         .with_state(shared);
     let limits = http::Limits::connections(MAX_SCRAPERS);
     if let Err(err) = http::serve(listener, router, Transport::Plain, limits, shutdown).await {
         tracing::error!(error = %err, "metrics endpoint stopped");
+    }
+}
+
+/// Serves `/status`.
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let refresh = shared.current().refresh.clone();
+    match serde_json::to_string_pretty(&shared.metrics.activity.status(&refresh)) {
+        Ok(json) => ([(CONTENT_TYPE, "application/json")], json + "\n").into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),
     }
 }
 

@@ -36,6 +36,8 @@ use mxsec_net::dns::{CachingBackend, DnsBackend};
 use mxsec_net::tlsrpt::send::{Outcome, Progress, Transport};
 use mxsec_proto::decision::TlsPolicy;
 
+use super::activity::Activity;
+
 /// The answer types counted in `mxsec_queries_total`, in output order.
 const ANSWERS: [&str; 6] = ["dane-only", "dane", "encrypt", "secure", "notfound", "temp"];
 
@@ -91,6 +93,8 @@ pub(crate) struct Metrics {
     reports_failed: [AtomicU64; 2],
     reports_given_up: AtomicU64,
     reports_pending: AtomicU64,
+    /// The refresh rounds and the policy hosts seen, for `/status` (not a Prometheus metric).
+    pub(crate) activity: Activity,
 }
 
 /// The transports in output order, and their index in the report counters.

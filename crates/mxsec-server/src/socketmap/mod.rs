@@ -9,7 +9,9 @@
 //! - [`answers`]: the answer cache and the lookups in flight, and how a forget reaches both.
 //! - [`refresh`]: the proactive refresh of cached policies (STS-FETCH-08).
 //! - [`metrics`]: counters; [`why`]: the reasons behind the answer for a destination
-//!   (`mxsec doctor --why`); [`endpoint`]: `/metrics` and `/why` on the loopback metrics port.
+//!   (`mxsec doctor --why`); [`activity`]: the refresh rounds and the policy hosts seen
+//!   (`mxsec doctor`); [`endpoint`]: `/metrics`, `/why` and `/status` on the loopback metrics
+//!   port.
 //! - [`notices`]: the log of `TEMP` answers and refused policies, once per destination and
 //!   interval.
 //! - [`client`]: one lookup against a running daemon (`mxsec query --daemon`).
@@ -27,6 +29,7 @@
 pub mod client;
 pub mod config;
 
+mod activity;
 mod answers;
 mod endpoint;
 mod engine;

@@ -31,6 +31,7 @@ use mxsec_proto::postfix::netstring;
 use mxsec_proto::postfix::socketmap::{SocketmapReply, SocketmapRequest};
 use tokio::sync::Semaphore;
 
+use super::activity::unix_now;
 use super::answers::Answers;
 use super::config::{CacheSettings, DaemonConfig, Limits, RefreshSettings, Zones};
 use super::metrics::{AnswerKind, CacheEntries, Metrics};
@@ -349,7 +350,12 @@ fn reply_text(netstring: &[u8]) -> String {
 /// Counts the policy fetch made for this resolution, if any.
 fn count_fetch(metrics: &Metrics, resolution: &Resolution) {
     match &resolution.mta_sts.fetch {
-        FetchReport::Fetched => metrics.fetch("success"),
+        FetchReport::Fetched => {
+            metrics.fetch("success");
+            metrics
+                .activity
+                .policy_fetched(&resolution.destination, unix_now());
+        }
         FetchReport::Failed { result_type, .. } => metrics.fetch(result_type.as_str()),
         FetchReport::NotFetched | FetchReport::RetryWait { .. } => {}
     }

@@ -22,6 +22,7 @@ pub(crate) async fn run(args: DoctorArgs) -> Result<ExitCode> {
         signed: args.signed,
         broken: args.broken,
         daemon_config: args.daemon_config,
+        metrics: args.metrics,
         timeout: Duration::from_secs(args.timeout),
     };
     let findings = doctor::run(&options).await;

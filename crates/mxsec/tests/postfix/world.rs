@@ -159,6 +159,18 @@ impl World {
         &self.setup.ca_file
     }
 
+    /// Rewrites the daemon's configuration with `edit` and has the daemon reload it
+    /// (`SIGHUP`); returns once it says so.
+    pub(crate) fn reload_daemon(&mut self, edit: impl FnOnce(String) -> String) {
+        let path = self.dir.path().join("mxsec.toml");
+        let config = std::fs::read_to_string(&path).expect("read the daemon configuration");
+        std::fs::write(&path, edit(config)).expect("write the daemon configuration");
+        self.daemon.hang_up().unwrap_or_else(|e| panic!("{e}"));
+        self.daemon
+            .wait_for("configuration reloaded", STARTUP)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Stops `mxsec daemon`.
     pub(crate) fn stop_daemon(&mut self) {
         self.daemon.stop();

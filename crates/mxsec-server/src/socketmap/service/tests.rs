@@ -235,7 +235,7 @@ async fn pfx_04_why_tells_the_reasons_lookups_and_age_of_a_temp_answer() {
 }
 
 #[tokio::test]
-async fn pfx_01_why_is_served_beside_metrics() {
+async fn pfx_01_why_and_status_are_served_beside_metrics() {
     let fixture = Fixture::start(|_| {}).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -266,6 +266,20 @@ async fn pfx_01_why_is_served_beside_metrics() {
     assert_eq!(status, 400);
     let (status, _) = get(addr, "/why?domain=not%20a%20name").await;
     assert_eq!(status, 400);
+
+    // STS-FETCH-08: /status shows the refresh rounds and the policy host the lookup above
+    // fetched from, for mxsec doctor.
+    crate::socketmap::refresh::round(&fixture.shared).await;
+    let (status, body) = get(addr, "/status").await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(json["schema_version"], 1, "{json:#}");
+    assert_eq!(json["refresh"]["rounds"], 1, "{json:#}");
+    assert_eq!(json["refresh"]["last_round"]["failed"], 0, "{json:#}");
+    assert_eq!(
+        json["policy_hosts"][0]["host"], "mta-sts.sts-enforce.test",
+        "{json:#}"
+    );
     endpoint.abort();
 }
 
