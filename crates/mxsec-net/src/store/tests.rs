@@ -895,13 +895,7 @@ mod redis_server {
             Err(e) => e,
         };
         assert!(
-            matches!(
-                err,
-                StoreError::Redis {
-                    operation: "connect",
-                    ..
-                }
-            ),
+            matches!(&err, StoreError::RedisConnect { server, .. } if *server == format!("127.0.0.1:{port}")),
             "{err:?}"
         );
     }
