@@ -198,3 +198,78 @@ fn check_key(path: &Path, pem: &[u8]) -> Result<(), RedisClientError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_ca(path: PathBuf) -> RedisTls {
+        RedisTls {
+            ca_file: Some(path),
+            client_identity: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("absent.pem");
+        let err = client("rediss://localhost:6380/", &with_ca(path.clone())).expect_err("absent");
+        assert!(
+            matches!(&err, RedisClientError::Read { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("absent.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("empty.pem");
+        fs::write(&path, "not a certificate\n").expect("write");
+        let err = client("rediss://localhost:6380/", &with_ca(path.clone())).expect_err("empty");
+        assert!(
+            matches!(&err, RedisClientError::NoCertificate { path: p } if *p == path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("empty.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_key_file_without_a_key_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let cert = dir.path().join("client.pem");
+        let key = dir.path().join("client.key");
+        let pki = mxsec_testbed::pki::TestPki::generate(std::time::SystemTime::now())
+            .expect("PKI");
+        fs::write(&cert, pki.root_pem()).expect("write");
+        fs::write(&key, pki.root_pem()).expect("write");
+        let tls = RedisTls {
+            ca_file: None,
+            client_identity: Some(ClientIdentity {
+                cert_file: cert,
+                key_file: key.clone(),
+            }),
+        };
+        let err = client("rediss://localhost:6380/", &tls).expect_err("no key");
+        assert!(
+            matches!(&err, RedisClientError::NoKey { path } if *path == key),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn tls_settings_with_a_redis_url_are_refused() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("ca.pem");
+        let err = client("redis://127.0.0.1:6379/", &with_ca(path)).expect_err("redis://");
+        assert!(matches!(err, RedisClientError::TlsNeedsRediss), "{err:?}");
+    }
+
+    #[test]
+    fn the_server_name_leaves_the_password_out() {
+        let client = client("rediss://:secret@cache.example:6380/2", &RedisTls::default())
+            .expect("client");
+        assert_eq!(server(&client), "cache.example:6380");
+    }
+}

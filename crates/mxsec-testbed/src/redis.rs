@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::pki::{LeafSpec, PkiError, ServedChain, TestPki};
+
 /// How long a new server may take to accept connections.
 const STARTUP: Duration = Duration::from_secs(10);
 
@@ -44,6 +46,24 @@ pub struct RedisTlsSetup {
     pub client_ca_pem: String,
     /// Whether clients must present a certificate (`--tls-auth-clients`).
     pub client_auth: ClientAuth,
+}
+
+impl RedisTlsSetup {
+    /// A server certificate for `localhost` issued by `pki`'s intermediate A, whose root also
+    /// issues the accepted client certificates.
+    ///
+    /// # Errors
+    ///
+    /// [`PkiError`] if the certificate cannot be issued.
+    pub fn from_pki(pki: &TestPki, client_auth: ClientAuth) -> Result<Self, PkiError> {
+        let leaf = pki.issue(&LeafSpec::new(["localhost"]))?;
+        Ok(Self {
+            chain_pem: leaf.chain_pem(ServedChain::LeafAndIntermediate),
+            key_pem: leaf.key().private_key_pem(),
+            client_ca_pem: pki.root_pem(),
+            client_auth,
+        })
+    }
 }
 
 /// Whether a TLS server asks clients for a certificate.

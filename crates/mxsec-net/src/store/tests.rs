@@ -105,6 +105,8 @@ async fn redis() -> Harness<RedisStore> {
     }
 }
 
+mod tls;
+
 /// The tests every back end must pass.
 mod suite {
     use super::*;
