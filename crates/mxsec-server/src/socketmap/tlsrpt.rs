@@ -107,9 +107,9 @@ pub(crate) async fn open_store(
                 .await
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
         ),
-        StoreSetting::Redis { url, prefix } => (
+        StoreSetting::Redis { url, prefix, tls } => (
             url.clone(),
-            RedisStore::connect(url, prefix)
+            RedisStore::connect_tls(url, prefix, tls)
                 .await
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
         ),
