@@ -148,10 +148,14 @@ pub fn client(url: &str, tls: &RedisTls) -> Result<Client, RedisClientError> {
     .map_err(RedisClientError::Tls)
 }
 
-/// The server a client connects to, `HOST:PORT`, for messages: never the URL, which may hold
-/// a password.
+/// The server a client connects to, for messages: `rediss://HOST:PORT` (TLS) or
+/// `redis://HOST:PORT`, never the whole URL, which may hold a password.
 pub fn server(client: &Client) -> String {
-    client.get_connection_info().addr().to_string()
+    let addr = client.get_connection_info().addr();
+    match addr {
+        ConnectionAddr::TcpTls { .. } => format!("rediss://{addr}"),
+        _ => format!("redis://{addr}"),
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, RedisClientError> {
@@ -270,6 +274,6 @@ mod tests {
     fn the_server_name_leaves_the_password_out() {
         let client = client("rediss://:secret@cache.example:6380/2", &RedisTls::default())
             .expect("client");
-        assert_eq!(server(&client), "cache.example:6380");
+        assert_eq!(server(&client), "rediss://cache.example:6380");
     }
 }

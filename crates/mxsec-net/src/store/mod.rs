@@ -199,7 +199,7 @@ pub enum StoreError {
     /// (a certificate that the trust anchors do not verify, or that does not name the host).
     #[error("Redis policy store: cannot connect to {server}")]
     RedisConnect {
-        /// `HOST:PORT`.
+        /// `rediss://HOST:PORT` or `redis://HOST:PORT`, without the password.
         server: String,
         /// The Redis client error.
         #[source]

@@ -897,7 +897,7 @@ mod redis_server {
             Err(e) => e,
         };
         assert!(
-            matches!(&err, StoreError::RedisConnect { server, .. } if *server == format!("127.0.0.1:{port}")),
+            matches!(&err, StoreError::RedisConnect { server, .. } if *server == format!("redis://127.0.0.1:{port}")),
             "{err:?}"
         );
     }

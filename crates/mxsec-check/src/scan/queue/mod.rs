@@ -64,7 +64,7 @@ pub enum QueueError {
     /// (a certificate that the trust anchors do not verify, or that does not name the host).
     #[error("Redis queue: cannot connect to {server}")]
     Connect {
-        /// `HOST:PORT`.
+        /// `rediss://HOST:PORT` or `redis://HOST:PORT`, without the password.
         server: String,
         /// The client's error.
         #[source]

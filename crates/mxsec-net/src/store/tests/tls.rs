@@ -47,9 +47,9 @@ impl TlsFixture {
         }
     }
 
-    /// The server's host and port, as connection errors name it.
+    /// The server's scheme, host and port, as connection errors name it.
     fn server_name(&self) -> String {
-        format!("localhost:{}", self.server.port())
+        format!("rediss://localhost:{}", self.server.port())
     }
 }
 
