@@ -114,7 +114,10 @@ pub fn client(url: &str, tls: &RedisTls) -> Result<Client, RedisClientError> {
     if tls.is_default() {
         return Ok(plain);
     }
-    if !matches!(plain.get_connection_info().addr(), ConnectionAddr::TcpTls { .. }) {
+    if !matches!(
+        plain.get_connection_info().addr(),
+        ConnectionAddr::TcpTls { .. }
+    ) {
         return Err(RedisClientError::TlsNeedsRediss);
     }
     let root_cert = match &tls.ca_file {
@@ -244,8 +247,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let cert = dir.path().join("client.pem");
         let key = dir.path().join("client.key");
-        let pki = mxsec_testbed::pki::TestPki::generate(std::time::SystemTime::now())
-            .expect("PKI");
+        let pki = mxsec_testbed::pki::TestPki::generate(std::time::SystemTime::now()).expect("PKI");
         fs::write(&cert, pki.root_pem()).expect("write");
         fs::write(&key, pki.root_pem()).expect("write");
         let tls = RedisTls {
@@ -272,8 +274,11 @@ mod tests {
 
     #[test]
     fn the_server_name_leaves_the_password_out() {
-        let client = client("rediss://:secret@cache.example:6380/2", &RedisTls::default())
-            .expect("client");
+        let client = client(
+            "rediss://:secret@cache.example:6380/2",
+            &RedisTls::default(),
+        )
+        .expect("client");
         assert_eq!(server(&client), "rediss://cache.example:6380");
     }
 }

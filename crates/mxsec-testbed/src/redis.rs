@@ -166,8 +166,8 @@ impl RedisServer {
                 };
                 let cert = write("server.pem", &tls.chain_pem).map_err(RedisServerError::Spawn)?;
                 let key = write("server.key", &tls.key_pem).map_err(RedisServerError::Spawn)?;
-                let ca = write("client-ca.pem", &tls.client_ca_pem)
-                    .map_err(RedisServerError::Spawn)?;
+                let ca =
+                    write("client-ca.pem", &tls.client_ca_pem).map_err(RedisServerError::Spawn)?;
                 let auth = match tls.client_auth {
                     ClientAuth::None => "no",
                     ClientAuth::Required => "yes",

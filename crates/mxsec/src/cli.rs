@@ -29,7 +29,7 @@ pub(crate) enum Command {
     /// could not run (an invalid domain name, an unreadable file, no DNS); the same with
     /// --summary. --summary-of exits 0 once the summary is printed, 2 when the file cannot be
     /// read.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
 
     /// Print the TLS policy a sender must apply to DOMAIN, as the Postfix socketmap reply.
     ///
@@ -349,7 +349,6 @@ pub(crate) struct QueueArgs {
     #[arg(long, value_name = "PATH", requires_all = ["url", "redis_client_cert"])]
     pub(crate) redis_client_key: Option<PathBuf>,
 }
-
 
 /// Whether a command that audits mail servers may connect to special-purpose addresses.
 #[derive(Clone, Copy, Debug, Args)]
@@ -893,11 +892,20 @@ mod tests {
         assert!(parse(&["--queue", url, "a.example"]).is_err());
         assert!(parse(&["--queue", url, "--worker", "--collect"]).is_err());
         // TLS settings go with a queue, and a client certificate with its key.
-        let tls = parse(&["--queue", "rediss://h/", "--worker", "--redis-ca-file", "ca.pem"]);
+        let tls = parse(&[
+            "--queue",
+            "rediss://h/",
+            "--worker",
+            "--redis-ca-file",
+            "ca.pem",
+        ]);
         let Command::Check(args) = tls.unwrap().command else {
             panic!("not a check command");
         };
-        assert_eq!(crate::config::redis_tls(&args.queue).ca_file, Some(PathBuf::from("ca.pem")));
+        assert_eq!(
+            crate::config::redis_tls(&args.queue).ca_file,
+            Some(PathBuf::from("ca.pem"))
+        );
         assert!(parse(&["a.example", "--redis-ca-file", "ca.pem"]).is_err());
         assert!(parse(&["--queue", url, "--worker", "--redis-client-cert", "c.pem"]).is_err());
         // Workers and the collector take their domains from the queue.

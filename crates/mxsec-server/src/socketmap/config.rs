@@ -1020,9 +1020,8 @@ strict_testing = true
 
     #[test]
     fn redis_tls_keys_need_a_rediss_store_and_each_other() {
-        let message = error(
-            "[cache]\nstore = \"redis://127.0.0.1:6379/0\"\nredis_ca_file = \"/ca.pem\"\n",
-        );
+        let message =
+            error("[cache]\nstore = \"redis://127.0.0.1:6379/0\"\nredis_ca_file = \"/ca.pem\"\n");
         assert!(message.starts_with("mxsec.toml:3:"), "{message}");
         assert!(message.contains("cache.redis_ca_file"), "{message}");
         assert!(message.contains("rediss://"), "{message}");

@@ -95,14 +95,12 @@ pub(super) async fn build_engine(
             (store.clone(), store)
         }
         StoreSetting::Redis { url, prefix, tls } => {
-            let store = Arc::new(
-                RedisStore::connect_tls(url, prefix, tls)
-                    .await
-                    .map_err(|source| StartError::Store {
-                        store: url.clone(),
-                        source,
-                    })?,
-            );
+            let store = Arc::new(RedisStore::connect_tls(url, prefix, tls).await.map_err(
+                |source| StartError::Store {
+                    store: url.clone(),
+                    source,
+                },
+            )?);
             (store.clone(), store)
         }
     };

@@ -27,8 +27,8 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::stream::{Stream, StreamExt};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use mxsec_net::redis_client::{self, RedisClientError, RedisTls};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError};
 
 use super::{answered, Done};

@@ -138,7 +138,10 @@ async fn sts_pol_06_redis_tls_client_certificate_when_the_server_requires_one() 
         .await
         .expect_err("no client certificate");
     assert!(
-        matches!(&err, StoreError::RedisConnect { .. } | StoreError::Redis { .. }),
+        matches!(
+            &err,
+            StoreError::RedisConnect { .. } | StoreError::Redis { .. }
+        ),
         "{}",
         chain(&err)
     );
@@ -149,8 +152,11 @@ async fn sts_pol_06_redis_tls_client_certificate_when_the_server_requires_one() 
         .expect("client certificate");
     let cert_file = fixture.dir.path().join("client.pem");
     let key_file = fixture.dir.path().join("client.key");
-    std::fs::write(&cert_file, client.chain_pem(ServedChain::LeafAndIntermediate))
-        .expect("write client.pem");
+    std::fs::write(
+        &cert_file,
+        client.chain_pem(ServedChain::LeafAndIntermediate),
+    )
+    .expect("write client.pem");
     std::fs::write(&key_file, client.key().private_key_pem()).expect("write client.key");
     let tls = RedisTls {
         ca_file: Some(fixture.ca_file()),
