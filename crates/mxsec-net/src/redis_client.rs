@@ -161,6 +161,23 @@ pub fn server(client: &Client) -> String {
     }
 }
 
+/// `url` with its password, if any, replaced by `***`, for messages:
+/// `rediss://:secret@host:6380/0` becomes `rediss://:***@host:6380/0`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, RedisClientError> {
     let read_error = |source| RedisClientError::Read {
         path: path.to_owned(),
@@ -270,6 +287,22 @@ mod tests {
         let path = dir.path().join("ca.pem");
         let err = client("redis://127.0.0.1:6379/", &with_ca(path)).expect_err("redis://");
         assert!(matches!(err, RedisClientError::TlsNeedsRediss), "{err:?}");
+    }
+
+    #[test]
+    fn a_redacted_url_hides_only_the_password() {
+        assert_eq!(
+            redacted_url("rediss://:secret@cache.example:6380/0"),
+            "rediss://:***@cache.example:6380/0"
+        );
+        assert_eq!(
+            redacted_url("redis://mta:p@ss@127.0.0.1/"),
+            "redis://mta:***@127.0.0.1/"
+        );
+        assert_eq!(
+            redacted_url("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mxsec_net::redis_client::redacted_url;
 use mxsec_net::store::{RedisStore, ReportStore, SqliteStore, StoreError};
 use mxsec_net::tlsrpt::build::{build_day, write_files};
 use mxsec_net::tlsrpt::config::TlsRptConfig;
@@ -108,7 +109,7 @@ pub(crate) async fn open_store(
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
         ),
         StoreSetting::Redis { url, prefix, tls } => (
-            url.clone(),
+            redacted_url(url),
             RedisStore::connect_tls(url, prefix, tls)
                 .await
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
