@@ -1,18 +1,21 @@
 //! The Redis scan queue against a real `redis-server` and the testbed: a silent worker's
 //! entries are taken over, checks of one entry by two workers write one result, and an entry
-//! that stopped too many workers is answered with a failure.
+//! that stopped too many workers is answered with a failure; and all of it over TLS
+//! (`rediss://`), verified with a CA file.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::TryStreamExt;
 use mxsec_check::scan::queue::{Queue, WorkerOptions, MAX_DELIVERIES};
 use mxsec_check::scan::Done;
 use mxsec_check::Checker;
 use mxsec_net::dial::ConnectPolicy;
-use mxsec_testbed::redis::RedisServer;
+use mxsec_net::redis_client::RedisTls;
+use mxsec_testbed::pki::TestPki;
+use mxsec_testbed::redis::{ClientAuth, RedisServer, RedisTlsSetup};
 use mxsec_testbed::scenario::Scenario;
 use mxsec_testbed::Testbed;
 
@@ -231,4 +234,39 @@ async fn an_entry_taken_over_too_often_is_answered_with_a_failure() {
     let error = failure["error"].as_str().unwrap();
     assert!(error.contains("taken over 4 times"), "{error}");
     assert!(results.iter().any(|r| r["domain"] == lines[1].as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_over_tls_is_filled_worked_and_collected() {
+    let pki = TestPki::generate(SystemTime::now()).unwrap();
+    let setup = RedisTlsSetup::from_pki(&pki, ClientAuth::None).unwrap();
+    let redis = RedisServer::start_tls(&setup).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, pki.root_pem()).unwrap();
+    let tls = RedisTls {
+        ca_file: Some(ca_file),
+        client_identity: None,
+    };
+    assert!(redis.url().starts_with("rediss://"));
+    let queue = Queue::connect_tls(&redis.url(), "tls", &tls).await.unwrap();
+    let lines = domains(2);
+    enqueue(&queue, &lines).await;
+
+    let testbed = Testbed::start().await.unwrap();
+    let options = WorkerOptions {
+        consumer: String::from("w1"),
+        in_flight: 2,
+        claim_idle: Duration::from_secs(60),
+        max_deliveries: MAX_DELIVERIES,
+    };
+    let counts = tokio::time::timeout(
+        Duration::from_secs(60),
+        queue.work(checker(&testbed).await, options),
+    )
+    .await
+    .expect("the worker ends")
+    .unwrap();
+    assert_eq!(counts.answered, 2, "{counts:?}");
+    assert_eq!(collected(&queue).await, once_each(&lines));
 }

@@ -15,6 +15,7 @@ pub mod dial;
 pub mod dns;
 pub mod flight;
 pub mod observation;
+pub mod redis_client;
 pub mod resolver;
 pub mod setup;
 pub mod smtp_probe;

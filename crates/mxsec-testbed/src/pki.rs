@@ -248,6 +248,16 @@ pub enum IssuedBy {
     OsStoreRoot,
 }
 
+/// What a leaf certificate is for: its extended key usage (RFC 5280 §4.2.1.12).
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+pub enum LeafPurpose {
+    /// A TLS server (`id-kp-serverAuth`).
+    #[default]
+    Server,
+    /// A TLS client (`id-kp-clientAuth`), for servers that require client certificates.
+    Client,
+}
+
 /// Which certificates a server sends for a leaf.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
@@ -270,6 +280,7 @@ pub struct LeafSpec {
     issued_by: IssuedBy,
     key: Option<LeafKey>,
     algorithm: KeyAlgorithm,
+    purpose: LeafPurpose,
 }
 
 impl LeafSpec {
@@ -286,6 +297,7 @@ impl LeafSpec {
             issued_by: IssuedBy::default(),
             key: None,
             algorithm: KeyAlgorithm::default(),
+            purpose: LeafPurpose::default(),
         }
     }
 
@@ -304,6 +316,12 @@ impl LeafSpec {
     /// Uses this existing key instead of generating one (a renewal that keeps its key).
     pub fn key(mut self, key: LeafKey) -> Self {
         self.key = Some(key);
+        self
+    }
+
+    /// Sets what the certificate is for (a server, by default).
+    pub fn purpose(mut self, purpose: LeafPurpose) -> Self {
+        self.purpose = purpose;
         self
     }
 
@@ -618,7 +636,10 @@ fn leaf_params(spec: &LeafSpec, now: SystemTime) -> Result<CertificateParams, Pk
     params.distinguished_name =
         distinguished_name(spec.names.first().map_or("mxsec testbed leaf", |n| n));
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![match spec.purpose {
+        LeafPurpose::Server => ExtendedKeyUsagePurpose::ServerAuth,
+        LeafPurpose::Client => ExtendedKeyUsagePurpose::ClientAuth,
+    }];
     params.not_before = OffsetDateTime::from(not_before);
     params.not_after = OffsetDateTime::from(not_after);
     params.serial_number = Some(random_serial()?);

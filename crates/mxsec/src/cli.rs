@@ -29,7 +29,7 @@ pub(crate) enum Command {
     /// could not run (an invalid domain name, an unreadable file, no DNS); the same with
     /// --summary. --summary-of exits 0 once the summary is printed, 2 when the file cannot be
     /// read.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
 
     /// Print the TLS policy a sender must apply to DOMAIN, as the Postfix socketmap reply.
     ///
@@ -305,7 +305,8 @@ pub(crate) struct CheckArgs {
 #[derive(Clone, Debug, Args)]
 pub(crate) struct QueueArgs {
     /// Spread the scan over several machines through the Redis server at URL
-    /// (`redis://[:PASSWORD@]HOST:PORT/DB`), with one of --enqueue, --worker or --collect.
+    /// (`redis://[:PASSWORD@]HOST:PORT/DB`, or `rediss://` for TLS), with one of --enqueue,
+    /// --worker or --collect.
     #[arg(long = "queue", value_name = "URL", requires = "queue_role")]
     pub(crate) url: Option<String>,
 
@@ -337,6 +338,20 @@ pub(crate) struct QueueArgs {
     /// working worker renews its claims three times in this time).
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub(crate) claim_idle: Duration,
+
+    /// With a rediss:// --queue: verify the server's certificate with the CA certificates of
+    /// this PEM file instead of the system's roots.
+    #[arg(long, value_name = "PATH", requires = "url")]
+    pub(crate) redis_ca_file: Option<PathBuf>,
+
+    /// With a rediss:// --queue: the client certificate (PEM) for a server that requires
+    /// one, with --redis-client-key.
+    #[arg(long, value_name = "PATH", requires_all = ["url", "redis_client_key"])]
+    pub(crate) redis_client_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --redis-client-cert.
+    #[arg(long, value_name = "PATH", requires_all = ["url", "redis_client_cert"])]
+    pub(crate) redis_client_key: Option<PathBuf>,
 }
 
 /// Whether a command that audits mail servers may connect to special-purpose addresses.
@@ -880,6 +895,23 @@ mod tests {
         assert!(parse(&["--worker"]).is_err());
         assert!(parse(&["--queue", url, "a.example"]).is_err());
         assert!(parse(&["--queue", url, "--worker", "--collect"]).is_err());
+        // TLS settings go with a queue, and a client certificate with its key.
+        let tls = parse(&[
+            "--queue",
+            "rediss://h/",
+            "--worker",
+            "--redis-ca-file",
+            "ca.pem",
+        ]);
+        let Command::Check(args) = tls.unwrap().command else {
+            panic!("not a check command");
+        };
+        assert_eq!(
+            crate::config::redis_tls(&args.queue).ca_file,
+            Some(PathBuf::from("ca.pem"))
+        );
+        assert!(parse(&["a.example", "--redis-ca-file", "ca.pem"]).is_err());
+        assert!(parse(&["--queue", url, "--worker", "--redis-client-cert", "c.pem"]).is_err());
         // Workers and the collector take their domains from the queue.
         assert!(parse(&["--queue", url, "--worker", "a.example"]).is_err());
         assert!(parse(&["--queue", url, "--collect", "--file", "list.txt"]).is_err());

@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Result;
 use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::dns::{Backend, DnsError};
+use mxsec_net::redis_client::{ClientIdentity, RedisTls};
 use mxsec_net::setup::{NetSettings, Network};
 use mxsec_net::trust::OsStore;
 use mxsec_testbed::Testbed;
 
-use crate::cli::{DnssecMode, ResolveArgs};
+use crate::cli::{DnssecMode, QueueArgs, ResolveArgs};
 
 /// Loads the trust anchor, CA files and address map, and sets up DNS; every connection
 /// obeys `policy`.
@@ -85,5 +86,21 @@ pub(crate) fn explain_dns(error: &DnsError, args: &ResolveArgs) -> String {
         format!("{error}; {}", bogus_hint(args))
     } else {
         error.to_string()
+    }
+}
+
+/// The TLS settings of a rediss:// `--queue`: `--redis-ca-file`, `--redis-client-cert` and
+/// `--redis-client-key`.
+pub(crate) fn redis_tls(args: &QueueArgs) -> RedisTls {
+    RedisTls {
+        ca_file: args.redis_ca_file.clone(),
+        client_identity: args
+            .redis_client_cert
+            .clone()
+            .zip(args.redis_client_key.clone())
+            .map(|(cert_file, key_file)| ClientIdentity {
+                cert_file,
+                key_file,
+            }),
     }
 }

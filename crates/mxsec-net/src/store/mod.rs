@@ -192,7 +192,20 @@ pub enum StoreError {
         /// The store file.
         path: PathBuf,
     },
-    /// The Redis server could not be reached or refused a command.
+    /// The Redis client cannot be built from the URL and the TLS settings.
+    #[error("Redis policy store")]
+    RedisClient(#[source] crate::redis_client::RedisClientError),
+    /// The Redis server could not be reached: no connection, or the TLS handshake failed
+    /// (a certificate that the trust anchors do not verify, or that does not name the host).
+    #[error("Redis policy store: cannot connect to {server}")]
+    RedisConnect {
+        /// `rediss://HOST:PORT` or `redis://HOST:PORT`, without the password.
+        server: String,
+        /// The Redis client error.
+        #[source]
+        source: ::redis::RedisError,
+    },
+    /// The Redis server refused a command, or the connection broke.
     #[error("Redis policy store: {operation} failed")]
     Redis {
         /// What the store was doing.

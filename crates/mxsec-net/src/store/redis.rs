@@ -20,9 +20,11 @@ use std::fmt;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError};
+use ::redis::RedisError;
 use mxsec_proto::mta_sts::cache::CacheEntry;
 use mxsec_proto::name::DomainName;
+
+use crate::redis_client::{self, RedisTls};
 
 use super::codec::{entry_from_json, entry_to_json};
 use super::{Change, PolicyStore, StoreError};
@@ -109,15 +111,29 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to the Redis server at `url` (`redis://host:port/db`, or `rediss://` for
-    /// TLS) and keeps its keys under `prefix`.
+    /// Connects to the Redis server at `url` (`redis://host:port/db`, or
+    /// `rediss://host:port/db` for TLS, verified against the system's trust anchors) and
+    /// keeps its keys under `prefix`.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Redis`] if the URL is invalid or the server cannot be reached: a
-    /// configured store that does not work is an error at start, never a silent fallback.
+    /// As for [`RedisStore::connect_tls`].
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = Client::open(url).map_err(redis_error("parse the URL"))?;
+        Self::connect_tls(url, prefix, &RedisTls::default()).await
+    }
+
+    /// Connects to the Redis server at `url` with the TLS settings `tls` (a CA file, a client
+    /// certificate; for a `rediss://` URL only) and keeps its keys under `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::RedisClient`] if the URL or the TLS settings are invalid,
+    /// [`StoreError::RedisConnect`] if the server cannot be reached or its certificate is
+    /// refused, [`StoreError::Redis`] if it does not answer: a configured store that does
+    /// not work is an error at start, never a silent fallback.
+    pub async fn connect_tls(url: &str, prefix: &str, tls: &RedisTls) -> Result<Self, StoreError> {
+        let client = redis_client::client(url, tls).map_err(StoreError::RedisClient)?;
+        let server = redis_client::server(&client);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
@@ -125,7 +141,7 @@ impl RedisStore {
             .set_max_delay(RECONNECT_MAX_DELAY);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
-            .map_err(redis_error("connect"))?;
+            .map_err(|source| StoreError::RedisConnect { server, source })?;
         let store = Self {
             conn,
             prefix: prefix.to_owned(),

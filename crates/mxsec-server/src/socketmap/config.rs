@@ -25,8 +25,13 @@
 //! ca_files = []                       # extra CA files besides the WebPKI roots
 //!
 //! [cache]
-//! store = "/var/lib/mxsec/policies.sqlite3"   # or "redis://127.0.0.1:6379/0"
+//! store = "/var/lib/mxsec/policies.sqlite3"   # or "redis://127.0.0.1:6379/0",
+//!                                     # or "rediss://HOST:6380/0" for TLS
 //! redis_prefix = "mxsec:"
+//! redis_ca_file = "/etc/mxsec/redis-ca.pem"  # rediss://: the CA of the server's
+//!                                     # certificate, instead of the system roots (optional)
+//! redis_client_cert = "/etc/mxsec/redis-client.pem"  # rediss://: a client certificate
+//! redis_client_key = "/etc/mxsec/redis-client.key"   # and its key (optional, together)
 //! max_answer_ttl = 300                # seconds an answer is reused, at most
 //! failure_ttl = 5                     # seconds a TEMP answer is reused, at most 10
 //! answer_entries = 30000             # destinations whose answers are kept, at most
@@ -63,6 +68,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mxsec_net::dns::Backend;
+use mxsec_net::redis_client::{ClientIdentity, RedisTls};
 use mxsec_net::tlsrpt::config::TlsRptConfig;
 use mxsec_proto::decision::DecisionConfig;
 use serde::Deserialize;
@@ -154,10 +160,14 @@ pub enum StoreSetting {
     Sqlite(PathBuf),
     /// A Redis server, with a key prefix.
     Redis {
-        /// `redis://` or `rediss://` URL.
+        /// `redis://` or `rediss://` URL (TLS).
         url: String,
         /// The prefix of every key (`cache.redis_prefix`).
         prefix: String,
+        /// For a `rediss://` URL: the CA file that verifies the server instead of the system
+        /// roots (`cache.redis_ca_file`), and a client certificate and key
+        /// (`cache.redis_client_cert`, `cache.redis_client_key`).
+        tls: RedisTls,
     },
 }
 
@@ -447,11 +457,60 @@ struct TlsFile {
 struct CacheFile {
     store: Option<Spanned<String>>,
     redis_prefix: Option<String>,
+    redis_ca_file: Option<Spanned<PathBuf>>,
+    redis_client_cert: Option<Spanned<PathBuf>>,
+    redis_client_key: Option<Spanned<PathBuf>>,
     max_answer_ttl: Option<Spanned<u64>>,
     failure_ttl: Option<Spanned<u64>>,
     answer_entries: Option<Spanned<usize>>,
     dns_entries: Option<Spanned<usize>>,
     validation_entries: Option<Spanned<usize>>,
+}
+
+impl CacheFile {
+    /// The TLS settings of a Redis store: only for a `rediss://` URL (`tls`), and a client
+    /// certificate only with its key.
+    fn redis_tls(&self, tls: bool) -> Result<RedisTls, Bad> {
+        let keys = [
+            ("cache.redis_ca_file", &self.redis_ca_file),
+            ("cache.redis_client_cert", &self.redis_client_cert),
+            ("cache.redis_client_key", &self.redis_client_key),
+        ];
+        if !tls {
+            if let Some((key, Some(value))) = keys.into_iter().find(|(_, v)| v.is_some()) {
+                return Err(bad(
+                    value,
+                    key,
+                    "applies to a rediss:// store (Redis over TLS) only",
+                ));
+            }
+        }
+        let client_identity = match (&self.redis_client_cert, &self.redis_client_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(ClientIdentity {
+                cert_file: cert.get_ref().clone(),
+                key_file: key.get_ref().clone(),
+            }),
+            (Some(cert), None) => {
+                return Err(bad(
+                    cert,
+                    "cache.redis_client_cert",
+                    "needs cache.redis_client_key, the certificate's private key",
+                ))
+            }
+            (None, Some(key)) => {
+                return Err(bad(
+                    key,
+                    "cache.redis_client_key",
+                    "needs cache.redis_client_cert, the key's certificate",
+                ))
+            }
+        };
+        Ok(RedisTls {
+            ca_file: self.redis_ca_file.as_ref().map(|f| f.get_ref().clone()),
+            client_identity,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -624,6 +683,7 @@ impl File {
                             .redis_prefix
                             .clone()
                             .unwrap_or_else(|| "mxsec:".into()),
+                        tls: self.cache.redis_tls(value.starts_with("rediss://"))?,
                     }
                 } else if let Some(path) = value.strip_prefix("sqlite://") {
                     StoreSetting::Sqlite(PathBuf::from(path))
@@ -638,6 +698,10 @@ impl File {
                 }
             }
         };
+        if let StoreSetting::Sqlite(_) = store {
+            // Refuses Redis TLS settings that a SQLite store would ignore.
+            self.cache.redis_tls(false)?;
+        }
         let cache = CacheSettings {
             store,
             max_answer_ttl: secs(within(
@@ -835,7 +899,8 @@ strict_testing = true
             config.cache.store,
             StoreSetting::Redis {
                 url: "redis://127.0.0.1:6379/0".into(),
-                prefix: "mta:".into()
+                prefix: "mta:".into(),
+                tls: RedisTls::default(),
             }
         );
         assert_eq!(config.refresh.concurrency, 8);
@@ -942,5 +1007,44 @@ strict_testing = true
             message.contains("key `tlsrpt.relay`: \"localhost\" is not HOST:PORT"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn rediss_store_takes_a_ca_file_and_a_client_certificate() {
+        let config = parse(
+            "[cache]\nstore = \"rediss://cache.example:6380/0\"\n\
+             redis_ca_file = \"/etc/mxsec/redis-ca.pem\"\n\
+             redis_client_cert = \"/etc/mxsec/c.pem\"\nredis_client_key = \"/etc/mxsec/c.key\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.cache.store,
+            StoreSetting::Redis {
+                url: "rediss://cache.example:6380/0".into(),
+                prefix: "mxsec:".into(),
+                tls: RedisTls {
+                    ca_file: Some("/etc/mxsec/redis-ca.pem".into()),
+                    client_identity: Some(ClientIdentity {
+                        cert_file: "/etc/mxsec/c.pem".into(),
+                        key_file: "/etc/mxsec/c.key".into(),
+                    }),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn redis_tls_keys_need_a_rediss_store_and_each_other() {
+        let message =
+            error("[cache]\nstore = \"redis://127.0.0.1:6379/0\"\nredis_ca_file = \"/ca.pem\"\n");
+        assert!(message.starts_with("mxsec.toml:3:"), "{message}");
+        assert!(message.contains("cache.redis_ca_file"), "{message}");
+        assert!(message.contains("rediss://"), "{message}");
+        let message = error(
+            "[cache]\nstore = \"rediss://127.0.0.1:6380/0\"\nredis_client_cert = \"/c.pem\"\n",
+        );
+        assert!(message.contains("cache.redis_client_key"), "{message}");
+        let message = error("[cache]\nredis_ca_file = \"/ca.pem\"\n");
+        assert!(message.contains("cache.redis_ca_file"), "{message}");
     }
 }

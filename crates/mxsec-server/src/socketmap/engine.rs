@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mxsec_net::dial::ConnectPolicy;
 use mxsec_net::dns::Backend;
+use mxsec_net::redis_client::redacted_url;
 use mxsec_net::resolver::DestinationResolver;
 use mxsec_net::setup::{NetSettings, Network, SetupError};
 use mxsec_net::store::{PolicyStore, RedisStore, ReportStore, SqliteStore, StoreError};
@@ -51,7 +52,7 @@ pub enum StartError {
     /// The policy store could not be opened.
     #[error("cannot open the policy store {store} (cache.store)")]
     Store {
-        /// The SQLite file or the Redis URL.
+        /// The SQLite file or the Redis URL, without its password.
         store: String,
         /// Why.
         source: StoreError,
@@ -100,13 +101,13 @@ pub(super) async fn build_engine(
             })?);
             (store.clone(), store)
         }
-        StoreSetting::Redis { url, prefix } => {
-            let store = Arc::new(RedisStore::connect(url, prefix).await.map_err(|source| {
-                StartError::Store {
-                    store: url.clone(),
+        StoreSetting::Redis { url, prefix, tls } => {
+            let store = Arc::new(RedisStore::connect_tls(url, prefix, tls).await.map_err(
+                |source| StartError::Store {
+                    store: redacted_url(url),
                     source,
-                }
-            })?);
+                },
+            )?);
             (store.clone(), store)
         }
     };

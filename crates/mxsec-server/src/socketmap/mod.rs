@@ -21,10 +21,11 @@
 //! a message that says what to fix. [`Daemon::shutdown`] (the binary calls it on `SIGTERM` or
 //! `SIGINT`) stops accepting, answers the requests already received, and waits up to
 //! `limits.shutdown_timeout` for connections to close. [`Daemon::reload`] (on `SIGHUP`) reads
-//! the configuration again: zones, limits, cache and refresh settings apply
-//! to new requests at once, a changed `[dns]`, `[tls]`, `cache.store`, `cache.answer_entries`,
-//! `cache.dns_entries` or `cache.validation_entries` rebuilds the resolver and its caches, and a changed `[listen]` or
-//! `[tlsrpt]` needs a restart. An invalid file is logged and ignored.
+//! the configuration again: zones, limits, cache and refresh settings apply to new requests at
+//! once, a changed `[dns]`, `[tls]`, `cache.store` (or its `redis_ca_file`,
+//! `redis_client_cert`, `redis_client_key`), `cache.answer_entries`, `cache.dns_entries` or
+//! `cache.validation_entries` rebuilds the resolver and its caches, and a changed `[listen]`
+//! or `[tlsrpt]` needs a restart. An invalid file is logged and ignored.
 
 pub mod client;
 pub mod config;

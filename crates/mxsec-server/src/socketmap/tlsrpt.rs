@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mxsec_net::dns::Dns;
+use mxsec_net::redis_client::redacted_url;
 use mxsec_net::store::{RedisStore, ReportStore, SqliteStore, StoreError};
 use mxsec_net::tlsrpt::build::{build_day, write_files};
 use mxsec_net::tlsrpt::config::{LogSource, TlsRptConfig, TlsRptConfigError};
@@ -279,9 +280,9 @@ pub(crate) async fn open_store(
                 .await
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
         ),
-        StoreSetting::Redis { url, prefix } => (
-            url.clone(),
-            RedisStore::connect(url, prefix)
+        StoreSetting::Redis { url, prefix, tls } => (
+            redacted_url(url),
+            RedisStore::connect_tls(url, prefix, tls)
                 .await
                 .map(|s| Arc::new(s) as Arc<dyn ReportStore>),
         ),

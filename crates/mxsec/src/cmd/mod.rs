@@ -21,7 +21,7 @@ use crate::cli::Command;
 /// Runs a subcommand.
 pub(crate) async fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Check(args) => check::run(args).await,
+        Command::Check(args) => check::run(*args).await,
         Command::Query(args) => query::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Sts(args) => sts::run(args).await,

@@ -38,6 +38,8 @@ pub(crate) struct Setup {
     pub(crate) store: String,
     /// The connect map (where published addresses really are).
     pub(crate) connect_map: PathBuf,
+    /// More keys of `[cache]`, one per line.
+    pub(crate) cache_extra: String,
     /// More TOML, appended to the configuration.
     pub(crate) extra: String,
 }
@@ -50,6 +52,7 @@ impl Setup {
             dns: *dns,
             store: dir.join("policies.sqlite3").display().to_string(),
             connect_map: files.connect_map.clone(),
+            cache_extra: String::new(),
             extra: String::new(),
         }
     }
@@ -90,6 +93,7 @@ ca_files = ["{ca}"]
 [cache]
 store = "{store}"
 failure_ttl = 1
+{cache_extra}
 
 [refresh]
 interval = 3600
@@ -100,6 +104,7 @@ interval = 3600
             anchor = files.trust_anchor.display(),
             ca = files.ca_file.display(),
             store = setup.store,
+            cache_extra = setup.cache_extra,
             extra = setup.extra,
         );
         std::fs::write(&config, text).expect("write config");

@@ -5,11 +5,13 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mxsec_net::redis_client::RedisTls;
 use mxsec_net::store::{PolicyStore, RedisStore, SqliteStore};
 use mxsec_proto::mta_sts::cache::{CacheEntry, CachedPolicy};
 use mxsec_proto::mta_sts::record::PolicyId;
 use mxsec_proto::name::DomainName;
-use mxsec_testbed::redis::RedisServer;
+use mxsec_testbed::pki::TestPki;
+use mxsec_testbed::redis::{ClientAuth, RedisServer, RedisTlsSetup};
 use mxsec_testbed::scenario::Scenario;
 
 use crate::harness::{testbed, Daemon, DnsRelay, Setup};
@@ -170,6 +172,84 @@ fn sts_fetch_07_cached_policy_survives_dns_https_and_restart_redis() {
         RedisServer::start().expect("redis-server must be installed (scripts/test installs it)");
     let store = Store::Redis(redis.url());
     cached_policy_survives(store, dir.path());
+    redis.stop();
+}
+
+/// STS-FETCH-07 with the store on Redis over TLS (`rediss://`, verified with
+/// `cache.redis_ca_file`): the policy the daemon learns is in the shared store.
+#[test]
+fn sts_fetch_07_daemon_caches_policies_in_redis_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate(SystemTime::now()).unwrap();
+    let redis = RedisServer::start_tls(&RedisTlsSetup::from_pki(&pki, ClientAuth::None).unwrap())
+        .expect("redis-server must be installed (scripts/test installs it)");
+    let ca_file = dir.path().join("redis-ca.pem");
+    std::fs::write(&ca_file, pki.root_pem()).unwrap();
+    let scenario = Scenario::find("sts-enforce").unwrap();
+    let mut setup = Setup::new(dir.path());
+    setup.store = redis.url();
+    setup.cache_extra = format!("redis_ca_file = \"{}\"", ca_file.display());
+
+    let daemon = Daemon::start(dir.path(), &setup);
+    let answer = daemon.query("postfix", &scenario.domain());
+    assert!(scenario.expected_query().matches(&answer), "{answer}");
+    assert!(daemon.stop());
+
+    let tls = RedisTls {
+        ca_file: Some(ca_file),
+        client_identity: None,
+    };
+    let domain = DomainName::parse(&scenario.domain()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let entry = runtime.block_on(async {
+        let store = RedisStore::connect_tls(&redis.url(), "mxsec:", &tls)
+            .await
+            .unwrap();
+        store.get(&domain, now()).await.unwrap()
+    });
+    assert!(entry.and_then(|e| e.policy().cloned()).is_some());
+    redis.stop();
+}
+
+/// A Redis store whose certificate the trust anchors refuse (here the system's roots, which
+/// lack the testbed's CA) stops the daemon at start, with a message naming the server: a
+/// configured store that does not work is never a silent fallback.
+#[test]
+fn redis_tls_store_refused_at_the_handshake_stops_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate(SystemTime::now()).unwrap();
+    let redis = RedisServer::start_tls(&RedisTlsSetup::from_pki(&pki, ClientAuth::None).unwrap())
+        .expect("redis-server must be installed (scripts/test installs it)");
+    let config = dir.path().join("mxsec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[listen]\ntcp = [\"127.0.0.1:0\"]\n\n[cache]\nstore = \"{}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mxsec"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the daemon started with a store it cannot verify");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let server = format!("rediss://localhost:{}", redis.port());
+    assert!(stderr.contains(&server), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
     redis.stop();
 }
 

@@ -27,6 +27,7 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::stream::{Stream, StreamExt};
+use mxsec_net::redis_client::{self, RedisClientError, RedisTls};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError};
 
@@ -56,6 +57,19 @@ const GROUP: &str = "workers";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueueError {
+    /// The Redis client cannot be built from the URL and the TLS settings.
+    #[error("Redis queue")]
+    Client(#[source] RedisClientError),
+    /// The Redis server could not be reached: no connection, or the TLS handshake failed
+    /// (a certificate that the trust anchors do not verify, or that does not name the host).
+    #[error("Redis queue: cannot connect to {server}")]
+    Connect {
+        /// `rediss://HOST:PORT` or `redis://HOST:PORT`, without the password.
+        server: String,
+        /// The client's error.
+        #[source]
+        source: RedisError,
+    },
     /// A Redis request failed, or its reply was not what the command returns.
     #[error("Redis queue: {operation} failed")]
     Redis {
@@ -143,15 +157,27 @@ pub struct EnqueueCounts {
 }
 
 impl Queue {
-    /// Connects to the Redis server at `url` (`redis://[:PASSWORD@]HOST:PORT/DB`) and uses
-    /// the queue `name` on it. This build has no TLS for Redis: across an untrusted network,
-    /// reach the server through a tunnel.
+    /// Connects to the Redis server at `url` (`redis://[:PASSWORD@]HOST:PORT/DB`, or
+    /// `rediss://` for TLS, verified against the system's trust anchors) and uses the queue
+    /// `name` on it.
     ///
     /// # Errors
     ///
-    /// [`QueueError::Redis`] if the URL is invalid or the server cannot be reached.
+    /// As for [`Queue::connect_tls`].
     pub async fn connect(url: &str, name: &str) -> Result<Self, QueueError> {
-        let client = Client::open(url).map_err(redis_error("parse the URL"))?;
+        Self::connect_tls(url, name, &RedisTls::default()).await
+    }
+
+    /// Connects to the Redis server at `url` with the TLS settings `tls` (a CA file, a client
+    /// certificate; for a `rediss://` URL only) and uses the queue `name` on it.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Client`] if the URL or the TLS settings are invalid,
+    /// [`QueueError::Connect`] if the server cannot be reached or its certificate is refused,
+    /// [`QueueError::Redis`] if it does not answer.
+    pub async fn connect_tls(url: &str, name: &str, tls: &RedisTls) -> Result<Self, QueueError> {
+        let client = redis_client::client(url, tls).map_err(QueueError::Client)?;
         let conn = manager(&client, TIMEOUT).await?;
         redis::cmd("PING")
             .exec_async(&mut conn.clone())
@@ -268,7 +294,10 @@ async fn manager(client: &Client, response: Duration) -> Result<ConnectionManage
         .set_max_delay(RECONNECT_MAX_DELAY);
     ConnectionManager::new_with_config(client.clone(), config)
         .await
-        .map_err(redis_error("connect"))
+        .map_err(|source| QueueError::Connect {
+            server: redis_client::server(client),
+            source,
+        })
 }
 
 /// One stream entry as Redis returns it: its id and its fields and values, alternating.

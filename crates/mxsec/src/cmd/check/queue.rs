@@ -14,9 +14,13 @@ use crate::cli::CheckArgs;
 
 /// Runs the role the command line chose.
 pub(super) async fn run(args: &CheckArgs, url: &str) -> Result<ExitCode> {
-    let queue = Queue::connect(url, &args.queue.name)
-        .await
-        .context("cannot use the --queue server")?;
+    let queue = Queue::connect_tls(
+        url,
+        &args.queue.name,
+        &crate::config::redis_tls(&args.queue),
+    )
+    .await
+    .context("cannot use the --queue server")?;
     if args.queue.worker {
         work(args, &queue).await
     } else if args.queue.collect {
