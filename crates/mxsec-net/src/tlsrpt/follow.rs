@@ -70,6 +70,37 @@ pub struct StepCounts {
     pub sessions: u64,
 }
 
+/// The store the followers count into, with the batch a failed write left: it is written
+/// first at the next step, so nothing read is lost and no line counted twice.
+pub(super) struct BatchWriter {
+    pub(super) store: Arc<dyn ReportStore>,
+    kept: Option<ReportBatch>,
+}
+
+impl BatchWriter {
+    pub(super) fn new(store: Arc<dyn ReportStore>) -> Self {
+        Self { store, kept: None }
+    }
+
+    /// Writes the batch a failed write left, if any.
+    pub(super) async fn write_kept(&mut self) -> Result<(), StoreError> {
+        match self.kept.take() {
+            Some(batch) => self.write(batch).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `batch` (its counts and position in one transaction), or keeps it for
+    /// [`BatchWriter::write_kept`].
+    pub(super) async fn write(&mut self, batch: ReportBatch) -> Result<(), StoreError> {
+        if let Err(e) = self.store.apply(batch.clone()).await {
+            self.kept = Some(batch);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
 /// The file being read: which one, and where.
 #[derive(Debug)]
 struct OpenLog {
@@ -83,11 +114,9 @@ pub struct Follower {
     path: PathBuf,
     source: String,
     local: UtcOffset,
-    store: Arc<dyn ReportStore>,
+    store: BatchWriter,
     tracker: SessionTracker,
     open: Option<OpenLog>,
-    /// A batch read but not yet stored (the store failed).
-    unstored: Option<ReportBatch>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -108,10 +137,9 @@ impl Follower {
             source: source_key(&path),
             path,
             local,
-            store,
+            store: BatchWriter::new(store),
             tracker: SessionTracker::new(),
             open: None,
-            unstored: None,
         }
     }
 
@@ -131,12 +159,7 @@ impl Follower {
     /// Fails if the log cannot be read or the store written; what was read is kept and
     /// stored first by the next step.
     pub async fn step(&mut self, now: OffsetDateTime) -> Result<StepCounts, FollowError> {
-        if let Some(batch) = self.unstored.take() {
-            if let Err(e) = self.store.apply(batch.clone()).await {
-                self.unstored = Some(batch);
-                return Err(e.into());
-            }
-        }
+        self.store.write_kept().await?;
         if self.open.is_none() {
             self.open = self.reopen().await?;
         }
@@ -161,10 +184,7 @@ impl Follower {
         if at_end {
             self.check_replaced().await?;
         }
-        if let Err(e) = self.store.apply(batch.clone()).await {
-            self.unstored = Some(batch);
-            return Err(e.into());
-        }
+        self.store.write(batch).await?;
         Ok(counts)
     }
 
@@ -174,7 +194,7 @@ impl Follower {
         let Some((file, identity, len)) = open(&self.path).await? else {
             return Ok(None);
         };
-        let stored = self.store.position(&self.source).await?;
+        let stored = self.store.store.position(&self.source).await?;
         let offset = stored
             .as_deref()
             .and_then(parse_position)

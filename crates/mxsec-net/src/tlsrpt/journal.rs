@@ -26,7 +26,7 @@ use time::{OffsetDateTime, UtcOffset};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
 
-use super::follow::{count_line, FollowError, StepCounts};
+use super::follow::{count_line, BatchWriter, FollowError, StepCounts};
 use crate::store::{ReportBatch, ReportStore};
 
 /// The store key of the journal's position.
@@ -114,11 +114,9 @@ fn stop(child: &mut std::process::Child) {
 /// Follows the journal; see the module documentation.
 pub struct JournalFollower {
     start: StartReader,
-    store: Arc<dyn ReportStore>,
+    store: BatchWriter,
     tracker: SessionTracker,
     reader: Option<(JournalReader, LineSplitter)>,
-    /// A batch read but not yet stored (the store failed).
-    unstored: Option<ReportBatch>,
 }
 
 impl std::fmt::Debug for JournalFollower {
@@ -135,10 +133,9 @@ impl JournalFollower {
     pub fn new(start: StartReader, store: Arc<dyn ReportStore>) -> Self {
         Self {
             start,
-            store,
+            store: BatchWriter::new(store),
             tracker: SessionTracker::new(),
             reader: None,
-            unstored: None,
         }
     }
 
@@ -160,14 +157,9 @@ impl JournalFollower {
     /// Fails if the reader cannot be started or read, or the store written; what was read
     /// is kept and stored first by the next step.
     pub async fn step(&mut self, now: OffsetDateTime) -> Result<StepCounts, FollowError> {
-        if let Some(batch) = self.unstored.take() {
-            if let Err(e) = self.store.apply(batch.clone()).await {
-                self.unstored = Some(batch);
-                return Err(e.into());
-            }
-        }
+        self.store.write_kept().await?;
         if self.reader.is_none() {
-            let cursor = self.store.position(SOURCE).await?;
+            let cursor = self.store.store.position(SOURCE).await?;
             let reader = (self.start)(cursor.as_deref()).map_err(read_error)?;
             self.reader = Some((reader, LineSplitter::default()));
         }
@@ -206,10 +198,7 @@ impl JournalFollower {
             return Ok(counts);
         }
         batch.position = cursor.map(|c| (SOURCE.to_owned(), c));
-        if let Err(e) = self.store.apply(batch.clone()).await {
-            self.unstored = Some(batch);
-            return Err(e.into());
-        }
+        self.store.write(batch).await?;
         Ok(counts)
     }
 }
