@@ -2,6 +2,8 @@
 //! (day, domain), `tlsrpt_position` the position of each log (schema version 2), and
 //! `tlsrpt_delivery` one [`DeliveryState`] as JSON per (day, domain) (schema version 3).
 
+use std::path::Path;
+
 use mxsec_proto::name::DomainName;
 use mxsec_proto::tlsrpt::day_record::DayRecord;
 use mxsec_proto::tlsrpt::outbox::DeliveryState;
@@ -88,21 +90,14 @@ impl ReportStore for SqliteStore {
         let path = self.path.clone();
         let day = day_key(day);
         self.call(move |conn| {
-            let rows: Vec<(String, String)> = conn
-                .prepare_cached(
-                    "SELECT domain, record FROM tlsrpt_day WHERE day = ?1 ORDER BY domain",
-                )
-                .and_then(|mut s| {
-                    s.query_map(params![day], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<Result<_, _>>()
-                })
-                .map_err(|e| sqlite_error(&path, e))?;
-            rows.into_iter()
-                .map(|(domain, json)| {
-                    let key = format!("{day} {domain}");
-                    Ok((codec::domain(&key, &domain)?, decode(&key, &json)?))
-                })
-                .collect()
+            rows_of_day(
+                conn,
+                &path,
+                "SELECT domain, record FROM tlsrpt_day WHERE day = ?1 ORDER BY domain",
+                &day,
+                "",
+                decode,
+            )
         })
         .await
     }
@@ -137,21 +132,14 @@ impl ReportStore for SqliteStore {
         let path = self.path.clone();
         let day = day_key(day);
         self.call(move |conn| {
-            let rows: Vec<(String, String)> = conn
-                .prepare_cached(
-                    "SELECT domain, state FROM tlsrpt_delivery WHERE day = ?1 ORDER BY domain",
-                )
-                .and_then(|mut s| {
-                    s.query_map(params![day], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<Result<_, _>>()
-                })
-                .map_err(|e| sqlite_error(&path, e))?;
-            rows.into_iter()
-                .map(|(domain, json)| {
-                    let key = format!("{day} {domain} delivery");
-                    Ok((codec::domain(&key, &domain)?, decode_delivery(&key, &json)?))
-                })
-                .collect()
+            rows_of_day(
+                conn,
+                &path,
+                "SELECT domain, state FROM tlsrpt_delivery WHERE day = ?1 ORDER BY domain",
+                &day,
+                " delivery",
+                decode_delivery,
+            )
         })
         .await
     }
@@ -200,10 +188,35 @@ impl ReportStore for SqliteStore {
 }
 
 /// How many domains `day` has records for.
-fn domains(conn: &Connection, path: &std::path::Path, day: &str) -> Result<usize, StoreError> {
+fn domains(conn: &Connection, path: &Path, day: &str) -> Result<usize, StoreError> {
     let n: i64 = conn
         .prepare_cached("SELECT count(*) FROM tlsrpt_day WHERE day = ?1")
         .and_then(|mut s| s.query_row(params![day], |r| r.get(0)))
         .map_err(|e| sqlite_error(path, e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The `(domain, JSON)` rows of `day` that `select` gives, each decoded by `decode`; an
+/// undecodable row is an error naming it (`<day> <domain><what>`).
+fn rows_of_day<T>(
+    conn: &Connection,
+    path: &Path,
+    select: &str,
+    day: &str,
+    what: &str,
+    decode: fn(&str, &str) -> Result<T, StoreError>,
+) -> Result<Vec<(DomainName, T)>, StoreError> {
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached(select)
+        .and_then(|mut s| {
+            s.query_map(params![day], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(|e| sqlite_error(path, e))?;
+    rows.into_iter()
+        .map(|(domain, json)| {
+            let key = format!("{day} {domain}{what}");
+            Ok((codec::domain(&key, &domain)?, decode(&key, &json)?))
+        })
+        .collect()
 }
