@@ -9,6 +9,11 @@
 //! [`ProbeLimits::rate`] new connections per second, and after a probe that got no greeting,
 //! the next connection to that address waits, twice as long after each further failure up to
 //! [`ProbeLimits::backoff_max`].
+//!
+//! MTA-STS policy fetches cannot be shared (each domain's policy host has its own name), but
+//! the policy hosts of many domains often share an address (a hosting provider's web server):
+//! [`Prober::policy_slot`] keeps the fetches to one address within the same per-address limit,
+//! counted apart from the SMTP connections.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -19,7 +24,7 @@ use moka::future::Cache;
 use mxsec_net::dial::Dialer;
 use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport};
 use mxsec_proto::name::DomainName;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// The limits of a shared [`Prober`].
@@ -74,6 +79,8 @@ struct Shared {
     limits: ProbeLimits,
     results: Cache<(IpAddr, DomainName), Arc<ProbeReport>>,
     addresses: Cache<IpAddr, Arc<AddressState>>,
+    /// The connection slots of each policy host address (HTTPS).
+    policy_hosts: Cache<IpAddr, Arc<Semaphore>>,
     global: Semaphore,
     /// The earliest instant of the next connection, under a rate.
     next_slot: Mutex<Instant>,
@@ -106,6 +113,7 @@ impl Prober {
                 limits,
                 results: Cache::new(limits.cache_entries),
                 addresses: Cache::new(limits.cache_entries),
+                policy_hosts: Cache::new(limits.cache_entries),
                 global: Semaphore::new(limits.global.max(1)),
                 next_slot: Mutex::new(Instant::now()),
                 requested: AtomicU64::new(0),
@@ -131,6 +139,21 @@ impl Prober {
             .results
             .get_with(key, shared.run_probe(dialer, address, options))
             .await
+    }
+
+    /// Waits for a connection slot to the MTA-STS policy host at `address`: at most
+    /// [`ProbeLimits::per_address`] policy fetches to one address at once, apart from the SMTP
+    /// connections to it. The slot is held while the permit lives; a direct prober has no
+    /// limit and gives none.
+    pub async fn policy_slot(&self, address: IpAddr) -> Option<OwnedSemaphorePermit> {
+        let shared = self.shared.as_ref()?;
+        let per_address = shared.limits.per_address.max(1);
+        let slots = shared
+            .policy_hosts
+            .get_with(address, async move { Arc::new(Semaphore::new(per_address)) })
+            .await;
+        // The semaphore is never closed, so acquiring cannot fail.
+        slots.acquire_owned().await.ok()
     }
 
     /// The counts so far (zero for a direct prober).
@@ -218,5 +241,27 @@ mod tests {
             .map(|n| backoff(&limits, n).as_secs())
             .into();
         assert_eq!(waits, [1, 2, 4, 60, 60, 60]);
+    }
+
+    #[tokio::test]
+    async fn policy_fetches_to_one_address_wait_for_a_slot() {
+        let prober = Prober::shared(ProbeLimits {
+            per_address: 2,
+            ..ProbeLimits::default()
+        });
+        let shared_host: IpAddr = [192, 0, 2, 1].into();
+        let other_host: IpAddr = [192, 0, 2, 2].into();
+        let first = prober.policy_slot(shared_host).await;
+        let second = prober.policy_slot(shared_host).await;
+        assert!(first.is_some() && second.is_some());
+        let wait = Duration::from_millis(50);
+        let third = tokio::time::timeout(wait, prober.policy_slot(shared_host)).await;
+        assert!(third.is_err(), "a third fetch to the same address must wait");
+        let elsewhere = tokio::time::timeout(wait, prober.policy_slot(other_host)).await;
+        assert!(matches!(elsewhere, Ok(Some(_))));
+        drop(first);
+        let freed = tokio::time::timeout(wait, prober.policy_slot(shared_host)).await;
+        assert!(matches!(freed, Ok(Some(_))));
+        assert!(Prober::direct().policy_slot(shared_host).await.is_none());
     }
 }
