@@ -19,6 +19,7 @@ use crate::dns::{DnsServer, DnsServerError, Zone};
 use crate::https::{HostSource, HttpsError, HttpsServer, PolicyHost, Recording, Reply, ServedHost};
 use crate::pki::{IssuedBy, KeyAlgorithm, Leaf, LeafKey, LeafSpec, PkiError, ServedChain, TestPki, Validity};
 use crate::relay;
+use crate::scenario::Route;
 use crate::smtp::{Credentials, MxBehaviour, SmtpServer, SmtpServerError, StartTls, TlsIdentity};
 
 /// How many policy hosts the HTTPS server keeps ready; it starts again empty when full.
@@ -79,6 +80,7 @@ pub struct PopulationServer {
     _https: HttpsServer,
     _smtp: Vec<SmtpServer>,
     files: PopulationFiles,
+    routes: Vec<Route>,
     smtp_connections: Arc<AtomicU64>,
     https_connections: Arc<AtomicU64>,
     _dir: tempfile::TempDir,
@@ -98,7 +100,7 @@ impl PopulationServer {
         let pki = Arc::new(TestPki::generate(SystemTime::now())?);
         let smtp_connections = Arc::new(AtomicU64::new(0));
         let https_connections = Arc::new(AtomicU64::new(0));
-        let mut routes: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+        let mut routes: Vec<Route> = Vec::new();
         let mut zones = Vec::with_capacity(PROVIDERS.len());
         let mut smtp = Vec::new();
         for (index, provider) in PROVIDERS.iter().enumerate() {
@@ -141,7 +143,10 @@ impl PopulationServer {
                     )
                     .await
                     .map_err(io("cannot start an SMTP relay"))?;
-                    routes.push((SocketAddr::new(published, 25), local));
+                    routes.push(Route {
+                        published: SocketAddr::new(published, 25),
+                        local,
+                    });
                 }
                 smtp.push(server);
             }
@@ -177,7 +182,10 @@ impl PopulationServer {
             )
             .await
             .map_err(io("cannot start an HTTPS relay"))?;
-            routes.push((SocketAddr::new(policy_address(number).into(), 443), local));
+            routes.push(Route {
+                published: SocketAddr::new(policy_address(number).into(), 443),
+                local,
+            });
         }
 
         let dir = tempfile::tempdir().map_err(io("cannot make a directory for the files"))?;
@@ -190,7 +198,7 @@ impl PopulationServer {
         let connect_map = dir.path().join("connect-map.txt");
         let map: String = routes
             .iter()
-            .map(|(published, local)| format!("{published} {local}\n"))
+            .map(|route| format!("{} {}\n", route.published, route.local))
             .collect();
         std::fs::write(&connect_map, map).map_err(io("cannot write the connect map"))?;
         Ok(Self {
@@ -202,6 +210,7 @@ impl PopulationServer {
                 ca_file,
                 connect_map,
             },
+            routes,
             smtp_connections,
             https_connections,
             _dir: dir,
@@ -216,6 +225,11 @@ impl PopulationServer {
     /// The files for clients.
     pub fn files(&self) -> &PopulationFiles {
         &self.files
+    }
+
+    /// Every published address and the loopback relay behind it.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
     }
 
     /// What the servers saw so far.
