@@ -22,9 +22,7 @@ async fn checker(server: &PopulationServer, prober: Prober) -> Checker {
     let config = DnsConfig::builder()
         .backend(Backend::Validate)
         .nameserver(server.dns_addr())
-        .trust_anchor(TrustAnchorSource::File(
-            server.files().trust_anchor.clone(),
-        ))
+        .trust_anchor(TrustAnchorSource::File(server.files().trust_anchor.clone()))
         .timeout(Duration::from_secs(5))
         .build();
     let dns = Dns::new(&config).await.unwrap();

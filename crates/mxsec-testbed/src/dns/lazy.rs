@@ -126,9 +126,10 @@ impl LazyZones {
         qtype: RecordType,
     ) -> Option<Result<Arc<Catalog>, ZoneError>> {
         let qname = qname.to_lowercase();
-        let (position, (origin, zone)) = self.zones.iter().enumerate().find(|(_, (origin, _))| {
-            origin.zone_of(&qname) && !(qtype == RecordType::DS && *origin == qname)
-        })?;
+        let (position, (origin, zone)) =
+            self.zones.iter().enumerate().find(|(_, (origin, _))| {
+                origin.zone_of(&qname) && !(qtype == RecordType::DS && *origin == qname)
+            })?;
         let child = child_label(origin, &qname).and_then(|label| preceding(&**zone, &label));
         let key = (position, child);
         let cached = self
@@ -155,8 +156,7 @@ impl LazyZones {
             }
             None => None,
         };
-        let built = build(full, origin, &**zone, child, zone_key, SystemTime::now())
-            .map(Arc::new);
+        let built = build(full, origin, &**zone, child, zone_key, SystemTime::now()).map(Arc::new);
         if let Ok(catalog) = &built {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             if cache.len() >= CACHE_ENTRIES {

@@ -17,7 +17,9 @@ use super::zone::{policy_address, ClassZone, POLICY_ADDRESSES};
 use super::{DnsClass, Population, Sts};
 use crate::dns::{DnsServer, DnsServerError, Zone};
 use crate::https::{HostSource, HttpsError, HttpsServer, PolicyHost, Recording, Reply, ServedHost};
-use crate::pki::{IssuedBy, KeyAlgorithm, Leaf, LeafKey, LeafSpec, PkiError, ServedChain, TestPki, Validity};
+use crate::pki::{
+    IssuedBy, KeyAlgorithm, Leaf, LeafKey, LeafSpec, PkiError, ServedChain, TestPki, Validity,
+};
 use crate::relay;
 use crate::scenario::Route;
 use crate::smtp::{Credentials, MxBehaviour, SmtpServer, SmtpServerError, StartTls, TlsIdentity};

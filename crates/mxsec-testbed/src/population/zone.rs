@@ -59,10 +59,8 @@ impl LazyZone for ClassZone {
         let mut records = Vec::new();
         let provider = PROVIDERS.get(profile.provider).copied();
         for host in 0..provider.map_or(0, |p| p.hosts) {
-            let exchange = Name::from_ascii(format!(
-                "{}.",
-                providers::host_name(profile.provider, host)
-            ));
+            let exchange =
+                Name::from_ascii(format!("{}.", providers::host_name(profile.provider, host)));
             if let Ok(exchange) = exchange {
                 let preference = 10 * u16::from(host + 1);
                 records.extend(record(name(""), RData::MX(MX::new(preference, exchange))));
