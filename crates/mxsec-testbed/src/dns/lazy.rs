@@ -55,11 +55,14 @@ pub trait LazyZone: Send + Sync + fmt::Debug + 'static {
     fn records(&self, index: u64) -> Vec<Record>;
 }
 
+/// A small zone's place: the lazy zone (its position) and the child, or the apex alone.
+type SmallZoneKey = (usize, Option<u64>);
+
 /// The lazy zones of one server and the small zones made from them.
 #[derive(Default)]
 pub(crate) struct LazyZones {
     zones: Vec<(Name, Arc<dyn LazyZone>)>,
-    cache: Mutex<HashMap<(usize, Option<u64>), Arc<Catalog>>>,
+    cache: Mutex<HashMap<SmallZoneKey, Arc<Catalog>>>,
 }
 
 impl fmt::Debug for LazyZones {
