@@ -6,11 +6,12 @@
 //! ```
 //!
 //! Writes the domain list to `--list`, then prints one line of JSON with the DNS server's
-//! address and the files that configure a client (trust anchor, CA, connect map). When
-//! standard input closes it prints a second line with what the servers saw (SMTP and HTTPS
-//! connections, DNS queries) and exits.
+//! address and the files that configure a client (trust anchor, CA, connect map). For every
+//! line read from standard input it prints a line with what the servers saw so far (SMTP and
+//! HTTPS connections, DNS queries); when standard input closes it prints that line once more
+//! and exits.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::time::Duration;
 
 use mxsec_testbed::population::{Population, PopulationServer};
@@ -46,15 +47,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         files.ca_file.display(),
         files.connect_map.display()
     );
-    tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
-    })
-    .await?;
-    let stats = server.stats();
-    println!(
-        "{{\"smtp_connections\": {}, \"https_connections\": {}, \"dns_queries\": {}}}",
-        stats.smtp_connections, stats.https_connections, stats.dns_queries
-    );
-    Ok(())
+    let (lines, mut asked) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for _ in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if lines.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    loop {
+        let more = asked.recv().await.is_some();
+        let stats = server.stats();
+        println!(
+            "{{\"smtp_connections\": {}, \"https_connections\": {}, \"dns_queries\": {}}}",
+            stats.smtp_connections, stats.https_connections, stats.dns_queries
+        );
+        if !more {
+            return Ok(());
+        }
+    }
 }

@@ -196,6 +196,8 @@ pub enum DnsServerError {
 }
 
 #[cfg(test)]
+mod lazy_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod wildcard_tests;
