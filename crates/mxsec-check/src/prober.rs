@@ -9,17 +9,32 @@
 //! [`ProbeLimits::rate`] new connections per second, and after a probe that got no greeting,
 //! the next connection to that address waits, twice as long after each further failure up to
 //! [`ProbeLimits::backoff_max`].
+//!
+//! MTA-STS policy fetches cannot be shared (each domain's policy host has its own name), but
+//! the policy hosts of many domains often share an address (a hosting provider's web server):
+//! [`Prober::policy_slot`] keeps the fetches to one address within the same per-address limit,
+//! counted apart from the SMTP connections.
+//!
+//! A shared probe result is judged by every domain that uses it, and path validation of its
+//! chain (against the WebPKI roots, and the operating system's store when loaded) is most of
+//! the audit's own work. [`Prober::chain_verdict`] keeps that verdict per chain, MX host name
+//! and minute, so that it is computed once per provider host rather than once per domain,
+//! and is the verdict a check alone would reach at the same minute.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use moka::future::Cache;
 use mxsec_net::dial::Dialer;
 use mxsec_net::smtp_probe::{self, ProbeOptions, ProbeReport};
+use mxsec_net::tls::PkixReport;
 use mxsec_proto::name::DomainName;
-use tokio::sync::{Mutex, Semaphore};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// The limits of a shared [`Prober`].
@@ -74,12 +89,31 @@ struct Shared {
     limits: ProbeLimits,
     results: Cache<(IpAddr, DomainName), Arc<ProbeReport>>,
     addresses: Cache<IpAddr, Arc<AddressState>>,
+    /// The connection slots of each policy host address (HTTPS).
+    policy_hosts: Cache<IpAddr, Arc<Semaphore>>,
+    /// Path validation verdicts, by chain, host name and minute.
+    verdicts: std::sync::Mutex<HashMap<VerdictKey, Arc<ChainVerdict>>>,
     global: Semaphore,
     /// The earliest instant of the next connection, under a rate.
     next_slot: Mutex<Instant>,
     requested: AtomicU64,
     run: AtomicU64,
 }
+
+/// What path validation says about one presented chain for one MX host name.
+#[derive(Debug)]
+pub(crate) struct ChainVerdict {
+    /// Against the WebPKI roots (plus any extra CA files), with the name check.
+    pub(crate) pkix: PkixReport,
+    /// What to say when the operating system's store disagrees (PKIX-01), if it does.
+    pub(crate) stores_disagree: Option<String>,
+}
+
+/// A chain (SHA-256 over its certificates), the MX host name, and the minute of judging.
+type VerdictKey = ([u8; 32], DomainName, u64);
+
+/// How many chain verdicts are kept; the memo starts again empty when full.
+const VERDICT_ENTRIES: usize = 4096;
 
 /// What is known about one address during the run.
 #[derive(Debug)]
@@ -106,6 +140,8 @@ impl Prober {
                 limits,
                 results: Cache::new(limits.cache_entries),
                 addresses: Cache::new(limits.cache_entries),
+                policy_hosts: Cache::new(limits.cache_entries),
+                verdicts: std::sync::Mutex::new(HashMap::new()),
                 global: Semaphore::new(limits.global.max(1)),
                 next_slot: Mutex::new(Instant::now()),
                 requested: AtomicU64::new(0),
@@ -131,6 +167,65 @@ impl Prober {
             .results
             .get_with(key, shared.run_probe(dialer, address, options))
             .await
+    }
+
+    /// Waits for a connection slot to the MTA-STS policy host at `address`: at most
+    /// [`ProbeLimits::per_address`] policy fetches to one address at once, apart from the SMTP
+    /// connections to it. The slot is held while the permit lives; a direct prober has no
+    /// limit and gives none.
+    pub async fn policy_slot(&self, address: IpAddr) -> Option<OwnedSemaphorePermit> {
+        let shared = self.shared.as_ref()?;
+        let per_address = shared.limits.per_address.max(1);
+        let slots = shared
+            .policy_hosts
+            .get_with(
+                address,
+                async move { Arc::new(Semaphore::new(per_address)) },
+            )
+            .await;
+        // The semaphore is never closed, so acquiring cannot fail.
+        slots.acquire_owned().await.ok()
+    }
+
+    /// The verdict on `chain` for `host` at `now`: `judge`'s, made once per chain, host name
+    /// and minute in a scan (a certificate's dates are then judged at most a minute apart);
+    /// made every time by a direct prober.
+    pub(crate) fn chain_verdict(
+        &self,
+        chain: &[CertificateDer<'_>],
+        host: &DomainName,
+        now: UnixTime,
+        judge: impl FnOnce() -> ChainVerdict,
+    ) -> Arc<ChainVerdict> {
+        let Some(shared) = &self.shared else {
+            return Arc::new(judge());
+        };
+        let mut digest = Sha256::new();
+        for certificate in chain {
+            digest.update((certificate.len() as u64).to_be_bytes());
+            digest.update(certificate.as_ref());
+        }
+        let key: VerdictKey = (digest.finalize().into(), host.clone(), now.as_secs() / 60);
+        let memo = |s: &Shared| {
+            s.verdicts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .cloned()
+        };
+        if let Some(known) = memo(shared) {
+            return known;
+        }
+        let verdict = Arc::new(judge());
+        let mut verdicts = shared
+            .verdicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if verdicts.len() >= VERDICT_ENTRIES {
+            verdicts.clear();
+        }
+        verdicts.insert(key, Arc::clone(&verdict));
+        verdict
     }
 
     /// The counts so far (zero for a direct prober).
@@ -218,5 +313,30 @@ mod tests {
             .map(|n| backoff(&limits, n).as_secs())
             .into();
         assert_eq!(waits, [1, 2, 4, 60, 60, 60]);
+    }
+
+    #[tokio::test]
+    async fn policy_fetches_to_one_address_wait_for_a_slot() {
+        let prober = Prober::shared(ProbeLimits {
+            per_address: 2,
+            ..ProbeLimits::default()
+        });
+        let shared_host: IpAddr = [192, 0, 2, 1].into();
+        let other_host: IpAddr = [192, 0, 2, 2].into();
+        let first = prober.policy_slot(shared_host).await;
+        let second = prober.policy_slot(shared_host).await;
+        assert!(first.is_some() && second.is_some());
+        let wait = Duration::from_millis(50);
+        let third = tokio::time::timeout(wait, prober.policy_slot(shared_host)).await;
+        assert!(
+            third.is_err(),
+            "a third fetch to the same address must wait"
+        );
+        let elsewhere = tokio::time::timeout(wait, prober.policy_slot(other_host)).await;
+        assert!(matches!(elsewhere, Ok(Some(_))));
+        drop(first);
+        let freed = tokio::time::timeout(wait, prober.policy_slot(shared_host)).await;
+        assert!(matches!(freed, Ok(Some(_))));
+        assert!(Prober::direct().policy_slot(shared_host).await.is_none());
     }
 }

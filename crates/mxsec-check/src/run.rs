@@ -298,7 +298,12 @@ impl Checker {
                 let first = list.iter().copied().find(|a| Family::of(*a) == family);
                 async move {
                     let outcome = match first {
-                        Some(address) => self.inner.fetcher.fetch(domain, address).await.ok(),
+                        Some(address) => {
+                            // Policy hosts of many domains share addresses: a bounded number
+                            // of fetches to each at once, in a scan.
+                            let _slot = self.inner.options.prober.policy_slot(address).await;
+                            self.inner.fetcher.fetch(domain, address).await.ok()
+                        }
                         None => None,
                     };
                     FetchObserved {

@@ -14,6 +14,10 @@
 //! [`PolicyHost::browser_only`] answers 403 to clients whose User-Agent does not look like a
 //! browser (M-04).
 //!
+//! Hosts come from a [`HostSource`]: the fixed list given to [`HttpsServer::start_on`], or any
+//! source given to [`HttpsServer::start_with`], such as one that makes a host for every name
+//! of a synthetic population when a client asks for it.
+//!
 //! The server speaks just enough HTTP/1.1 for that: one request per connection, request head
 //! at most 16 KiB, read within ten seconds, `Date` and `Connection: close` on every response. Every
 //! request is recorded ([`HttpsServer::requests`]) so tests can see the SNI name, path, Host,
@@ -262,6 +266,57 @@ impl Request {
     }
 }
 
+/// A policy host ready to serve: what it answers, and its certificate chain with its key.
+#[derive(Clone)]
+pub struct ServedHost {
+    host: Arc<PolicyHost>,
+    identity: Arc<CertifiedKey>,
+}
+
+impl fmt::Debug for ServedHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServedHost")
+            .field("host", &self.host.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServedHost {
+    /// Prepares `host` for serving.
+    ///
+    /// # Errors
+    ///
+    /// [`HttpsError::EmptyChain`] or [`HttpsError::Certificate`] when its certificate or key
+    /// is unusable.
+    pub fn new(host: PolicyHost) -> Result<Self, HttpsError> {
+        let provider = rustls::crypto::ring::default_provider();
+        let identity = identity(&host, &provider)?;
+        Ok(Self {
+            host: Arc::new(host),
+            identity,
+        })
+    }
+}
+
+/// Where an [`HttpsServer`] finds the host that answers a TLS SNI name.
+///
+/// The server asks twice per connection, for the certificate during the handshake and for
+/// the reply after it, so a source that makes hosts on demand should keep what it made for a
+/// while.
+pub trait HostSource: Send + Sync + fmt::Debug + 'static {
+    /// The host for `sni` (`None`: the client sent no SNI); `None` fails the handshake.
+    fn host(&self, sni: Option<&str>) -> Option<ServedHost>;
+}
+
+/// Whether an [`HttpsServer`] keeps every request for [`HttpsServer::requests`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// Keep every request (tests look at them).
+    Requests,
+    /// Keep none, so that memory does not grow with the number of requests.
+    Off,
+}
+
 /// An HTTPS server for policy hosts on one or more sockets, selecting each host by SNI.
 ///
 /// The server runs on the current tokio runtime until it is dropped.
@@ -308,20 +363,33 @@ impl HttpsServer {
         hosts: Vec<PolicyHost>,
         fallback: Option<PolicyHost>,
     ) -> Result<Self, HttpsError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut resolver = SniResolver {
+        let mut list = FixedHosts {
             hosts: Vec::new(),
             fallback: None,
         };
         for host in hosts {
-            let identity = identity(&host, &provider)?;
-            resolver.hosts.push((Arc::new(host), identity));
+            list.hosts.push(ServedHost::new(host)?);
         }
         if let Some(host) = fallback {
-            let identity = identity(&host, &provider)?;
-            resolver.fallback = Some((Arc::new(host), identity));
+            list.fallback = Some(ServedHost::new(host)?);
         }
-        let resolver = Arc::new(resolver);
+        Self::start_with(addresses, Arc::new(list), Recording::Requests).await
+    }
+
+    /// Starts serving the hosts of `source` on every address of `addresses`, as
+    /// [`HttpsServer::start_on`] does for a fixed list.
+    ///
+    /// # Errors
+    ///
+    /// [`HttpsError`] if a socket cannot be bound; [`HttpsError::NoAddress`] if `addresses`
+    /// is empty.
+    pub async fn start_with(
+        addresses: &[SocketAddr],
+        source: Arc<dyn HostSource>,
+        recording: Recording,
+    ) -> Result<Self, HttpsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let resolver = Arc::new(SniResolver { source });
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(HttpsError::Tls)?
@@ -343,13 +411,14 @@ impl HttpsServer {
             .map(|(_, local)| *local)
             .ok_or(HttpsError::NoAddress)?;
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = (recording == Recording::Requests).then(|| requests.clone());
         let mut tasks = JoinSet::new();
         for (listener, _) in listeners {
             tasks.spawn(accept_loop(
                 listener,
                 acceptor.clone(),
                 resolver.clone(),
-                requests.clone(),
+                log.clone(),
             ));
         }
         Ok(Self {
@@ -364,7 +433,7 @@ impl HttpsServer {
         self.local_addr
     }
 
-    /// The requests received so far, in order.
+    /// The requests received so far, in order (none with [`Recording::Off`]).
     pub fn requests(&self) -> Vec<Request> {
         self.requests
             .lock()
@@ -378,26 +447,34 @@ impl HttpsServer {
     }
 }
 
+/// A fixed list of hosts, and the one that answers unknown names.
 #[derive(Debug)]
-struct SniResolver {
-    hosts: Vec<(Arc<PolicyHost>, Arc<CertifiedKey>)>,
-    fallback: Option<(Arc<PolicyHost>, Arc<CertifiedKey>)>,
+struct FixedHosts {
+    hosts: Vec<ServedHost>,
+    fallback: Option<ServedHost>,
 }
 
-impl SniResolver {
-    fn host(&self, sni: Option<&str>) -> Option<&(Arc<PolicyHost>, Arc<CertifiedKey>)> {
+impl HostSource for FixedHosts {
+    fn host(&self, sni: Option<&str>) -> Option<ServedHost> {
         sni.and_then(|name| {
             let name = name.to_ascii_lowercase();
-            self.hosts.iter().find(|(host, _)| host.name == name)
+            self.hosts.iter().find(|served| served.host.name == name)
         })
         .or(self.fallback.as_ref())
+        .cloned()
     }
+}
+
+#[derive(Debug)]
+struct SniResolver {
+    source: Arc<dyn HostSource>,
 }
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.host(client_hello.server_name())
-            .map(|(_, identity)| identity.clone())
+        self.source
+            .host(client_hello.server_name())
+            .map(|served| served.identity)
     }
 }
 
@@ -422,7 +499,7 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     resolver: Arc<SniResolver>,
-    requests: Arc<Mutex<Vec<Request>>>,
+    requests: Option<Arc<Mutex<Vec<Request>>>>,
 ) {
     let mut connections = JoinSet::new();
     loop {
@@ -433,7 +510,7 @@ async fn accept_loop(
                 let resolver = resolver.clone();
                 let requests = requests.clone();
                 connections.spawn(async move {
-                    let _ = serve_connection(stream, acceptor, &resolver, &requests).await;
+                    let _ = serve_connection(stream, acceptor, &resolver, requests.as_deref()).await;
                 });
             }
             // Reap finished connections so the set does not grow without bound.
@@ -446,7 +523,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     acceptor: TlsAcceptor,
     resolver: &SniResolver,
-    requests: &Mutex<Vec<Request>>,
+    requests: Option<&Mutex<Vec<Request>>>,
 ) -> std::io::Result<()> {
     let mut tls = tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream))
         .await
@@ -481,12 +558,14 @@ async fn serve_connection(
             .map_err(|_| std::io::ErrorKind::TimedOut)??;
         request.body = body;
     }
-    requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(request.clone());
-    let reply = match resolver.host(sni.as_deref()) {
-        Some((host, _)) => choose_reply(host, &request),
+    if let Some(requests) = requests {
+        requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request.clone());
+    }
+    let reply = match resolver.source.host(sni.as_deref()) {
+        Some(served) => choose_reply(&served.host, &request),
         None => Reply::not_found(),
     };
     respond(&mut tls, &reply).await

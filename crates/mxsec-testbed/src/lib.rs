@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod https;
 pub mod pki;
+pub mod population;
 pub mod published;
 pub mod redis;
 pub mod relay;

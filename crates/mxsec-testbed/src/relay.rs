@@ -2,6 +2,8 @@
 //! HTTP round trip cost a chosen time, as over a long network path.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +19,19 @@ use tokio::sync::mpsc;
 ///
 /// The I/O error when the loopback port cannot be bound.
 pub async fn delayed(target: SocketAddr, round_trip: Duration) -> std::io::Result<SocketAddr> {
+    delayed_counting(target, round_trip, Arc::new(AtomicU64::new(0))).await
+}
+
+/// As [`delayed`], adding one to `connections` for every connection the relay accepts.
+///
+/// # Errors
+///
+/// The I/O error when the loopback port cannot be bound.
+pub async fn delayed_counting(
+    target: SocketAddr,
+    round_trip: Duration,
+    connections: Arc<AtomicU64>,
+) -> std::io::Result<SocketAddr> {
     let bind = if target.is_ipv4() {
         SocketAddr::from(([127, 0, 0, 1], 0))
     } else {
@@ -27,6 +42,7 @@ pub async fn delayed(target: SocketAddr, round_trip: Duration) -> std::io::Resul
     let hold = round_trip / 2;
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            connections.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(target).await else {
                     return;

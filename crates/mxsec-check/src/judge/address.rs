@@ -23,6 +23,7 @@ use crate::catalogue::FindingKind as K;
 use crate::dane::{judge_usable, ChainJudgement};
 use crate::finding::{one_line, Finding, Subject};
 use crate::observed::{AddressObserved, HostObserved};
+use crate::prober::ChainVerdict;
 use crate::report::{
     AddressDane, AddressReport, AddressSts, DaneResult, PkixResult, RecordResult, StarttlsOutcome,
     TcpOutcome, TlsReport,
@@ -215,7 +216,17 @@ fn judge_certificate(
     findings: &mut Vec<Finding>,
 ) -> CertificateJudged {
     let cx = h.cx;
-    let verified = h.pkix.verify(chain, cx.now);
+    let judged = cx
+        .options
+        .prober
+        .chain_verdict(chain, h.pkix.mx_host(), cx.now, || ChainVerdict {
+            pkix: h.pkix.verify(chain, cx.now),
+            stores_disagree: cx
+                .os_roots
+                .map(|os| super::stores::compare(chain, cx.roots, os, cx.now))
+                .and_then(|agreement| agreement.message()),
+        });
+    let verified = &judged.pkix;
     let pkix = match verified.verdict() {
         Ok(()) => PkixResult::Valid,
         Err(PkixFailure::Chain(ChainError::Expired { .. } | ChainError::NotYetValid { .. })) => {
@@ -224,12 +235,13 @@ fn judge_certificate(
         Err(PkixFailure::Chain(_)) => PkixResult::Untrusted,
         Err(_) => PkixResult::NameMismatch,
     };
-    if let Some(message) = cx
-        .os_roots
-        .map(|os| super::stores::compare(chain, cx.roots, os, cx.now))
-        .and_then(|agreement| agreement.message())
-    {
-        push(findings, K::PkixStoresDisagree, subject.clone(), message);
+    if let Some(message) = &judged.stores_disagree {
+        push(
+            findings,
+            K::PkixStoresDisagree,
+            subject.clone(),
+            message.clone(),
+        );
     }
     let webpki_valid = pkix == PkixResult::Valid && tls;
     let days = verified.days_left();

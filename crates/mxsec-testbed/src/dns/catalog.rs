@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
@@ -23,7 +24,7 @@ use super::ZoneError;
 /// The keys of every zone the server has signed, by zone origin.
 #[derive(Default)]
 pub(crate) struct KeyStore {
-    keys: HashMap<Name, ZoneKey>,
+    keys: HashMap<Name, Arc<ZoneKey>>,
 }
 
 impl KeyStore {
@@ -39,13 +40,18 @@ impl KeyStore {
             .is_none_or(|k| k.algorithm() != algorithm)
         {
             let key = ZoneKey::generate(zone, algorithm)?;
-            self.keys.insert(zone.clone(), key);
+            self.keys.insert(zone.clone(), Arc::new(key));
         }
         self.get(zone)
     }
 
     /// The key `zone` was signed with.
     pub(crate) fn get(&self, zone: &Name) -> Result<&ZoneKey, ZoneError> {
+        self.shared(zone).map(AsRef::as_ref)
+    }
+
+    /// The key `zone` was signed with, to sign more of the zone later (`lazy` zones).
+    pub(crate) fn shared(&self, zone: &Name) -> Result<&Arc<ZoneKey>, ZoneError> {
         self.keys.get(zone).ok_or_else(|| ZoneError::Signing {
             zone: zone.to_string(),
             detail: "key store lost a key".to_owned(),

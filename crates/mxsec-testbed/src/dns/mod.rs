@@ -68,6 +68,7 @@
 mod answer;
 mod catalog;
 mod keys;
+mod lazy;
 mod node;
 mod nsec3;
 mod server;
@@ -77,6 +78,7 @@ mod zone;
 
 pub use hickory_proto::rr::RecordType;
 pub use keys::{TrustAnchor, TrustAnchorFiles};
+pub use lazy::LazyZone;
 pub use server::{DnsServer, DnsServerBuilder};
 pub use unbound::{Unbound, UnboundError};
 pub use zone::{Bogus, Denial, DsDigest, Fault, KeyAlgorithm, Nsec3, Signing, Zone, DEFAULT_TTL};
@@ -193,6 +195,8 @@ pub enum DnsServerError {
     },
 }
 
+#[cfg(test)]
+mod lazy_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

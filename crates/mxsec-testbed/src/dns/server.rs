@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use super::answer::answer;
 use super::catalog::{compile, Catalog, KeyStore};
 use super::keys::TrustAnchor;
+use super::lazy::{LazyZone, LazyZones};
 use super::zone::{Fault, Zone};
 use super::{DnsServerError, ZoneError};
 
@@ -32,6 +33,7 @@ pub struct DnsServerBuilder {
     ip: IpAddr,
     port: u16,
     zones: Vec<Zone>,
+    lazy: Vec<Arc<dyn LazyZone>>,
     answer_delay: Duration,
 }
 
@@ -61,6 +63,13 @@ impl DnsServerBuilder {
         self
     }
 
+    /// Adds a zone whose names below the apex are computed when asked for ([`LazyZone`]);
+    /// its apex is compiled and signed with the other zones, so its parent holds its DS.
+    pub fn lazy_zone(mut self, zone: Arc<dyn LazyZone>) -> Self {
+        self.lazy.push(zone);
+        self
+    }
+
     /// Delays every answer by this much (default none), e.g. for latency benchmarks.
     pub fn answer_delay(mut self, delay: Duration) -> Self {
         self.answer_delay = delay;
@@ -75,7 +84,10 @@ impl DnsServerBuilder {
     /// zone and the record), [`DnsServerError::Bind`] when the address is not available.
     pub async fn start(self) -> Result<DnsServer, DnsServerError> {
         let mut keys = KeyStore::default();
-        let catalog = compile(&self.zones, self.ip, &mut keys, SystemTime::now())?;
+        let lazy = LazyZones::new(self.lazy)?;
+        let mut zones = self.zones;
+        zones.extend(lazy.apexes());
+        let catalog = compile(&zones, self.ip, &mut keys, SystemTime::now())?;
         let root = hickory_proto::rr::Name::root();
         let trust_anchor = TrustAnchor::new(keys.get(&root)?)?;
         let (udp, tcp) = bind(self.ip, self.port).await?;
@@ -86,6 +98,7 @@ impl DnsServerBuilder {
         let shared = Arc::new(Shared {
             catalog: RwLock::new(Arc::new(catalog)),
             keys: Mutex::new(keys),
+            lazy,
             ip: self.ip,
             answer_delay_ms: AtomicU64::new(duration_ms(self.answer_delay)),
             udp_queries: AtomicU64::new(0),
@@ -137,6 +150,7 @@ impl DnsServer {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             zones: Vec::new(),
+            lazy: Vec::new(),
             answer_delay: Duration::ZERO,
         }
     }
@@ -170,7 +184,11 @@ impl DnsServer {
             .keys
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let catalog = compile(zones, self.shared.ip, &mut keys, SystemTime::now())?;
+        let mut all = zones.to_vec();
+        all.extend(self.shared.lazy.apexes());
+        let catalog = compile(&all, self.shared.ip, &mut keys, SystemTime::now())?;
+        drop(keys);
+        self.shared.lazy.clear();
         *self
             .shared
             .catalog
@@ -221,6 +239,7 @@ impl Drop for DnsServer {
 struct Shared {
     catalog: RwLock<Arc<Catalog>>,
     keys: Mutex<KeyStore>,
+    lazy: LazyZones,
     ip: IpAddr,
     answer_delay_ms: AtomicU64,
     udp_queries: AtomicU64,
@@ -393,6 +412,16 @@ async fn respond(shared: &Shared, bytes: &[u8], transport: Transport) -> Option<
         Some(Fault::Truncate | Fault::StripAuthority) | None => {}
     }
 
+    let catalog = match shared.lazy.catalog_for(
+        &catalog,
+        &shared.keys,
+        question.name(),
+        question.query_type(),
+    ) {
+        Some(Ok(small)) => small,
+        Some(Err(_)) => return encode(response, ResponseCode::ServFail, limit),
+        None => catalog,
+    };
     let dnssec = request
         .edns
         .as_ref()
