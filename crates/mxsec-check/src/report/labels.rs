@@ -7,7 +7,7 @@
 
 use time::macros::format_description;
 
-use super::summary::{AnswerKind, Section};
+use super::summary::model::{AnswerKind, Section};
 use super::{
     AddressReport, DaneResult, Delivery, MxHost, MxKind, MxSection, PkixResult, PolicyFetch,
     PolicyReport, Report, SenderOutcome, StarttlsOutcome, Summary, TcpOutcome, TlsReport,

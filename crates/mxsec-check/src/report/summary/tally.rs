@@ -1,62 +1,8 @@
 //! The tallies of a summary: the verdict values it counts, in the order of the report format,
 //! with whether each is good news, and the charts the human summaries draw from them.
 
-use super::{AnswerKind, Row, ScanSummary, Share};
+use super::model::{AnswerKind, Bar, Chart, Row, ScanSummary, Section, Share, Tone};
 use crate::report::{labels, DaneVerdict, Delivery, StsVerdict, TlsRptVerdict};
-
-/// Whether a value is good news, bad news or neither; the charts colour bars by it.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(crate) enum Tone {
-    /// Authenticated delivery, or what gives it.
-    Good,
-    /// Something, but less than authentication.
-    Partial,
-    /// Nothing published: neither good nor broken.
-    Neutral,
-    /// Broken: mail is deferred or a record is unusable.
-    Bad,
-}
-
-/// A part of a summary, as the human summaries show them.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(crate) enum Section {
-    /// The MTA-STS verdict.
-    MtaSts,
-    /// The DANE verdict.
-    Dane,
-    /// The TLS-RPT verdict.
-    TlsRpt,
-    /// What a sender that enforces DANE and MTA-STS does.
-    Delivery,
-    /// The daemon's answers.
-    Answers,
-    /// The most frequent problems.
-    Findings,
-    /// The most used providers.
-    Providers,
-}
-
-/// One tally as the human summaries draw it: a heading and a bar per value.
-#[derive(Clone, Debug)]
-pub(crate) struct Chart {
-    /// Which tally.
-    pub(crate) section: Section,
-    /// One bar per value, in the order of the report format.
-    pub(crate) bars: Vec<Bar>,
-}
-
-/// One bar of a [`Chart`].
-#[derive(Clone, Debug)]
-pub(crate) struct Bar {
-    /// The value in words.
-    pub(crate) label: &'static str,
-    /// How many domains.
-    pub(crate) count: u64,
-    /// Their share, in percent.
-    pub(crate) percent: f64,
-    /// Good news or bad.
-    pub(crate) tone: Tone,
-}
 
 impl ScanSummary {
     /// The five tallies as charts, in the order the human summaries show them.
