@@ -683,7 +683,7 @@ pub(super) static ALL: &[Scenario] = &[
         build: |b| { one_good_mx(b)?; let p = format!("*.{}", b.domain()); b.sts("20261129", &policy("enforce", &[&p], 604_800)) },
     },
     // ---- Transport (SCENARIOS.md §T) ----
-    // "XXXXXXXA" is not a placeholder: it is what Cisco PIX/ASA "SMTP fixup" writes over the
+    // "XXXXXXXA" is the masked keyword that Cisco PIX/ASA "SMTP fixup" writes over the
     // STARTTLS keyword of an EHLO reply (SCENARIOS.md T-01), which the testbed reproduces.
     Scenario {
         key: "t01-masked-starttls",

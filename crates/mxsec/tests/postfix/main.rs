@@ -30,13 +30,12 @@ mod private_check;
 mod tlsrpt;
 mod world;
 
-use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mxsec_conformance::postfix::{statuses, verified_tls, DeliveryStatus};
 use mxsec_testbed::scenario::{Delivery, ExpectedAnswer, Scenario};
-use world::{run, Process, Transport, World};
+use world::{recipient, run, Process, Transport, World};
 
 /// How long Postfix may take to try every destination once.
 const DELIVERY_TIME: Duration = Duration::from_secs(180);
@@ -156,37 +155,7 @@ fn pfx_01_postfix_asks_over_the_unix_socket() {
 fn deliver_and_check(world: &mut World, scenarios: &[&Scenario]) -> String {
     let config = world.start_postfix();
     for scenario in scenarios {
-        let mut sendmail = world
-            .netns()
-            .exec("sendmail")
-            .expect("ip netns exec")
-            .arg("-C")
-            .arg(&config)
-            .args(["-f", "<>", "--", &recipient(scenario)])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run sendmail");
-        let message = format!(
-            "From: mxsec test <test@sender.mxsec.invalid>\nTo: {}\nSubject: {}\n\n{}\n",
-            recipient(scenario),
-            scenario.key,
-            scenario.title
-        );
-        sendmail
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(message.as_bytes())
-            .expect("write the message");
-        let output = sendmail.wait_with_output().expect("sendmail finishes");
-        assert!(
-            output.status.success(),
-            "sendmail for {}: {}",
-            scenario.key,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        world::send(world.netns(), &config, scenario);
     }
 
     let deadline = Instant::now() + DELIVERY_TIME;
@@ -413,9 +382,4 @@ fn postmap_agrees(expected: &ExpectedAnswer, output: &Output) -> Result<(), &'st
             }
         }
     }
-}
-
-/// The recipient of the message sent to a scenario's domain.
-fn recipient(scenario: &Scenario) -> String {
-    format!("postmaster@{}", scenario.domain())
 }

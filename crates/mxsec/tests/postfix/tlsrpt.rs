@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -272,9 +271,9 @@ async fn inside(netns: &Netns, dir: &Path) {
         .map(|e| Scenario::find(e.key).expect("a scenario of the catalogue"))
         .collect();
     for scenario in &scenarios {
-        send(netns, &config, scenario);
+        world::send(netns, &config, scenario);
     }
-    let recipients: Vec<String> = scenarios.iter().map(|s| recipient(s)).collect();
+    let recipients: Vec<String> = scenarios.iter().map(|s| world::recipient(s)).collect();
     wait_for_statuses(&postfix, &recipients, &daemon.output());
     // The daemon reads the log once a second; then it may stop (its positions are stored).
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -615,40 +614,6 @@ fn add_report_transport(netns: &Netns, config: &Path) {
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// Sends one message to the scenario's domain with `sendmail`.
-fn send(netns: &Netns, config: &Path, scenario: &Scenario) {
-    let mut sendmail = netns
-        .exec("sendmail")
-        .expect("ip netns exec")
-        .arg("-C")
-        .arg(config)
-        .args(["-f", "<>", "--", &recipient(scenario)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sendmail");
-    let message = format!(
-        "From: mxsec test <test@sender.mxsec.invalid>\nTo: {}\nSubject: {}\n\n{}\n",
-        recipient(scenario),
-        scenario.key,
-        scenario.title
-    );
-    sendmail
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(message.as_bytes())
-        .expect("write the message");
-    let output = sendmail.wait_with_output().expect("sendmail finishes");
-    assert!(
-        output.status.success(),
-        "sendmail for {}: {}",
-        scenario.key,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Waits until Postfix has logged a status for every recipient.
 fn wait_for_statuses(postfix: &Postfix, recipients: &[String], daemon: &str) {
     let deadline = Instant::now() + DELIVERY_TIME;
@@ -779,9 +744,4 @@ async fn report_client(dns: &Dns, ca_file: &Path) -> reqwest::Client {
 
 fn name(text: &str) -> DomainName {
     DomainName::parse(text).expect("a domain name")
-}
-
-/// The recipient of the message sent to a scenario's domain.
-fn recipient(scenario: &Scenario) -> String {
-    format!("postmaster@{}", scenario.domain())
 }

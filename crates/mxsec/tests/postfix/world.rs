@@ -6,13 +6,16 @@
 //! share one implementation. Everything is torn down when the [`World`] is dropped, whether
 //! the test passed or not.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 pub(crate) use mxsec_conformance::netns::Netns;
 use mxsec_conformance::policy::{start_mxsec, DaemonListen};
 use mxsec_conformance::postfix::{Postfix, PostfixSetup};
 pub(crate) use mxsec_conformance::process::{run, Process};
+use mxsec_testbed::scenario::Scenario;
 
 /// The validating resolver inside the namespace (`/etc/resolv.conf`).
 pub(crate) const RESOLVER: &str = "127.0.0.1";
@@ -150,12 +153,12 @@ impl World {
     }
 
     /// The directory of the daemon's configuration (`mxsec.toml`) and Postfix's files.
-    pub(crate) fn dir(&self) -> &std::path::Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The simulated internet's CA file.
-    pub(crate) fn ca_file(&self) -> &std::path::Path {
+    pub(crate) fn ca_file(&self) -> &Path {
         &self.setup.ca_file
     }
 
@@ -192,4 +195,43 @@ impl Drop for World {
         self.postfix = None;
         self.netns.kill_all();
     }
+}
+
+/// Sends one message to the scenario's domain with `sendmail`.
+pub(crate) fn send(netns: &Netns, config: &Path, scenario: &Scenario) {
+    let mut sendmail = netns
+        .exec("sendmail")
+        .expect("ip netns exec")
+        .arg("-C")
+        .arg(config)
+        .args(["-f", "<>", "--", &recipient(scenario)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sendmail");
+    let message = format!(
+        "From: mxsec test <test@sender.mxsec.invalid>\nTo: {}\nSubject: {}\n\n{}\n",
+        recipient(scenario),
+        scenario.key,
+        scenario.title
+    );
+    sendmail
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(message.as_bytes())
+        .expect("write the message");
+    let output = sendmail.wait_with_output().expect("sendmail finishes");
+    assert!(
+        output.status.success(),
+        "sendmail for {}: {}",
+        scenario.key,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The recipient of the message sent to a scenario's domain.
+pub(crate) fn recipient(scenario: &Scenario) -> String {
+    format!("postmaster@{}", scenario.domain())
 }
