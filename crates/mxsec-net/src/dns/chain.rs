@@ -85,6 +85,11 @@ impl<H: DnsHandle> ChainHandle<H> {
         }
     }
 
+    /// The handle that reaches the name servers, for queries that need no chain of trust.
+    pub(crate) fn inner(&self) -> &H {
+        &self.inner
+    }
+
     /// The number of responses and denials kept now.
     pub(crate) fn len(&self) -> usize {
         self.state.kept.len()

@@ -39,6 +39,7 @@ mod cache;
 mod chain;
 mod config;
 mod exchange;
+mod insecure_cut;
 mod message;
 mod opt_out;
 mod stack;

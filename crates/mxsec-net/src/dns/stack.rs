@@ -116,6 +116,44 @@ impl ValidatingStack {
         self.chain.len()
     }
 
+    /// The response to `(name, rtype)` from the name servers, not validated and CNAMEs not
+    /// followed: for names below a delegation proven insecure ([`super::insecure_cut`]).
+    pub(crate) async fn unvalidated(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<DnsResponse, NetError> {
+        let query = Query::query(name.clone(), rtype);
+        self.chain
+            .inner()
+            .lookup(query, self.options)
+            .first_answer()
+            .await
+    }
+
+    /// Whether the name servers give an NS RRset owned by `name`: a zone cut, as hickory's
+    /// validator looks for one (unvalidated; the chain layer keeps the answer).
+    pub(crate) async fn has_ns(&self, name: &Name) -> bool {
+        let query = Query::query(name.clone(), RecordType::NS);
+        match self.chain.lookup(query, self.options).first_answer().await {
+            Ok(response) => response
+                .all_sections()
+                .any(|r| r.record_type() == RecordType::NS && r.name == *name),
+            Err(_) => false,
+        }
+    }
+
+    /// The response to `(name, rtype)` when hickory's validator accepts it whole (answers
+    /// validated, a denial proven), each record with its proof; `None` otherwise.
+    pub(crate) async fn accepted(&self, name: &Name, rtype: RecordType) -> Option<DnsResponse> {
+        let query = Query::query(name.clone(), rtype);
+        self.validator
+            .lookup(query, self.options)
+            .first_answer()
+            .await
+            .ok()
+    }
+
     /// The validated response to `(name, rtype)` from the validator alone, CNAMEs not
     /// followed: one response, each record with its own proof, also when hickory finds its
     /// proof of denial or of no closer match bogus; `None` when no response came (a network

@@ -49,7 +49,9 @@ fn world() -> Vec<Zone> {
             .insecure()
             .mx(10, "mx.insecure.test")
             .a("mx.insecure.test", ip)
-            .cname("alias.insecure.test", "mx.secure.test"),
+            .cname("alias.insecure.test", "mx.secure.test")
+            .cname("bogus-alias.insecure.test", "mx.expired.test")
+            .txt("_mta-sts.insecure.test", &["v=STSv1; id=1"]),
         Zone::new("expired.test")
             .bogus(Bogus::ExpiredSignatures)
             .mx(10, "mx.expired.test"),
@@ -183,6 +185,60 @@ both_backends!(
     dane_tlsa_06_truncated_answers_retry_over_tcp,
     dane_dns_05_wrong_trust_anchor_makes_everything_bogus,
 );
+
+/// Once a delegation is proven insecure, every name below it is asked with one query and
+/// is insecure (RFC 4035 §4.3); the proof does not reach names elsewhere, and a CNAME out of
+/// the insecure zone still gets its target validated.
+#[tokio::test]
+async fn dane_dns_02_names_below_a_proven_insecure_delegation_cost_one_query() {
+    let net = Net::start(Backend::Validate).await;
+    let queries = || net.server.udp_queries() + net.server.tcp_queries();
+    let mx = net.dns.mx(&name("insecure.test")).await.unwrap();
+    assert_eq!(mx.answer().security(), Security::Insecure);
+
+    let before = queries();
+    let txt = net.dns.txt(&name("_mta-sts.insecure.test")).await.unwrap();
+    assert_eq!(txt.answer().security(), Security::Insecure);
+    assert_eq!(
+        txt.answer().value_ignoring_security().records().unwrap(),
+        &vec![vec![b"v=STSv1; id=1".to_vec()]]
+    );
+    assert_eq!(queries() - before, 1, "one query for a name below the cut");
+
+    let before = queries();
+    let denial = net
+        .dns
+        .lookup(&name("_smtp._tls.nope.insecure.test"), Rt::TXT)
+        .await
+        .unwrap();
+    assert_eq!(
+        denial.answer(),
+        &Dnssec::new(Security::Insecure, Answer::NxDomain)
+    );
+    assert_eq!(
+        queries() - before,
+        1,
+        "one query for a denial below the cut"
+    );
+
+    // Elsewhere validation goes on as before.
+    let mx = net.dns.mx(&name("secure.test")).await.unwrap();
+    assert_eq!(mx.answer().security(), Security::Secure);
+    let err = net.dns.mx(&name("expired.test")).await.unwrap_err();
+    assert!(err.is_bogus(), "{err}");
+
+    // A CNAME out of the insecure zone: the target is validated on its own.
+    let addrs = net.dns.addresses(&name("alias.insecure.test")).await;
+    let v4 = addrs.ipv4.unwrap();
+    assert_eq!(v4.chain()[0].security, Security::Insecure);
+    assert_eq!(v4.target_security(), Security::Secure);
+    let err = net
+        .dns
+        .lookup(&name("bogus-alias.insecure.test"), Rt::A)
+        .await
+        .unwrap_err();
+    assert!(err.is_bogus(), "a bogus target stays bogus: {err}");
+}
 
 async fn dane_dns_02_secure_mx(backend: Backend) {
     let net = Net::start(backend).await;

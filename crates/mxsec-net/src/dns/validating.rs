@@ -31,6 +31,10 @@
 //!   checks NSEC3 and NSEC3 opt-out zones against Unbound.
 //! - **Bogus.** hickory turns any Bogus record into an error without detail; mxsec reports
 //!   [`DnsError::Bogus`] with the reason hickory gives, if any.
+//! - **Insecure delegations.** hickory proves every unsigned answer insecure anew, walking
+//!   from its name up to the zone cut. Once a cut's validated DS denial proves it insecure,
+//!   mxsec asks the names below it with one unvalidated query each, their records insecure
+//!   (RFC 4035 §4.3), for the TTL of that proof ([`super::insecure_cut`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +49,10 @@ use mxsec_proto::dnssec::{Dnssec, Security};
 use mxsec_proto::name::DomainName;
 
 use super::backend::{DnsBackend, Step};
+use super::chain::VALIDATION_ENTRIES_PER_RESPONSE;
 use super::config::{DnsConfig, DnsConfigError, TrustAnchorSource};
 use super::exchange::{answered_unchecked, exchange, Flags, BOGUS_UPSTREAM};
+use super::insecure_cut::{data_owner, Delegation, InsecureCuts};
 use super::message::{domain, lowest_ttl, malformed, negative_ttl, rcode_error, to_name};
 use super::opt_out::next_closer_in_opt_out_span;
 use super::stack::ValidatingStack;
@@ -62,6 +68,8 @@ pub(crate) struct Validating {
     timeout: Duration,
     /// The trust anchor, as a bogus answer names it.
     anchor: String,
+    /// The delegations proven insecure, whose names are asked without validation.
+    cuts: InsecureCuts,
 }
 
 impl std::fmt::Debug for Validating {
@@ -74,11 +82,12 @@ impl Validating {
     /// Builds the validator; a DS trust anchor is resolved to keys here, once.
     pub(crate) async fn new(config: &DnsConfig) -> Result<Self, DnsConfigError> {
         let servers = config.resolve_nameservers()?;
-        let anchors = Arc::new(load_anchors(&config.trust_anchor, &servers, config.timeout).await?);
+        let (anchors, anchor_owners) =
+            load_anchors(&config.trust_anchor, &servers, config.timeout).await?;
         let stack = ValidatingStack::new(
             &servers,
             config.timeout,
-            anchors,
+            Arc::new(anchors),
             config.validation_cache_entries,
         )?;
         Ok(Self {
@@ -86,24 +95,109 @@ impl Validating {
             servers,
             timeout: config.timeout,
             anchor: anchor_name(&config.trust_anchor),
+            cuts: InsecureCuts::new(
+                config.validation_cache_entries / VALIDATION_ENTRIES_PER_RESPONSE,
+                anchor_owners,
+            ),
         })
     }
 
-    /// One lookup through hickory's validator, CNAMEs checked as the module says.
+    /// One lookup: below a delegation proven insecure one unvalidated query, else through
+    /// hickory's validator; an insecure answer of the name's own teaches where its
+    /// delegation is ([`super::insecure_cut`]).
     async fn lookup(&self, name: &DomainName, rtype: RecordType) -> Result<Step, DnsError> {
         let fqdn = to_name(name, rtype)?;
+        if self.cuts.covers(&fqdn, rtype) {
+            return self.below_insecure_cut(name, rtype, &fqdn).await;
+        }
+        let step = self.validated(name, rtype, &fqdn).await;
+        if step.as_ref().is_ok_and(own_data_insecure) {
+            self.learn_cut(&fqdn, rtype).await;
+        }
+        step
+    }
+
+    /// A lookup below a delegation proven insecure: one query, every record of the answer
+    /// insecure (RFC 4035 §4.3). The CNAME chain is followed in the answer as long as it
+    /// stays below a proven cut; a target elsewhere is left to the walker in [`super::Dns`],
+    /// which asks it with its own proof.
+    async fn below_insecure_cut(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        fqdn: &Name,
+    ) -> Result<Step, DnsError> {
+        match self.stack.unvalidated(fqdn, rtype).await {
+            Ok(response) => {
+                let records: Vec<Record> = response
+                    .answers
+                    .iter()
+                    .filter(|r| self.cuts.covers(&r.name, r.record_type()))
+                    .map(|r| {
+                        let mut record = r.clone();
+                        record.proof = Proof::Insecure;
+                        record
+                    })
+                    .collect();
+                positive(name, rtype, &records, &[])
+            }
+            Err(NetError::Dns(HickoryDnsError::NoRecordsFound(no))) => Ok(Step {
+                aliases: Vec::new(),
+                outcome: Some(Dnssec::new(
+                    Security::Insecure,
+                    denial_answer(no.response_code, name, rtype)?,
+                )),
+                ttl: denial_ttl(&no),
+            }),
+            Err(error) => Err(failure(name, rtype, error, self.timeout)),
+        }
+    }
+
+    /// After an insecure answer at `fqdn`, finds the zone cut above it with NS queries, as
+    /// hickory's own walk does (the chain layer keeps those answers, so this seldom costs a
+    /// query), and keeps it when its validated DS response proves it insecure. A DS denial
+    /// that rests on an insecure parent sends the search on to the cut above; a signed
+    /// delegation ends it (the answer was insecure for another reason: an unsupported
+    /// algorithm, an Opt-Out denial, NSEC3 iterations over the limit).
+    async fn learn_cut(&self, fqdn: &Name, rtype: RecordType) {
+        let mut candidate = data_owner(fqdn, rtype);
+        while !candidate.is_root() {
+            if self.stack.has_ns(&candidate).await {
+                let Some(response) = self.stack.accepted(&candidate, RecordType::DS).await else {
+                    return;
+                };
+                match Delegation::judge(&candidate, &response) {
+                    Delegation::Signed => return,
+                    Delegation::Unproven => {}
+                    proven @ Delegation::Insecure { .. } => {
+                        self.cuts.keep(&candidate, proven);
+                        return;
+                    }
+                }
+            }
+            candidate = candidate.base_name();
+        }
+    }
+
+    /// A lookup through hickory's validator, CNAMEs checked as the module says.
+    async fn validated(
+        &self,
+        name: &DomainName,
+        rtype: RecordType,
+        fqdn: &Name,
+    ) -> Result<Step, DnsError> {
         match self.stack.lookup(fqdn.clone(), rtype).await {
             Ok(lookup) if !any_expanded(lookup.answers()) => {
                 positive(name, rtype, lookup.answers(), lookup.authorities())
             }
-            Ok(lookup) => match self.expanded(name, rtype, &fqdn).await {
+            Ok(lookup) => match self.expanded(name, rtype, fqdn).await {
                 Some(step) => step,
                 None => positive(name, rtype, lookup.answers(), lookup.authorities()),
             },
             Err(error) => match bogus_reason(&error) {
                 Some(reason) => {
                     // hickory may call a good wildcard answer bogus: mxsec judges those.
-                    if let Some(step) = self.expanded(name, rtype, &fqdn).await {
+                    if let Some(step) = self.expanded(name, rtype, fqdn).await {
                         return step;
                     }
                     if rtype == RecordType::CNAME {
@@ -120,7 +214,7 @@ impl Validating {
                     }
                 }
                 None => {
-                    let denial = classify_error(name, rtype, &fqdn, error, self.timeout)?;
+                    let denial = classify_error(name, rtype, fqdn, error, self.timeout)?;
                     if denial.direct || rtype == RecordType::CNAME {
                         return Ok(Step {
                             aliases: Vec::new(),
@@ -203,6 +297,15 @@ impl Validating {
             outcome: None,
             ttl: alias.ttl,
         }))
+    }
+}
+
+/// Whether the first thing a step says of its own name, its CNAME or its data, is insecure.
+fn own_data_insecure(step: &Step) -> bool {
+    match (step.aliases.first(), &step.outcome) {
+        (Some(hop), _) => hop.security == Security::Insecure,
+        (None, Some(outcome)) => outcome.security() == Security::Insecure,
+        (None, None) => false,
     }
 }
 
@@ -371,11 +474,7 @@ fn classify_error(
                     denial_answer(no.response_code, name, rtype)?,
                 ),
                 direct,
-                ttl: no
-                    .negative_ttl
-                    .or_else(|| no.soa.as_ref().map(|soa| soa.ttl.min(soa.data.minimum)))
-                    .or_else(|| negative_ttl(no.authorities.iter().flat_map(|a| a.iter())))
-                    .unwrap_or(0),
+                ttl: denial_ttl(&no),
             })
         }
         NetError::Dns(HickoryDnsError::Nsec {
@@ -410,30 +509,46 @@ fn classify_error(
                 ttl: negative_ttl(response.authorities.iter()).unwrap_or(0),
             }),
         },
-        NetError::Dns(HickoryDnsError::DnssecBogus) => Err(bogus(name, rtype, BOGUS_SIGNATURES)),
-        NetError::Dns(HickoryDnsError::ResponseCode(code)) => Err(rcode_error(name, rtype, code)),
-        NetError::Timeout => Err(DnsError::Timeout {
+        other => Err(failure(name, rtype, other, timeout)),
+    }
+}
+
+/// The error for a failed exchange or a response that is neither an answer nor a denial.
+fn failure(name: &DomainName, rtype: RecordType, error: NetError, timeout: Duration) -> DnsError {
+    match error {
+        NetError::Dns(HickoryDnsError::DnssecBogus) => bogus(name, rtype, BOGUS_SIGNATURES),
+        NetError::Dns(HickoryDnsError::ResponseCode(code)) => rcode_error(name, rtype, code),
+        NetError::Timeout => DnsError::Timeout {
             name: name.clone(),
             rtype,
             after: timeout,
-        }),
-        NetError::Io(e) => Err(DnsError::Network {
+        },
+        NetError::Io(e) => DnsError::Network {
             name: name.clone(),
             rtype,
             detail: e.to_string(),
-        }),
-        NetError::NoConnections | NetError::Busy => Err(DnsError::Network {
+        },
+        NetError::NoConnections | NetError::Busy => DnsError::Network {
             name: name.clone(),
             rtype,
             detail: "no connection to any nameserver".to_owned(),
-        }),
-        NetError::Proto(e) => Err(malformed(name, rtype, &e.to_string())),
-        other => Err(DnsError::Other {
+        },
+        NetError::Proto(e) => malformed(name, rtype, &e.to_string()),
+        other => DnsError::Other {
             name: name.clone(),
             rtype,
             detail: other.to_string(),
-        }),
+        },
     }
+}
+
+/// The negative TTL of a denial (RFC 2308 §5): hickory's, else from its SOA record; 0 when
+/// unknown.
+fn denial_ttl(no: &NoRecords) -> u32 {
+    no.negative_ttl
+        .or_else(|| no.soa.as_ref().map(|soa| soa.ttl.min(soa.data.minimum)))
+        .or_else(|| negative_ttl(no.authorities.iter().flat_map(|a| a.iter())))
+        .unwrap_or(0)
 }
 
 /// A Secure denial of `fqdn` resting on an NSEC3 Opt-Out span is Insecure (RFC 5155 §9.2;
@@ -509,14 +624,14 @@ pub(crate) fn first_cname(records: &[RData]) -> Option<Name> {
     })
 }
 
-/// Builds hickory's trust anchors from the configured source.
+/// Builds hickory's trust anchors from the configured source, with the names they are for.
 async fn load_anchors(
     source: &TrustAnchorSource,
     servers: &[std::net::SocketAddr],
     timeout: Duration,
-) -> Result<TrustAnchors, DnsConfigError> {
+) -> Result<(TrustAnchors, Vec<Name>), DnsConfigError> {
     let (origin, text) = match source {
-        TrustAnchorSource::IanaRoot => return Ok(TrustAnchors::default()),
+        TrustAnchorSource::IanaRoot => return Ok((TrustAnchors::default(), vec![Name::root()])),
         TrustAnchorSource::Text(text) => ("text".to_owned(), text.clone()),
         TrustAnchorSource::File(path) => {
             let meta =
@@ -544,10 +659,12 @@ async fn load_anchors(
     let entries = trust_anchor::parse(&text)
         .map_err(|source| DnsConfigError::TrustAnchorSyntax { origin, source })?;
     let mut anchors = TrustAnchors::empty();
+    let mut owners = Vec::new();
     for entry in entries {
         match entry {
             AnchorEntry::Dnskey { owner, key } => {
                 anchors.insert_with_name(key.public_key(), LowerName::from(&owner));
+                owners.push(owner);
             }
             AnchorEntry::Ds { owner, ds } => {
                 let keys = fetch_dnskeys(&owner, servers, timeout).await?;
@@ -568,10 +685,11 @@ async fn load_anchors(
                 for key in matching {
                     anchors.insert_with_name(key.public_key(), LowerName::from(&owner));
                 }
+                owners.push(owner);
             }
         }
     }
-    Ok(anchors)
+    Ok((anchors, owners))
 }
 
 /// Fetches the DNSKEY RRset of a zone without validation; the caller keeps only keys that
