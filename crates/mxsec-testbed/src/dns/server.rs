@@ -263,6 +263,9 @@ impl Shared {
     }
 }
 
+/// The receive buffer asked for the UDP socket, in octets.
+const UDP_RECEIVE_BUFFER: usize = 8 << 20;
+
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -278,6 +281,10 @@ async fn bind(ip: IpAddr, port: u16) -> Result<(UdpSocket, TcpListener), DnsServ
                 addr: wanted,
                 source,
             })?;
+        // A burst of thousands of queries (a scan of many domains at once) overflows the
+        // default receive buffer, and the queries it drops cost their senders a timeout.
+        // Best effort: the kernel caps the size at `net.core.rmem_max`.
+        let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
         let local = udp.local_addr().map_err(|source| DnsServerError::Bind {
             addr: wanted,
             source,
