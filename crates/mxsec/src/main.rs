@@ -9,12 +9,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: with many checks or lookups at once, glibc's
-/// malloc spent a quarter of a scan's CPU time in allocation and its arena locks
-/// (docs/check-speed.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if matches!(cli.command, cli::Command::Daemon(_)) {
