@@ -179,6 +179,7 @@ mod tests {
     use hickory_proto::op::{Message, Query};
     use hickory_proto::rr::rdata::SOA;
 
+    use super::super::opt_out::tests::hash;
     use super::*;
 
     fn name(text: &str) -> Name {
@@ -197,14 +198,6 @@ mod tests {
             300,
             RData::DNSSEC(DNSSECRData::NSEC(data)),
         ))
-    }
-
-    fn hash(text: &str) -> Vec<u8> {
-        Nsec3HashAlgorithm::SHA1
-            .hash(&[], &name(text), 0)
-            .unwrap()
-            .as_ref()
-            .to_vec()
     }
 
     /// An NSEC3 in `test.` standing for the hash `owner`, its span ending at `next`.

@@ -109,7 +109,7 @@ pub(crate) fn next_closer_in_opt_out_span(qname: &Name, authorities: &[Record]) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use hickory_proto::dnssec::Nsec3HashAlgorithm;
     use hickory_proto::rr::RecordType;
 
@@ -119,7 +119,8 @@ mod tests {
         Name::from_ascii(text).unwrap()
     }
 
-    fn hash(text: &str) -> Vec<u8> {
+    /// The NSEC3 hash of `text` with SHA-1, no salt and no extra iteration.
+    pub(in crate::dns) fn hash(text: &str) -> Vec<u8> {
         Nsec3HashAlgorithm::SHA1
             .hash(&[], &name(text), 0)
             .unwrap()
