@@ -34,27 +34,56 @@ impl Driver {
                  (scripts/test does: apt-get install chromium chromium-driver)"
             );
         }
+        let mut failures = Vec::new();
+        for _ in 0..DRIVER_ATTEMPTS {
+            match Self::launch() {
+                Ok(driver) => return driver,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!(
+            "chromedriver did not start in {DRIVER_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    /// One attempt: `chromedriver` on a port that was free a moment ago (another process
+    /// may take it first), until it listens, exits, or [`DRIVER_START`] has passed; the
+    /// reason and what it printed when it does not listen.
+    fn launch() -> Result<Self, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(CHROMEDRIVER)
+        let log = tempfile::NamedTempFile::new().expect("temporary file");
+        let mut child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log.reopen().expect("log file")))
+            .stderr(Stdio::from(log.reopen().expect("log file")))
             .spawn()
             .expect("chromedriver starts");
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {addr}"
-            );
+        let deadline = Instant::now() + DRIVER_START;
+        loop {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Ok(Self { child, addr });
+            }
+            let outcome = match child.try_wait() {
+                Ok(Some(status)) => Some(format!("exited ({status})")),
+                _ if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    Some(format!("did not listen within {DRIVER_START:?}"))
+                }
+                _ => None,
+            };
+            if let Some(outcome) = outcome {
+                let printed = std::fs::read_to_string(log.path()).unwrap_or_default();
+                return Err(format!("on {addr}: {outcome}; it printed: {printed}"));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, addr }
     }
 
     /// A new headless browser session with a fresh profile in `profile`, the window
@@ -125,6 +154,11 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
+
+/// How often `chromedriver` is started before the test gives up.
+const DRIVER_ATTEMPTS: u32 = 3;
+/// How long one start may take to listen.
+const DRIVER_START: Duration = Duration::from_secs(30);
 
 /// How often a browser session is asked for before the test gives up.
 const SESSION_ATTEMPTS: u32 = 3;
